@@ -65,7 +65,9 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
     if (!sub) {
       const names = cmd.subcommands.map((s) => s.name);
       throw new UsageError(
-        `unknown ${cmd === ROOT ? "command" : `${path} subcommand`} '${word}'${suggestCommand(word, names)}`,
+        `unknown ${cmd === ROOT ? "command" : `${path} subcommand`} '${word}'${
+          suggestCommand(word, names)
+        }`,
         `${path} --help`,
       );
     }

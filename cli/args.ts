@@ -54,8 +54,10 @@ export function parseFlags(
   positionals: PositionalSpec[] = [],
 ): Parsed {
   const all = { ...COMMON_FLAGS, ...flags };
-  const options: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> =
-    {};
+  const options: Record<
+    string,
+    { type: "string" | "boolean"; short?: string; multiple?: boolean }
+  > = {};
   for (const [name, spec] of Object.entries(all)) {
     options[name] = {
       type: spec.type === "boolean" ? "boolean" : "string",
@@ -64,6 +66,19 @@ export function parseFlags(
     };
   }
   const hint = `${command} --help`;
+  // parseArgs reads "-3" as a flag; for numeric flags take it as the value.
+  const numeric = new Set(
+    Object.entries(all).filter(([, f]) => f.type === "number" || f.type === "integer").map(([n]) =>
+      n
+    ),
+  );
+  argv = argv.flatMap((a, i) =>
+    i > 0 && /^-\.?\d/.test(a) && numeric.has(argv[i - 1].replace(/^--/, "")) ? [] : (
+      numeric.has(a.replace(/^--/, "")) && a.startsWith("--") && /^-\.?\d/.test(argv[i + 1] ?? "")
+        ? [`${a}=${argv[i + 1]}`]
+        : [a]
+    )
+  );
   let raw: { values: Record<string, unknown>; positionals: string[] };
   try {
     raw = parseArgs({ args: argv, options, strict: true, allowPositionals: true });

@@ -20,9 +20,12 @@ const runtime: Command = {
     json: { type: "boolean", description: "Print results as JSON on stdout." },
     ...GPU_FLAGS,
   },
-  examples: ["golongrl bench runtime", "golongrl bench runtime --set bench.dispatches=512 --out runs/bench"],
+  examples: [
+    "golongrl bench runtime",
+    "golongrl bench runtime --set bench.dispatches=512 --out runs/bench",
+  ],
   async run({ io, flags }) {
-    const cfg = await configFromFlags(runtimeBenchSchema, flags);
+    const cfg = await configFromFlags(runtimeBenchSchema, flags, "golongrl bench runtime");
     const gpu = await acquireGpu(gpuOptions(flags));
     const r = await runtimeBench(gpu, cfg, flags.quiet as boolean);
     gpu.destroy();

@@ -14,7 +14,13 @@ export const doctor: Command = {
   flags: {
     json: { type: "boolean", description: "Print the report as JSON on stdout." },
     out: { type: "string", value: "DIR", description: "Also write the report to DIR/doctor.json." },
-    seed: { type: "integer", value: "N", default: 0, min: 0, description: "Seed for the test data." },
+    seed: {
+      type: "integer",
+      value: "N",
+      default: 0,
+      min: 0,
+      description: "Seed for the test data.",
+    },
     ...GPU_FLAGS,
   },
   examples: ["golongrl doctor", "golongrl doctor --json --out runs/doctor"],
@@ -22,7 +28,11 @@ export const doctor: Command = {
     const opts = gpuOptions(flags);
     const report = await gpuReport({ ...opts, detect: true });
     if (!report.adapter) {
-      io.out(flags.json ? JSON.stringify({ ...report, checks: [], ok: false }, null, 2) + "\n" : formatReport(report));
+      io.out(
+        flags.json
+          ? JSON.stringify({ ...report, checks: [], ok: false }, null, 2) + "\n"
+          : formatReport(report),
+      );
       io.err(`golongrl: error: ${report.error}\n`);
       return 1;
     }
@@ -41,11 +51,17 @@ export const doctor: Command = {
       io.out(formatReport(report) + "\nchecks:\n");
       for (const c of checks) {
         io.out(
-          `  ${c.ok ? "PASS" : "FAIL"}  ${c.name.padEnd(34)} max|gpu-cpu| ${c.error.toExponential(2)} ` +
+          `  ${c.ok ? "PASS" : "FAIL"}  ${c.name.padEnd(34)} max|gpu-cpu| ${
+            c.error.toExponential(2)
+          } ` +
             `(tol ${c.tolerance})  ${c.ms.toFixed(0)} ms  ${c.detail}\n`,
         );
       }
-      io.out(ok ? `all ${checks.length} checks passed\n` : `${checks.filter((c) => !c.ok).length} check(s) FAILED\n`);
+      io.out(
+        ok
+          ? `all ${checks.length} checks passed\n`
+          : `${checks.filter((c) => !c.ok).length} check(s) FAILED\n`,
+      );
     }
     return ok ? 0 : 1;
   },

@@ -135,7 +135,9 @@ function checkField(key: string, f: Field, v: unknown, where: Where): unknown {
     case "list":
       if (!Array.isArray(v)) throw fail(`expected a list, got ${show(v)}`);
       for (const [i, x] of v.entries()) {
-        if (f.of === "number" ? typeof x !== "number" || !Number.isFinite(x) : typeof x !== "string") {
+        if (
+          f.of === "number" ? typeof x !== "number" || !Number.isFinite(x) : typeof x !== "string"
+        ) {
           throw fail(`item ${i}: expected a ${f.of}, got ${show(x)}`);
         }
       }
@@ -144,7 +146,13 @@ function checkField(key: string, f: Field, v: unknown, where: Where): unknown {
 }
 
 /** Merges a parsed object into `target`, validating every key against `schema`. */
-function merge(target: Record<string, unknown>, schema: Schema, obj: unknown, where: Where, prefix = "") {
+function merge(
+  target: Record<string, unknown>,
+  schema: Schema,
+  obj: unknown,
+  where: Where,
+  prefix = "",
+) {
   if (obj === null || typeof obj !== "object" || Array.isArray(obj)) {
     const key = prefix.replace(/\.$/, "") || "(top level)";
     throw new ConfigError(`${at(where, key)}${key}: expected a mapping of keys`, key, where.file);
@@ -155,16 +163,20 @@ function merge(target: Record<string, unknown>, schema: Schema, obj: unknown, wh
     if (!f) {
       throw new ConfigError(
         `${at(where, key)}unknown key ${key}${
-          didYouMean(key, schemaKeys(schema, prefix).concat(
-            Object.keys(schema).map((s) => prefix + s),
-          ))
+          didYouMean(
+            key,
+            schemaKeys(schema, prefix).concat(
+              Object.keys(schema).map((s) => prefix + s),
+            ),
+          )
         }`,
         key,
         where.file,
       );
     }
-    if (f.kind === "section") merge(target[k] as Record<string, unknown>, f.fields, v, where, `${key}.`);
-    else target[k] = checkField(key, f, v, where);
+    if (f.kind === "section") {
+      merge(target[k] as Record<string, unknown>, f.fields, v, where, `${key}.`);
+    } else target[k] = checkField(key, f, v, where);
   }
 }
 
@@ -248,7 +260,10 @@ function keyLines(text: string): Map<string, number> {
 }
 
 /** Parses config text (JSON when the name ends in .json, else YAML). */
-export function parseConfigText(text: string, file: string): { obj: unknown; lines: Map<string, number> } {
+export function parseConfigText(
+  text: string,
+  file: string,
+): { obj: unknown; lines: Map<string, number> } {
   if (file.endsWith(".json")) {
     try {
       JSON.parse(text);
@@ -268,9 +283,9 @@ export function parseConfigText(text: string, file: string): { obj: unknown; lin
     const e = doc.errors[0];
     const line = e.linePos?.[0]?.line;
     throw new ConfigError(
-      `${file}${line ? `, line ${line}` : ""}: invalid ${file.endsWith(".json") ? "JSON" : "YAML"}: ${
-        e.message.split("\n")[0]
-      }`,
+      `${file}${line ? `, line ${line}` : ""}: invalid ${
+        file.endsWith(".json") ? "JSON" : "YAML"
+      }: ${e.message.split("\n")[0]}`,
       undefined,
       file,
     );
@@ -286,14 +301,21 @@ export interface LoadOptions {
 }
 
 /** Defaults, then the file, then the overrides; every step validated. */
-export async function loadConfig<S extends Schema>(schema: S, opts: LoadOptions = {}): Promise<ConfigOf<S>> {
+export async function loadConfig<S extends Schema>(
+  schema: S,
+  opts: LoadOptions = {},
+): Promise<ConfigOf<S>> {
   const cfg = defaults(schema) as Record<string, unknown>;
   if (opts.file) {
     let text: string;
     try {
       text = await Deno.readTextFile(opts.file);
     } catch (e) {
-      throw new ConfigError(`cannot read config file ${opts.file}: ${(e as Error).message}`, undefined, opts.file);
+      throw new ConfigError(
+        `cannot read config file ${opts.file}: ${(e as Error).message}`,
+        undefined,
+        opts.file,
+      );
     }
     const { obj, lines } = parseConfigText(text, opts.file);
     merge(cfg, schema, obj, { file: opts.file, lines });

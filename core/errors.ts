@@ -37,7 +37,11 @@ export class InputError extends Error {
     readonly field?: string,
   ) {
     super(
-      [file, line !== undefined ? `line ${line}` : undefined, field ? `field "${field}"` : undefined]
+      [
+        file,
+        line !== undefined ? `line ${line}` : undefined,
+        field ? `field "${field}"` : undefined,
+      ]
         .filter(Boolean).join(", ") + (file || line !== undefined || field ? ": " : "") + message,
     );
   }

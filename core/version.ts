@@ -6,7 +6,7 @@ export const VERSION: string = denoJson.version;
 /** npm packages pinned in deno.json's import map, e.g. { yaml: "2.8.1" }. */
 export function packageVersions(): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, spec] of Object.entries(denoJson.imports as Record<string, string>)) {
+  for (const spec of Object.values(denoJson.imports as Record<string, string>)) {
     const m = /^npm:(@?[^@]+)@(.+)$/.exec(spec);
     if (m) out[m[1]] = m[2];
   }

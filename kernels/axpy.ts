@@ -26,7 +26,14 @@ export function grid1d(gpu: Gpu, n: number): [number, number] {
 }
 
 /** Records y ← a·x + y for `n` elements. */
-export async function axpy(gpu: Gpu, rec: Recorder, a: number, x: GPUBuffer, y: GPUBuffer, n: number) {
+export async function axpy(
+  gpu: Gpu,
+  rec: Recorder,
+  a: number,
+  x: GPUBuffer,
+  y: GPUBuffer,
+  n: number,
+) {
   const pipe = await pipeline(gpu, "axpy", AXPY_WGSL);
   const params = new ArrayBuffer(16);
   new Uint32Array(params, 0, 1)[0] = n;

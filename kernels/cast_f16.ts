@@ -24,7 +24,12 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 export async function roundF16(gpu: Gpu, rec: Recorder, x: GPUBuffer, y: GPUBuffer, n: number) {
   if (!gpu.hasF16) throw new GpuError("this adapter lacks shader-f16");
   const pipe = await pipeline(gpu, "round_f16", ROUND_F16_WGSL);
-  rec.dispatch(pipe, [x, y, { uniform: new Uint32Array([n, 0, 0, 0]) }], grid1d(gpu, n), "round_f16");
+  rec.dispatch(
+    pipe,
+    [x, y, { uniform: new Uint32Array([n, 0, 0, 0]) }],
+    grid1d(gpu, n),
+    "round_f16",
+  );
 }
 
 /** CPU reference: IEEE round-to-nearest-even to binary16. */

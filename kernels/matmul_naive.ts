@@ -44,7 +44,13 @@ export async function matmulNaive(gpu: Gpu, rec: Recorder, { a, b, c, m, n, k }:
 }
 
 /** CPU reference in f64 accumulation (the GPU's f32 sum differs by rounding only). */
-export function matmulRef(a: Float32Array, b: Float32Array, m: number, n: number, k: number): Float32Array {
+export function matmulRef(
+  a: Float32Array,
+  b: Float32Array,
+  m: number,
+  n: number,
+  k: number,
+): Float32Array {
   const c = new Float32Array(m * n);
   const row = new Float64Array(n);
   for (let i = 0; i < m; i++) {

@@ -52,7 +52,11 @@ async function best(repeats: number, f: () => Promise<void>, progress: Progress)
   return b;
 }
 
-export async function runtimeBench(gpu: Gpu, cfg: RuntimeBenchConfig, quiet = false): Promise<RuntimeBenchResult> {
+export async function runtimeBench(
+  gpu: Gpu,
+  cfg: RuntimeBenchConfig,
+  quiet = false,
+): Promise<RuntimeBenchResult> {
   const { dispatches, elements: n, readbacks, repeats } = cfg.bench;
   const pool = new BufferPool(gpu);
   const x = uploadBuffer(gpu, new Float32Array(n).fill(1));
@@ -79,7 +83,10 @@ export async function runtimeBench(gpu: Gpu, cfg: RuntimeBenchConfig, quiet = fa
     await rec.submit();
     await gpu.device.queue.onSubmittedWorkDone();
   }, progress);
-  const bufs = Array.from({ length: readbacks }, () => uploadBuffer(gpu, new Float32Array(1024).fill(2)));
+  const bufs = Array.from(
+    { length: readbacks },
+    () => uploadBuffer(gpu, new Float32Array(1024).fill(2)),
+  );
   const separate = await best(repeats, async () => {
     for (const b of bufs) {
       const rec = new Recorder(gpu, pool);

@@ -21,18 +21,36 @@ export const WANTED_FEATURES = ["shader-f16", "timestamp-query", "subgroups"] as
 
 /** Limit names from the WebGPU spec; each numeric one the adapter reports is requested at its max. */
 const LIMIT_NAMES = [
-  "maxTextureDimension1D", "maxTextureDimension2D", "maxTextureDimension3D",
-  "maxTextureArrayLayers", "maxBindGroups", "maxBindGroupsPlusVertexBuffers",
-  "maxBindingsPerBindGroup", "maxDynamicUniformBuffersPerPipelineLayout",
-  "maxDynamicStorageBuffersPerPipelineLayout", "maxSampledTexturesPerShaderStage",
-  "maxSamplersPerShaderStage", "maxStorageBuffersPerShaderStage",
-  "maxStorageTexturesPerShaderStage", "maxUniformBuffersPerShaderStage",
-  "maxUniformBufferBindingSize", "maxStorageBufferBindingSize",
-  "minUniformBufferOffsetAlignment", "minStorageBufferOffsetAlignment", "maxVertexBuffers",
-  "maxBufferSize", "maxVertexAttributes", "maxVertexBufferArrayStride",
-  "maxInterStageShaderVariables", "maxColorAttachments", "maxColorAttachmentBytesPerSample",
-  "maxComputeWorkgroupStorageSize", "maxComputeInvocationsPerWorkgroup",
-  "maxComputeWorkgroupSizeX", "maxComputeWorkgroupSizeY", "maxComputeWorkgroupSizeZ",
+  "maxTextureDimension1D",
+  "maxTextureDimension2D",
+  "maxTextureDimension3D",
+  "maxTextureArrayLayers",
+  "maxBindGroups",
+  "maxBindGroupsPlusVertexBuffers",
+  "maxBindingsPerBindGroup",
+  "maxDynamicUniformBuffersPerPipelineLayout",
+  "maxDynamicStorageBuffersPerPipelineLayout",
+  "maxSampledTexturesPerShaderStage",
+  "maxSamplersPerShaderStage",
+  "maxStorageBuffersPerShaderStage",
+  "maxStorageTexturesPerShaderStage",
+  "maxUniformBuffersPerShaderStage",
+  "maxUniformBufferBindingSize",
+  "maxStorageBufferBindingSize",
+  "minUniformBufferOffsetAlignment",
+  "minStorageBufferOffsetAlignment",
+  "maxVertexBuffers",
+  "maxBufferSize",
+  "maxVertexAttributes",
+  "maxVertexBufferArrayStride",
+  "maxInterStageShaderVariables",
+  "maxColorAttachments",
+  "maxColorAttachmentBytesPerSample",
+  "maxComputeWorkgroupStorageSize",
+  "maxComputeInvocationsPerWorkgroup",
+  "maxComputeWorkgroupSizeX",
+  "maxComputeWorkgroupSizeY",
+  "maxComputeWorkgroupSizeZ",
   "maxComputeWorkgroupsPerDimension",
 ] as const;
 
@@ -76,7 +94,9 @@ function selectBackend(backend: Backend): Backend {
     return chosenBackend;
   }
   if (backend !== "auto") Deno.env.set("DENO_WEBGPU_BACKEND", backend);
-  chosenBackend = backend !== "auto" ? backend : (env && (BACKENDS as readonly string[]).includes(env) ? env as Backend : "auto");
+  chosenBackend = backend !== "auto"
+    ? backend
+    : (env && (BACKENDS as readonly string[]).includes(env) ? env as Backend : "auto");
   return chosenBackend;
 }
 
@@ -107,7 +127,9 @@ export function describeAdapter(adapter: GPUAdapter, backend: Backend): AdapterD
 }
 
 /** Requests an adapter, retrying a null answer once. */
-export async function requestAdapter(opts: GpuOptions = {}): Promise<{ adapter: GPUAdapter; backend: Backend }> {
+export async function requestAdapter(
+  opts: GpuOptions = {},
+): Promise<{ adapter: GPUAdapter; backend: Backend }> {
   const backend = selectBackend(opts.backend ?? "auto");
   if (typeof navigator === "undefined" || !("gpu" in navigator) || !navigator.gpu) {
     throw new GpuError("this Deno runtime has no WebGPU (navigator.gpu is missing)");
@@ -183,13 +205,17 @@ export class Gpu {
 export async function acquireGpu(opts: GpuOptions = {}): Promise<Gpu> {
   const { adapter, backend } = await requestAdapter(opts);
   const description = describeAdapter(adapter, backend);
-  const requiredFeatures = WANTED_FEATURES.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
+  const requiredFeatures = WANTED_FEATURES.filter((f) =>
+    adapter.features.has(f)
+  ) as GPUFeatureName[];
   const requiredLimits: Record<string, number> = { ...description.limits };
   let device: GPUDevice;
   try {
     device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
   } catch (e) {
-    throw new GpuError(`could not create a GPU device on ${description.description}: ${(e as Error).message}`);
+    throw new GpuError(
+      `could not create a GPU device on ${description.description}: ${(e as Error).message}`,
+    );
   }
   return new Gpu(adapter, device, description);
 }

@@ -9,7 +9,12 @@ import type { Gpu } from "./device.ts";
 const cache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
 
 /** Returns the pipeline for `code` (entry point `main` unless given). */
-export function pipeline(gpu: Gpu, label: string, code: string, entryPoint = "main"): Promise<GPUComputePipeline> {
+export function pipeline(
+  gpu: Gpu,
+  label: string,
+  code: string,
+  entryPoint = "main",
+): Promise<GPUComputePipeline> {
   let m = cache.get(gpu.device);
   if (!m) cache.set(gpu.device, m = new Map());
   const key = `${entryPoint}\0${code}`;
@@ -27,14 +32,20 @@ async function build(gpu: Gpu, label: string, code: string, entryPoint: string) 
   const device = gpu.device;
   device.pushErrorScope("validation");
   const module = device.createShaderModule({ label, code });
-  const pipe = device.createComputePipeline({ label, layout: "auto", compute: { module, entryPoint } });
+  const pipe = device.createComputePipeline({
+    label,
+    layout: "auto",
+    compute: { module, entryPoint },
+  });
   const err = await device.popErrorScope();
   if (err) {
     let detail = err.message;
     try {
       const info = await module.getCompilationInfo();
       const msgs = info.messages.filter((m) => m.type === "error");
-      if (msgs.length) detail = msgs.map((m) => `line ${m.lineNum}:${m.linePos}: ${m.message}`).join("; ");
+      if (msgs.length) {
+        detail = msgs.map((m) => `line ${m.lineNum}:${m.linePos}: ${m.message}`).join("; ");
+      }
     } catch { /* keep the scope's message */ }
     throw new GpuError(`kernel "${label}" failed to compile: ${detail}`);
   }

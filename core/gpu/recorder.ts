@@ -67,7 +67,13 @@ export class Recorder {
       if ("uniform" in b) {
         const bytes = Math.ceil(b.uniform.byteLength / 16) * 16;
         const u = this.pool.acquire(bytes, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
-        this.gpu.device.queue.writeBuffer(u, 0, b.uniform.buffer, b.uniform.byteOffset, b.uniform.byteLength);
+        this.gpu.device.queue.writeBuffer(
+          u,
+          0,
+          b.uniform.buffer,
+          b.uniform.byteOffset,
+          b.uniform.byteLength,
+        );
         this.temps.push(u);
         return { binding, resource: { buffer: u, size: bytes } };
       }
@@ -87,7 +93,9 @@ export class Recorder {
     const [x, y = 1, z = 1] = typeof workgroups === "number" ? [workgroups] : workgroups;
     const maxWg = this.gpu.limits.maxComputeWorkgroupsPerDimension;
     if (x > maxWg || y > maxWg || z > maxWg) {
-      throw new GpuError(`dispatch "${label}": ${x}x${y}x${z} workgroups exceeds the limit ${maxWg} per dimension`);
+      throw new GpuError(
+        `dispatch "${label}": ${x}x${y}x${z} workgroups exceeds the limit ${maxWg} per dimension`,
+      );
     }
     if (x === 0 || y === 0 || z === 0) return;
     const group = this.bindGroup(pipe, bindings);
@@ -97,7 +105,11 @@ export class Recorder {
       this.queryLabels.push(label, label);
       const pass = this.encoder.beginComputePass({
         label,
-        timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: i, endOfPassWriteIndex: i + 1 },
+        timestampWrites: {
+          querySet: this.querySet,
+          beginningOfPassWriteIndex: i,
+          endOfPassWriteIndex: i + 1,
+        },
       });
       pass.setPipeline(pipe);
       pass.setBindGroup(0, group);
@@ -151,7 +163,10 @@ export class Recorder {
     if (this.querySet && this.queryLabels.length) {
       tsCount = this.queryLabels.length;
       const bytes = tsCount * 8;
-      const resolveBuf = this.pool.acquire(bytes, GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC);
+      const resolveBuf = this.pool.acquire(
+        bytes,
+        GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+      );
       this.encoder.resolveQuerySet(this.querySet, 0, tsCount, resolveBuf, 0);
       tsStaging = this.pool.acquire(bytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
       this.encoder.copyBufferToBuffer(resolveBuf, 0, tsStaging, 0, bytes);
@@ -162,7 +177,9 @@ export class Recorder {
     this.gpu.counters.submits++;
     const profile: Profile = new Map();
     try {
-      const maps: Promise<void>[] = this.reads.map((r) => r.staging.mapAsync(GPUMapMode.READ, 0, Math.ceil(r.bytes / 4) * 4));
+      const maps: Promise<void>[] = this.reads.map((r) =>
+        r.staging.mapAsync(GPUMapMode.READ, 0, Math.ceil(r.bytes / 4) * 4)
+      );
       if (tsStaging) maps.push(tsStaging.mapAsync(GPUMapMode.READ, 0, tsCount * 8));
       if (maps.length) {
         this.gpu.counters.readbacks++;
@@ -187,7 +204,9 @@ export class Recorder {
         }
       }
     } catch (e) {
-      const err = e instanceof GpuError ? e : new GpuError(`GPU readback failed: ${(e as Error).message}`);
+      const err = e instanceof GpuError
+        ? e
+        : new GpuError(`GPU readback failed: ${(e as Error).message}`);
       for (const r of this.reads) r.reject(err);
       throw err;
     } finally {
@@ -202,7 +221,12 @@ export class Recorder {
 }
 
 /** Creates a storage buffer holding `data` (usable as copy source and destination too). */
-export function uploadBuffer(gpu: Gpu, data: ArrayBufferView, label?: string, extraUsage = 0): GPUBuffer {
+export function uploadBuffer(
+  gpu: Gpu,
+  data: ArrayBufferView,
+  label?: string,
+  extraUsage = 0,
+): GPUBuffer {
   const size = Math.max(16, Math.ceil(data.byteLength / 16) * 16);
   const b = gpu.device.createBuffer({
     label,
@@ -210,7 +234,9 @@ export function uploadBuffer(gpu: Gpu, data: ArrayBufferView, label?: string, ex
     usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST | extraUsage,
     mappedAtCreation: true,
   });
-  new Uint8Array(b.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  new Uint8Array(b.getMappedRange()).set(
+    new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+  );
   b.unmap();
   return b;
 }

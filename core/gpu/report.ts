@@ -4,7 +4,13 @@
  * backend for its adapter in a child process (Deno fixes the backend once per
  * process) and matching it with the adapter chosen here.
  */
-import { type AdapterDescription, type Backend, type GpuOptions, requestAdapter, describeAdapter } from "./device.ts";
+import {
+  type AdapterDescription,
+  type Backend,
+  describeAdapter,
+  type GpuOptions,
+  requestAdapter,
+} from "./device.ts";
 import { packageVersions, runtimeVersions } from "../version.ts";
 import { selfCommand } from "../self.ts";
 
@@ -75,7 +81,9 @@ export async function gpuReport(opts: GpuOptions & { detect?: boolean } = {}): P
   if (chosen !== "auto") report.backend = chosen;
   else if (opts.detect !== false && report.adapter) {
     report.backends = {};
-    const found = await Promise.all(probeOrder().map((b) => probe(b, opts.powerPreference ?? "high-performance")));
+    const found = await Promise.all(
+      probeOrder().map((b) => probe(b, opts.powerPreference ?? "high-performance")),
+    );
     for (const [i, b] of probeOrder().entries()) {
       const d = found[i];
       report.backends[b] = d ? { description: d.description, kind: d.kind } : null;
@@ -89,7 +97,9 @@ export async function gpuReport(opts: GpuOptions & { detect?: boolean } = {}): P
 export function formatReport(r: Report): string {
   const lines: string[] = [];
   const v = r.versions;
-  lines.push(`golongrl ${v.golongrl}  (deno ${v.deno}, v8 ${v.v8}, typescript ${v.typescript}, ${v.os}/${v.arch})`);
+  lines.push(
+    `golongrl ${v.golongrl}  (deno ${v.deno}, v8 ${v.v8}, typescript ${v.typescript}, ${v.os}/${v.arch})`,
+  );
   const pk = Object.entries(r.packages).map(([k, ver]) => `${k}@${ver}`).join(", ");
   if (pk) lines.push(`packages: ${pk}`);
   if (!r.adapter) {
@@ -98,20 +108,23 @@ export function formatReport(r: Report): string {
   }
   const a = r.adapter;
   lines.push(
-    `adapter:  ${a.description} (${a.kind}${a.isFallbackAdapter ? ", fallback" : ""}; vendor ${a.vendor}${
-      a.architecture ? `, ${a.architecture}` : ""
-    })`,
+    `adapter:  ${a.description} (${a.kind}${
+      a.isFallbackAdapter ? ", fallback" : ""
+    }; vendor ${a.vendor}${a.architecture ? `, ${a.architecture}` : ""})`,
     `backend:  ${r.backend}`,
   );
   if (r.backends) {
-    const bs = Object.entries(r.backends).map(([b, d]) => `${b}: ${d ? d.description : "none"}`).join("; ");
+    const bs = Object.entries(r.backends).map(([b, d]) => `${b}: ${d ? d.description : "none"}`)
+      .join("; ");
     lines.push(`probed:   ${bs}`);
   }
   lines.push(`features: ${a.features.join(", ")}`);
   const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
   const L = a.limits;
   lines.push(
-    `limits:   storage binding ${mib(L.maxStorageBufferBindingSize)}, buffer ${mib(L.maxBufferSize)}, ` +
+    `limits:   storage binding ${mib(L.maxStorageBufferBindingSize)}, buffer ${
+      mib(L.maxBufferSize)
+    }, ` +
       `${L.maxStorageBuffersPerShaderStage} storage buffers/stage, workgroup memory ${L.maxComputeWorkgroupStorageSize} B, ` +
       `${L.maxComputeInvocationsPerWorkgroup} invocations/workgroup, ${L.maxComputeWorkgroupsPerDimension} workgroups/dim`,
   );

@@ -108,7 +108,8 @@ export async function runSelfChecks(gpu: Gpu, seed = 0): Promise<CheckResult[]> 
   if (gpu.hasTimestamps) {
     await time("timestamp profiling", async () => {
       const n = 1 << 16;
-      const x = uploadBuffer(gpu, randomArray(rand, n)), y = uploadBuffer(gpu, randomArray(rand, n));
+      const x = uploadBuffer(gpu, randomArray(rand, n)),
+        y = uploadBuffer(gpu, randomArray(rand, n));
       const rec = new Recorder(gpu, pool, { profile: true });
       for (let i = 0; i < 4; i++) await axpy(gpu, rec, 0.5, x, y, n);
       const prof = await rec.submit();
