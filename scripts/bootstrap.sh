@@ -46,28 +46,35 @@ if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
   mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 fi
 
-# A WebGPU adapter: probe once per machine state (the stamp is keyed by the
-# Vulkan ICDs present, so installing or removing a driver triggers a new probe).
-_golongrl_probe_adapter() {
-  "$DENO" eval --quiet 'const a = await navigator.gpu?.requestAdapter(); Deno.exit(a ? 0 : 3);' \
-    >/dev/null 2>&1
+# A WebGPU adapter. On Linux we want Vulkan: the OpenGL fallback has no
+# shader-f16, half the storage buffers, and compiles workgroup-memory kernels
+# 100x slower. So: probe Vulkan; if it has no adapter and we are root with
+# apt-get, install Mesa's Vulkan drivers (lavapipe runs on any CPU). Probed once
+# per machine state: the stamp is keyed by the Vulkan ICDs present.
+_golongrl_probe_adapter() { # $1: backend, or "" for wgpu's default choice
+  DENO_WEBGPU_BACKEND="$1" "$DENO" eval --quiet \
+    'const a = await navigator.gpu?.requestAdapter(); Deno.exit(a ? 0 : 3);' >/dev/null 2>&1
 }
 _golongrl_icd_key() { ls /usr/share/vulkan/icd.d /etc/vulkan/icd.d 2>/dev/null | tr '\n' ' '; }
 _golongrl_stamp="$GOLONGRL_ROOT/.tools/adapter-ok"
-if [ "${GOLONGRL_SKIP_GPU_SETUP:-}" != "1" ] && \
-  [ "$(cat "$_golongrl_stamp" 2>/dev/null)" != "$(_golongrl_icd_key)" ]; then
-  if ! _golongrl_probe_adapter; then
+if [ "${GOLONGRL_SKIP_GPU_SETUP:-}" != "1" ] && [ "$(uname -s)" = "Linux" ] &&
+  [ "$(cat "$_golongrl_stamp" 2>/dev/null)" != "vulkan $(_golongrl_icd_key)" ]; then
+  if ! _golongrl_probe_adapter vulkan; then
     if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-      _golongrl_say "no WebGPU adapter; installing Mesa's software Vulkan driver (mesa-vulkan-drivers libvulkan1)"
+      _golongrl_say "no Vulkan adapter; installing Mesa's Vulkan drivers" \
+        "(apt-get install mesa-vulkan-drivers libvulkan1)"
       (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
         mesa-vulkan-drivers libvulkan1) >/dev/null 2>&1 ||
         _golongrl_say "apt-get install mesa-vulkan-drivers libvulkan1 failed"
+    elif _golongrl_probe_adapter ""; then
+      _golongrl_say "only an OpenGL adapter was found (no f16, slow kernel compiles); for Vulkan:" \
+        "sudo apt-get install mesa-vulkan-drivers libvulkan1"
     else
       _golongrl_say "no WebGPU adapter found; install a Vulkan driver (Debian/Ubuntu:" \
         "sudo apt-get install mesa-vulkan-drivers libvulkan1)"
     fi
   fi
-  if _golongrl_probe_adapter; then
-    mkdir -p "$GOLONGRL_ROOT/.tools" && _golongrl_icd_key >"$_golongrl_stamp"
+  if _golongrl_probe_adapter vulkan; then
+    mkdir -p "$GOLONGRL_ROOT/.tools" && echo "vulkan $(_golongrl_icd_key)" >"$_golongrl_stamp"
   fi
 fi
