@@ -10,9 +10,10 @@ import { VERSION } from "../core/version.ts";
 import { info } from "./info.ts";
 import { doctor } from "./doctor.ts";
 import { bench } from "./bench.ts";
+import { reward } from "./reward.ts";
 
 /** Registered commands: only ones that work end to end. */
-export const COMMANDS: Command[] = [info, doctor, bench];
+export const COMMANDS: Command[] = [info, doctor, reward, bench];
 
 const ROOT: Command = {
   name: "golongrl",
