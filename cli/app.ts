@@ -11,9 +11,11 @@ import { info } from "./info.ts";
 import { doctor } from "./doctor.ts";
 import { bench } from "./bench.ts";
 import { reward } from "./reward.ts";
+import { tokenizer } from "./tokenizer.ts";
+import { modelCommand } from "./model.ts";
 
 /** Registered commands: only ones that work end to end. */
-export const COMMANDS: Command[] = [info, doctor, reward, bench];
+export const COMMANDS: Command[] = [info, doctor, tokenizer, modelCommand, reward, bench];
 
 const ROOT: Command = {
   name: "golongrl",

@@ -3,6 +3,7 @@ import type { Command } from "./command.ts";
 import { formatTaskTable, loadSampleRefs, scoreResponses } from "../core/reward/score_file.ts";
 import { rewardHandler } from "../core/reward/server.ts";
 import { Progress } from "../core/progress.ts";
+import { JsonlWriter } from "../core/jsonl_writer.ts";
 import type { RewardOptions } from "../tasks/types.ts";
 import type { FlagSpec, FlagValues } from "./args.ts";
 import { UsageError } from "../core/errors.ts";
@@ -120,42 +121,14 @@ export const reward: Command = {
     }
     const opts = await rewardOptions(flags);
     const samples = await loadSampleRefs(flags.data as string);
-    const out = flags.out as string | undefined;
-    const tmp = out ? `${out}.tmp-${Deno.pid}` : undefined;
-    const file = tmp
-      ? await Deno.open(tmp, { write: true, create: true, truncate: true })
-      : undefined;
-    const enc = new TextEncoder();
+    const out = await JsonlWriter.open(flags.out as string | undefined, io.out);
     const progress = new Progress("reward", { unit: "responses", quiet: flags.quiet as boolean });
     let table;
     try {
-      let pending: string[] = [];
-      const flush = async () => {
-        const bytes = enc.encode(pending.join(""));
-        pending = [];
-        if (file) {
-          let off = 0;
-          while (off < bytes.length) off += await file.write(bytes.subarray(off));
-        } else io.out(new TextDecoder().decode(bytes));
-      };
-      table = await scoreResponses(
-        samples,
-        flags.responses as string,
-        opts,
-        async (s) => {
-          pending.push(JSON.stringify(s) + "\n");
-          if (pending.length >= 256) await flush();
-        },
-        () => progress.tick(),
-      );
-      await flush();
-      file?.close();
-      if (tmp && out) await Deno.rename(tmp, out);
+      table = await scoreResponses(samples, flags.responses as string, opts, (s) => out.write(s), () => progress.tick());
+      await out.commit();
     } catch (e) {
-      try {
-        file?.close();
-      } catch { /* closed */ }
-      if (tmp) await Deno.remove(tmp).catch(() => {});
+      await out.abort();
       throw e;
     }
     progress.finish();

@@ -32,6 +32,11 @@ export class BufferPool {
 
   constructor(private readonly gpu: Gpu) {}
 
+  /** The device the pool allocates on. */
+  get device(): GPUDevice {
+    return this.gpu.device;
+  }
+
   /** A buffer of at least `bytes` with `usage`; its contents are undefined. */
   acquire(bytes: number, usage: GPUBufferUsageFlags, label?: string): GPUBuffer {
     const size = sizeClass(bytes);

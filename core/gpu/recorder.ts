@@ -137,6 +137,13 @@ export class Recorder {
     this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   }
 
+  /** Records zero-filling `bytes` of `buf` from `offset` (both multiples of 4). */
+  clear(buf: GPUBuffer, offset = 0, bytes = buf.size - offset): void {
+    this.assertOpen();
+    this.endPass();
+    this.encoder.clearBuffer(buf, offset, bytes);
+  }
+
   /** Records a readback of `bytes` from `src`; the promise resolves after {@link submit}. */
   read(src: GPUBuffer, bytes = src.size, offset = 0): Promise<ArrayBuffer> {
     this.assertOpen();

@@ -1,0 +1,189 @@
+/** `golongrl model`: create, inspect, score with and generate from Qwen3 checkpoints. */
+import type { Command } from "./command.ts";
+import { GPU_FLAGS, gpuOptions } from "./gpu_flags.ts";
+import { UsageError } from "../core/errors.ts";
+import { acquireGpu } from "../core/gpu/device.ts";
+import { makeConfig, memoryEstimate, paramCount, PRESETS, readConfig } from "../core/model/config.ts";
+import { initParams, saveCheckpoint } from "../core/model/checkpoint.ts";
+import { copyTokenizerFiles, loadModel } from "../core/model/load.ts";
+import { loadTokenizer } from "../core/tokenizer/tokenizer.ts";
+import { readScoreInputs, scoreSequences } from "../core/model/score.ts";
+import { readPrompts } from "../core/model/prompts.ts";
+import { generate } from "../core/model/generate.ts";
+import { JsonlWriter } from "../core/jsonl_writer.ts";
+import { Progress } from "../core/progress.ts";
+
+const init: Command = {
+  name: "init",
+  summary: "Create a randomly initialised Qwen3 model in Hugging Face layout.",
+  usage: "golongrl model init --preset tiny|small --tokenizer DIR --out DIR [--seed N]",
+  description: "The vocabulary size comes from the tokenizer, whose files are copied into --out.",
+  flags: {
+    preset: { type: "string", value: "NAME", choices: Object.keys(PRESETS), default: "tiny", description: "Model size." },
+    tokenizer: { type: "string", value: "DIR", description: "Folder with tokenizer.json (and tokenizer_config.json)." },
+    out: { type: "string", value: "DIR", description: "Folder to write the model to." },
+    seed: { type: "integer", value: "N", default: 0, min: 0, description: "Initialisation seed." },
+  },
+  examples: ["golongrl model init --preset tiny --tokenizer tok/ --out models/tiny"],
+  async run({ io, flags }) {
+    for (const f of ["tokenizer", "out"]) {
+      if (!flags[f]) throw new UsageError(`golongrl model init: --${f} is required`, "golongrl model init --help");
+    }
+    const tok = await loadTokenizer(flags.tokenizer as string);
+    const config = makeConfig(flags.preset as "tiny" | "small", tok.vocabSize, {
+      eos_token_id: tok.eosIds.length === 1 ? tok.eosIds[0] : tok.eosIds,
+    });
+    const out = flags.out as string;
+    await Deno.mkdir(out, { recursive: true });
+    await saveCheckpoint(out, config, initParams(config, flags.seed as number));
+    await copyTokenizerFiles(flags.tokenizer as string, out);
+    io.out(`${out}: Qwen3 ${flags.preset}, ${paramCount(config).toLocaleString("en-US")} parameters, vocab ${tok.vocabSize}\n`);
+  },
+};
+
+const info: Command = {
+  name: "info",
+  summary: "Parameters, memory and config of a model folder.",
+  usage: "golongrl model info DIR [--json]",
+  positionals: [{ name: "dir", description: "Model folder (config.json).", required: true }],
+  flags: { json: { type: "boolean", description: "Print JSON." } },
+  async run({ io, flags, positionals }) {
+    const config = await readConfig(positionals[0]);
+    const f32 = memoryEstimate(config, "f32");
+    const r = { dir: positionals[0], params: paramCount(config), memory: { f32, f16: memoryEstimate(config, "f16") }, config };
+    if (flags.json) return void io.out(JSON.stringify(r, null, 2) + "\n");
+    const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+    io.out(
+      `${r.dir}: ${config.architectures?.[0] ?? "Qwen3"}\n` +
+        `  parameters   ${r.params.toLocaleString("en-US")}\n` +
+        `  layers ${config.num_hidden_layers}, hidden ${config.hidden_size}, mlp ${config.intermediate_size}, ` +
+        `heads ${config.num_attention_heads}/${config.num_key_value_heads} kv, head_dim ${config.head_dim}\n` +
+        `  vocab ${config.vocab_size}, max positions ${config.max_position_embeddings}, ` +
+        `tied embeddings ${config.tie_word_embeddings}, rope theta ${config.rope_theta}\n` +
+        `  memory: weights ${mib(f32.weights)} (f32), training ${mib(f32.training)} (+ activations), ` +
+        `KV cache ${(f32.kvPerToken / 1024).toFixed(1)} KiB/token\n`,
+    );
+  },
+};
+
+const score: Command = {
+  name: "score",
+  summary: "Per-token logprobs of sequences under a model (teacher forcing).",
+  usage: "golongrl model score --model DIR --input FILE.jsonl [--out FILE.jsonl] [--batch-tokens N]",
+  description:
+    'Input lines: {"id", "tokens": [...]} or {"id", "text"} (tokenized with the model\'s tokenizer).\n' +
+    'Output lines: {"id", "logprobs": [...]}, logprobs[i] = log p(token[i+1] | tokens[..i]).',
+  flags: {
+    model: { type: "string", value: "DIR", description: "Model folder." },
+    input: { type: "string", value: "FILE", description: "JSONL sequences." },
+    out: { type: "string", value: "FILE", description: "JSONL output; stdout when absent." },
+    "batch-tokens": { type: "integer", value: "N", default: 8192, min: 1, description: "Tokens per forward." },
+    ...GPU_FLAGS,
+  },
+  async run({ io, flags }) {
+    for (const f of ["model", "input"]) {
+      if (!flags[f]) throw new UsageError(`golongrl model score: --${f} is required`, "golongrl model score --help");
+    }
+    const dir = flags.model as string;
+    const gpu = await acquireGpu(gpuOptions(flags));
+    const { model } = await loadModel(gpu, dir);
+    const tok = await loadTokenizer(dir).catch(() => undefined);
+    const inputs = await readScoreInputs(flags.input as string, tok);
+    const out = await JsonlWriter.open(flags.out as string | undefined, io.out);
+    const progress = new Progress("score", { unit: "sequences", total: inputs.length, quiet: flags.quiet as boolean });
+    try {
+      await scoreSequences(model, inputs, flags["batch-tokens"] as number, async (r) => {
+        await out.write(r);
+        progress.tick();
+      });
+      await out.commit();
+    } catch (e) {
+      await out.abort();
+      throw e;
+    }
+    progress.finish();
+    gpu.destroy();
+  },
+};
+
+const gen: Command = {
+  name: "generate",
+  summary: "Sample completions with their token logprobs (batched, KV cache, on the GPU).",
+  usage:
+    "golongrl model generate --model DIR --prompts FILE.jsonl [--n K] [--temperature T] [--top-p P]\n" +
+    "                        [--top-k K] [--max-new-tokens M] [--seed S] [--stop STR]... [--out FILE]",
+  description:
+    'Prompt lines: {"id", "prompt": "text"} (raw), {"id", "messages": [...]} (chat template), or\n' +
+    '{"id", "tokens": [...]}. Output lines: {"id", "sample", "text", "tokens", "logprobs",\n' +
+    '"finish_reason"}. A prompt\'s KV cache is computed once and shared by its --n completions.',
+  flags: {
+    model: { type: "string", value: "DIR", description: "Model folder (with tokenizer files)." },
+    prompts: { type: "string", value: "FILE", description: "JSONL prompts." },
+    out: { type: "string", value: "FILE", description: "JSONL output; stdout when absent." },
+    n: { type: "integer", value: "K", default: 1, min: 1, max: 1024, description: "Completions per prompt." },
+    temperature: { type: "number", value: "T", default: 1, min: 0, description: "0 = greedy." },
+    "top-p": { type: "number", value: "P", default: 1, min: 0, max: 1, description: "Nucleus mass." },
+    "top-k": { type: "integer", value: "K", default: 0, min: 0, description: "0 = no limit." },
+    "max-new-tokens": { type: "integer", value: "M", default: 128, min: 1, description: "Completion length limit." },
+    seed: { type: "integer", value: "S", default: 0, min: 0, description: "Sampling seed." },
+    stop: { type: "string", value: "STR", multiple: true, description: "Stop string." },
+    "enable-thinking": { type: "boolean", description: "Chat template with thinking on (for messages prompts)." },
+    "batch-prompts": { type: "integer", value: "N", default: 16, min: 1, description: "Prompts per batch." },
+    ...GPU_FLAGS,
+  },
+  async run({ io, flags }) {
+    for (const f of ["model", "prompts"]) {
+      if (!flags[f]) throw new UsageError(`golongrl model generate: --${f} is required`, "golongrl model generate --help");
+    }
+    const dir = flags.model as string;
+    const gpu = await acquireGpu(gpuOptions(flags));
+    const { model } = await loadModel(gpu, dir);
+    const tok = await loadTokenizer(dir);
+    const prompts = await readPrompts(flags.prompts as string, tok, { enableThinking: Boolean(flags["enable-thinking"]) });
+    const out = await JsonlWriter.open(flags.out as string | undefined, io.out);
+    const n = flags.n as number;
+    const per = flags["batch-prompts"] as number;
+    const progress = new Progress("generate", { unit: "prompts", total: prompts.length, quiet: flags.quiet as boolean });
+    try {
+      for (let i = 0; i < prompts.length; i += per) {
+        const batch = prompts.slice(i, i + per);
+        const { completions } = await generate(model, batch.map((p) => p.tokens), {
+          n,
+          maxNewTokens: flags["max-new-tokens"] as number,
+          temperature: flags.temperature as number,
+          topP: flags["top-p"] as number,
+          topK: flags["top-k"] as number,
+          seed: flags.seed as number,
+          rowIdBase: i * n,
+          eosIds: tok.eosIds,
+          stop: flags.stop as string[] | undefined,
+          decode: (ids) => tok.decode(ids, { skipSpecial: false }),
+        });
+        for (const c of completions) {
+          await out.write({
+            id: batch[c.prompt].id,
+            sample: c.sample,
+            text: c.text,
+            tokens: c.tokens,
+            logprobs: c.logprobs,
+            finish_reason: c.finishReason,
+          });
+        }
+        progress.tick(batch.length);
+      }
+      await out.commit();
+    } catch (e) {
+      await out.abort();
+      throw e;
+    }
+    progress.finish();
+    gpu.destroy();
+  },
+};
+
+export const modelCommand: Command = {
+  name: "model",
+  summary: "Create, inspect, score with and generate from Qwen3 models (HF layout).",
+  usage: "golongrl model <init|info|score|generate> [flags]",
+  subcommands: [init, info, score, gen],
+};

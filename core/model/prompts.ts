@@ -1,0 +1,55 @@
+/** Prompt files for generation: raw text, chat messages, or token ids. */
+import { InputError } from "../errors.ts";
+import { readJsonl } from "../jsonl.ts";
+
+export interface Prompt {
+  id: string;
+  tokens: number[];
+}
+
+export interface PromptTokenizer {
+  encode(text: string): number[];
+  applyChatTemplate(
+    messages: { role: string; content: string }[],
+    opts: { addGenerationPrompt: boolean; enableThinking: boolean },
+  ): string;
+}
+
+/** Reads `{"id", "prompt"}`, `{"id", "messages"}` or `{"id", "tokens"}` lines. */
+export async function readPrompts(
+  path: string,
+  tok: PromptTokenizer,
+  opts: { enableThinking: boolean },
+): Promise<Prompt[]> {
+  const out: Prompt[] = [];
+  for await (const { line, value } of readJsonl(path)) {
+    const id = value.id ?? String(out.length);
+    if (typeof id !== "string" && typeof id !== "number") throw new InputError("not a string or number", path, line, "id");
+    let tokens: number[];
+    if (Array.isArray(value.tokens)) {
+      if (!value.tokens.every((t) => Number.isInteger(t) && t >= 0)) {
+        throw new InputError("expected a list of non-negative integers", path, line, "tokens");
+      }
+      tokens = value.tokens as number[];
+    } else if (Array.isArray(value.messages)) {
+      const msgs = value.messages as { role: unknown; content: unknown }[];
+      for (const [i, m] of msgs.entries()) {
+        if (!m || typeof m.role !== "string" || typeof m.content !== "string") {
+          throw new InputError("each message needs string role and content", path, line, `messages[${i}]`);
+        }
+      }
+      const text = tok.applyChatTemplate(msgs as { role: string; content: string }[], {
+        addGenerationPrompt: true,
+        enableThinking: opts.enableThinking,
+      });
+      tokens = tok.encode(text);
+    } else if (typeof value.prompt === "string") {
+      tokens = tok.encode(value.prompt);
+    } else {
+      throw new InputError('needs "prompt" (text), "messages" (chat) or "tokens"', path, line, "prompt");
+    }
+    if (tokens.length === 0) throw new InputError("empty prompt", path, line, "prompt");
+    out.push({ id: String(id), tokens });
+  }
+  return out;
+}
