@@ -8,6 +8,11 @@ import { writeEffectiveConfig } from "../core/config.ts";
 import { writeJsonAtomic } from "../core/fsutil.ts";
 import { formatRewardBench, loadBookText, rewardBench } from "../core/bench/rewards.ts";
 import { UsageError } from "../core/errors.ts";
+import { matmulBench } from "../core/bench/kernels.ts";
+import { attentionBench } from "../core/bench/attention.ts";
+import { generationBench, trainBench } from "../core/bench/model.ts";
+import { PRESETS } from "../core/model/config.ts";
+import { Progress } from "../core/progress.ts";
 
 const runtime: Command = {
   name: "runtime",
@@ -142,9 +147,276 @@ const rewards: Command = {
   },
 };
 
+function intList(flag: string, value: unknown, command: string): number[] {
+  const xs = String(value).split(",").map((s) => Number(s.trim()));
+  if (xs.some((x) => !Number.isInteger(x) || x < 1)) {
+    throw new UsageError(
+      `--${flag} ${value}: expected positive integers separated by commas`,
+      `${command} --help`,
+    );
+  }
+  return xs;
+}
+
+async function emit(
+  io: { out(s: string): void },
+  flags: Record<string, unknown>,
+  name: string,
+  result: unknown,
+  text: string,
+) {
+  if (flags.out) {
+    await Deno.mkdir(flags.out as string, { recursive: true });
+    await writeJsonAtomic(`${flags.out}/${name}.json`, result);
+  }
+  io.out(flags.json ? JSON.stringify(result, null, 2) + "\n" : text);
+}
+
+function table(head: string[], rows: (string | number)[][]): string {
+  const all = [head, ...rows.map((r) => r.map(String))];
+  const w = head.map((_, i) => Math.max(...all.map((r) => r[i].length)));
+  return all.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  "))
+    .join("\n") + "\n";
+}
+
+const fmt = (x: number | null, digits = 1) =>
+  x === null || !Number.isFinite(x) ? "-" : x.toFixed(digits);
+
+const kernels: Command = {
+  name: "kernels",
+  summary: "Matmul GFLOP/s (tuned vs naive WGSL vs CPU BLAS) and attention time and memory vs T.",
+  usage:
+    "golongrl bench kernels [--sizes 256,512,1024,2048] [--lengths 1024,4096,16384] [--json] [--out DIR]",
+  description:
+    "Targets on a CPU adapter: matmul >= 10 GFLOP/s at 1024; attention memory linear in T.\n" +
+    "CPU BLAS is numpy through Debian's /usr/bin/python3, when present.",
+  flags: {
+    sizes: {
+      type: "string",
+      value: "LIST",
+      default: "256,512,1024,2048",
+      description: "Square matmul sizes.",
+    },
+    lengths: {
+      type: "string",
+      value: "LIST",
+      default: "1024,4096,16384",
+      description: "Attention lengths T.",
+    },
+    "forward-only": {
+      type: "boolean",
+      description: "Attention forward only (the backward at 16K is slow on a CPU).",
+    },
+    json: { type: "boolean", description: "Print JSON." },
+    out: { type: "string", value: "DIR", description: "Write DIR/kernels.json." },
+    ...GPU_FLAGS,
+  },
+  async run({ io, flags }) {
+    const cmd = "golongrl bench kernels";
+    const sizes = intList("sizes", flags.sizes, cmd),
+      lengths = intList("lengths", flags.lengths, cmd);
+    const gpu = await acquireGpu(gpuOptions(flags));
+    const progress = new Progress("bench kernels", {
+      unit: "cases",
+      total: sizes.length + lengths.length,
+      quiet: flags.quiet as boolean,
+    });
+    const mm = [];
+    for (const size of sizes) {
+      mm.push(...await matmulBench(gpu, [size]));
+      progress.tick();
+    }
+    const att = await attentionBench(gpu, lengths, {
+      forwardOnly: Boolean(flags["forward-only"]),
+      onResult: () => progress.tick(),
+    });
+    progress.finish();
+    gpu.destroy();
+    const per = att.map((r) => r.peakBytes / r.T);
+    const result = {
+      adapter: gpu.description.description,
+      matmul: mm,
+      attention: att,
+      attentionBytesPerToken: per,
+      /** max/min bytes per token across lengths: 1.0 means exactly linear. */
+      attentionLinearity: Math.max(...per) / Math.min(...per),
+    };
+    const text = `adapter: ${result.adapter}\n\nmatmul (GFLOP/s)\n` +
+      table(
+        ["size", "layout", "tuned", "naive", "cpu blas", "tuned/naive", "tuned/blas", "variant"],
+        mm.map((r) => [
+          r.size,
+          r.layout,
+          fmt(r.tunedGflops),
+          fmt(r.naiveGflops),
+          fmt(r.cpuBlasGflops),
+          fmt(r.tunedGflops / r.naiveGflops, 2),
+          fmt(r.cpuBlasGflops ? r.tunedGflops / r.cpuBlasGflops : null, 2),
+          r.variant,
+        ]),
+      ) +
+      `\nattention (hq 8, hkv 2, d 64)\n` +
+      table(
+        ["T", "fwd ms", "bwd ms", "MiB", "bytes/token"],
+        att.map((r) => [
+          r.T,
+          fmt(r.fwdMs),
+          fmt(r.bwdMs),
+          fmt(r.peakBytes / 2 ** 20),
+          fmt(r.peakBytes / r.T, 0),
+        ]),
+      ) + `memory linearity (max/min bytes per token): ${result.attentionLinearity.toFixed(3)}\n`;
+    await emit(io, flags, "kernels", result, text);
+  },
+};
+
+const modelBench: Command = {
+  name: "model",
+  summary: "Train-step tokens/s vs PyTorch CPU and the matmul roofline; generation tokens/s.",
+  usage:
+    "golongrl bench model [--presets tiny,small] [--seqs S] [--seq-len T] [--batches 1,8,64] [--json] [--out DIR]",
+  description:
+    "Targets: train step >= 50% of its matmul roofline (the step's FLOPs at the measured matmul\n" +
+    "rate); at most 1 readback per 8 decode steps. PyTorch is Debian's python3-torch, when present.",
+  flags: {
+    presets: {
+      type: "string",
+      value: "LIST",
+      default: "tiny,small",
+      description: "Model presets to train.",
+    },
+    seqs: { type: "integer", value: "S", default: 8, min: 1, description: "Sequences per step." },
+    "seq-len": {
+      type: "integer",
+      value: "T",
+      default: 256,
+      min: 2,
+      description: "Tokens per sequence.",
+    },
+    steps: {
+      type: "integer",
+      value: "N",
+      default: 3,
+      min: 1,
+      description: "Timed steps (best is kept).",
+    },
+    vocab: {
+      type: "integer",
+      value: "V",
+      default: 4096,
+      min: 2,
+      description: "Vocabulary size of the random model.",
+    },
+    batches: {
+      type: "string",
+      value: "LIST",
+      default: "1,8,64",
+      description: "Generation batch sizes.",
+    },
+    "new-tokens": {
+      type: "integer",
+      value: "N",
+      default: 32,
+      min: 1,
+      description: "Generated tokens per sequence.",
+    },
+    "prompt-len": {
+      type: "integer",
+      value: "N",
+      default: 64,
+      min: 1,
+      description: "Prompt tokens.",
+    },
+    "no-torch": { type: "boolean", description: "Skip the PyTorch reference." },
+    json: { type: "boolean", description: "Print JSON." },
+    out: { type: "string", value: "DIR", description: "Write DIR/model.json." },
+    ...GPU_FLAGS,
+  },
+  async run({ io, flags }) {
+    const cmd = "golongrl bench model";
+    const presets = String(flags.presets).split(",").map((s) => s.trim());
+    for (const p of presets) {
+      if (!(p in PRESETS)) {
+        throw new UsageError(`--presets: unknown preset "${p}"`, `${cmd} --help`);
+      }
+    }
+    const batches = intList("batches", flags.batches, cmd);
+    const gpu = await acquireGpu(gpuOptions(flags));
+    const progress = new Progress("bench model", {
+      unit: "cases",
+      total: presets.length + 1,
+      quiet: flags.quiet as boolean,
+    });
+    const train = [];
+    for (const p of presets) {
+      train.push(
+        await trainBench(gpu, p as keyof typeof PRESETS, {
+          seqs: flags.seqs as number,
+          seqLen: flags["seq-len"] as number,
+          steps: flags.steps as number,
+          vocab: flags.vocab as number,
+          torch: !flags["no-torch"],
+        }),
+      );
+      progress.tick();
+    }
+    const gen = await generationBench(gpu, "tiny", {
+      batches,
+      promptLen: flags["prompt-len"] as number,
+      newTokens: flags["new-tokens"] as number,
+      vocab: flags.vocab as number,
+    });
+    progress.finish();
+    gpu.destroy();
+    const result = { adapter: gpu.description.description, train, generation: gen };
+    const text =
+      `adapter: ${result.adapter}\n\ntrain step (${flags.seqs} x ${
+        flags["seq-len"]
+      } tokens, vocab ${flags.vocab})\n` +
+      table(
+        [
+          "preset",
+          "params",
+          "tok/s",
+          "ms/step",
+          "GFLOP/step",
+          "matmul GFLOP/s",
+          "roofline tok/s",
+          "vs roofline",
+          "torch tok/s",
+          "vs torch",
+        ],
+        train.map((r) => [
+          r.preset,
+          r.params,
+          fmt(r.tokensPerSec, 0),
+          fmt(r.msPerStep, 0),
+          fmt(r.stepGflop, 2),
+          fmt(r.matmulGflops),
+          fmt(r.rooflineTokensPerSec, 0),
+          fmt(r.rooflineRatio, 2),
+          fmt(r.torchTokensPerSec, 0),
+          fmt(r.torchRatio, 2),
+        ]),
+      ) +
+      `\ngeneration (tiny, prompt ${flags["prompt-len"]}, ${flags["new-tokens"]} new tokens)\n` +
+      table(
+        ["batch", "tok/s", "decode steps", "readbacks", "readbacks/step"],
+        gen.map((r) => [
+          r.batch,
+          fmt(r.tokensPerSec, 0),
+          r.decodeSteps,
+          r.readbacks,
+          fmt(r.readbacksPerStep, 3),
+        ]),
+      );
+    await emit(io, flags, "model", result, text);
+  },
+};
+
 export const bench: Command = {
   name: "bench",
   summary: "Performance, as ratios against references measured in the same run.",
   usage: "golongrl bench <benchmark> [flags]",
-  subcommands: [runtime, rewards],
+  subcommands: [runtime, rewards, kernels, modelBench],
 };

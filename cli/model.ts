@@ -1,9 +1,16 @@
 /** `golongrl model`: create, inspect, score with and generate from Qwen3 checkpoints. */
 import type { Command } from "./command.ts";
+import type { FlagSpec } from "./args.ts";
 import { GPU_FLAGS, gpuOptions } from "./gpu_flags.ts";
 import { UsageError } from "../core/errors.ts";
 import { acquireGpu } from "../core/gpu/device.ts";
-import { makeConfig, memoryEstimate, paramCount, PRESETS, readConfig } from "../core/model/config.ts";
+import {
+  makeConfig,
+  memoryEstimate,
+  paramCount,
+  PRESETS,
+  readConfig,
+} from "../core/model/config.ts";
 import { initParams, saveCheckpoint } from "../core/model/checkpoint.ts";
 import { copyTokenizerFiles, loadModel } from "../core/model/load.ts";
 import { loadTokenizer } from "../core/tokenizer/tokenizer.ts";
@@ -13,21 +20,46 @@ import { generate } from "../core/model/generate.ts";
 import { JsonlWriter } from "../core/jsonl_writer.ts";
 import { Progress } from "../core/progress.ts";
 
+const DTYPE_FLAG: Record<string, FlagSpec> = {
+  dtype: {
+    type: "string",
+    value: "TYPE",
+    choices: ["f32", "f16"],
+    default: "f32",
+    description: "Storage of the weight matrices on the GPU (f16 halves their memory).",
+  },
+};
+
 const init: Command = {
   name: "init",
   summary: "Create a randomly initialised Qwen3 model in Hugging Face layout.",
   usage: "golongrl model init --preset tiny|small --tokenizer DIR --out DIR [--seed N]",
   description: "The vocabulary size comes from the tokenizer, whose files are copied into --out.",
   flags: {
-    preset: { type: "string", value: "NAME", choices: Object.keys(PRESETS), default: "tiny", description: "Model size." },
-    tokenizer: { type: "string", value: "DIR", description: "Folder with tokenizer.json (and tokenizer_config.json)." },
+    preset: {
+      type: "string",
+      value: "NAME",
+      choices: Object.keys(PRESETS),
+      default: "tiny",
+      description: "Model size.",
+    },
+    tokenizer: {
+      type: "string",
+      value: "DIR",
+      description: "Folder with tokenizer.json (and tokenizer_config.json).",
+    },
     out: { type: "string", value: "DIR", description: "Folder to write the model to." },
     seed: { type: "integer", value: "N", default: 0, min: 0, description: "Initialisation seed." },
   },
   examples: ["golongrl model init --preset tiny --tokenizer tok/ --out models/tiny"],
   async run({ io, flags }) {
     for (const f of ["tokenizer", "out"]) {
-      if (!flags[f]) throw new UsageError(`golongrl model init: --${f} is required`, "golongrl model init --help");
+      if (!flags[f]) {
+        throw new UsageError(
+          `golongrl model init: --${f} is required`,
+          "golongrl model init --help",
+        );
+      }
     }
     const tok = await loadTokenizer(flags.tokenizer as string);
     const config = makeConfig(flags.preset as "tiny" | "small", tok.vocabSize, {
@@ -37,7 +69,11 @@ const init: Command = {
     await Deno.mkdir(out, { recursive: true });
     await saveCheckpoint(out, config, initParams(config, flags.seed as number));
     await copyTokenizerFiles(flags.tokenizer as string, out);
-    io.out(`${out}: Qwen3 ${flags.preset}, ${paramCount(config).toLocaleString("en-US")} parameters, vocab ${tok.vocabSize}\n`);
+    io.out(
+      `${out}: Qwen3 ${flags.preset}, ${
+        paramCount(config).toLocaleString("en-US")
+      } parameters, vocab ${tok.vocabSize}\n`,
+    );
   },
 };
 
@@ -50,7 +86,12 @@ const info: Command = {
   async run({ io, flags, positionals }) {
     const config = await readConfig(positionals[0]);
     const f32 = memoryEstimate(config, "f32");
-    const r = { dir: positionals[0], params: paramCount(config), memory: { f32, f16: memoryEstimate(config, "f16") }, config };
+    const r = {
+      dir: positionals[0],
+      params: paramCount(config),
+      memory: { f32, f16: memoryEstimate(config, "f16") },
+      config,
+    };
     if (flags.json) return void io.out(JSON.stringify(r, null, 2) + "\n");
     const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
     io.out(
@@ -60,7 +101,9 @@ const info: Command = {
         `heads ${config.num_attention_heads}/${config.num_key_value_heads} kv, head_dim ${config.head_dim}\n` +
         `  vocab ${config.vocab_size}, max positions ${config.max_position_embeddings}, ` +
         `tied embeddings ${config.tie_word_embeddings}, rope theta ${config.rope_theta}\n` +
-        `  memory: weights ${mib(f32.weights)} (f32), training ${mib(f32.training)} (+ activations), ` +
+        `  memory: weights ${mib(f32.weights)} (f32), training ${
+          mib(f32.training)
+        } (+ activations), ` +
         `KV cache ${(f32.kvPerToken / 1024).toFixed(1)} KiB/token\n`,
     );
   },
@@ -69,7 +112,8 @@ const info: Command = {
 const score: Command = {
   name: "score",
   summary: "Per-token logprobs of sequences under a model (teacher forcing).",
-  usage: "golongrl model score --model DIR --input FILE.jsonl [--out FILE.jsonl] [--batch-tokens N]",
+  usage:
+    "golongrl model score --model DIR --input FILE.jsonl [--out FILE.jsonl] [--batch-tokens N]",
   description:
     'Input lines: {"id", "tokens": [...]} or {"id", "text"} (tokenized with the model\'s tokenizer).\n' +
     'Output lines: {"id", "logprobs": [...]}, logprobs[i] = log p(token[i+1] | tokens[..i]).',
@@ -77,20 +121,36 @@ const score: Command = {
     model: { type: "string", value: "DIR", description: "Model folder." },
     input: { type: "string", value: "FILE", description: "JSONL sequences." },
     out: { type: "string", value: "FILE", description: "JSONL output; stdout when absent." },
-    "batch-tokens": { type: "integer", value: "N", default: 8192, min: 1, description: "Tokens per forward." },
+    "batch-tokens": {
+      type: "integer",
+      value: "N",
+      default: 8192,
+      min: 1,
+      description: "Tokens per forward.",
+    },
+    ...DTYPE_FLAG,
     ...GPU_FLAGS,
   },
   async run({ io, flags }) {
     for (const f of ["model", "input"]) {
-      if (!flags[f]) throw new UsageError(`golongrl model score: --${f} is required`, "golongrl model score --help");
+      if (!flags[f]) {
+        throw new UsageError(
+          `golongrl model score: --${f} is required`,
+          "golongrl model score --help",
+        );
+      }
     }
     const dir = flags.model as string;
     const gpu = await acquireGpu(gpuOptions(flags));
-    const { model } = await loadModel(gpu, dir);
+    const { model } = await loadModel(gpu, dir, { matrices: flags.dtype as "f32" | "f16" });
     const tok = await loadTokenizer(dir).catch(() => undefined);
     const inputs = await readScoreInputs(flags.input as string, tok);
     const out = await JsonlWriter.open(flags.out as string | undefined, io.out);
-    const progress = new Progress("score", { unit: "sequences", total: inputs.length, quiet: flags.quiet as boolean });
+    const progress = new Progress("score", {
+      unit: "sequences",
+      total: inputs.length,
+      quiet: flags.quiet as boolean,
+    });
     try {
       await scoreSequences(model, inputs, flags["batch-tokens"] as number, async (r) => {
         await out.write(r);
@@ -120,30 +180,71 @@ const gen: Command = {
     model: { type: "string", value: "DIR", description: "Model folder (with tokenizer files)." },
     prompts: { type: "string", value: "FILE", description: "JSONL prompts." },
     out: { type: "string", value: "FILE", description: "JSONL output; stdout when absent." },
-    n: { type: "integer", value: "K", default: 1, min: 1, max: 1024, description: "Completions per prompt." },
+    n: {
+      type: "integer",
+      value: "K",
+      default: 1,
+      min: 1,
+      max: 1024,
+      description: "Completions per prompt.",
+    },
     temperature: { type: "number", value: "T", default: 1, min: 0, description: "0 = greedy." },
-    "top-p": { type: "number", value: "P", default: 1, min: 0, max: 1, description: "Nucleus mass." },
+    "top-p": {
+      type: "number",
+      value: "P",
+      default: 1,
+      min: 0,
+      max: 1,
+      description: "Nucleus mass.",
+    },
     "top-k": { type: "integer", value: "K", default: 0, min: 0, description: "0 = no limit." },
-    "max-new-tokens": { type: "integer", value: "M", default: 128, min: 1, description: "Completion length limit." },
+    "max-new-tokens": {
+      type: "integer",
+      value: "M",
+      default: 128,
+      min: 1,
+      description: "Completion length limit.",
+    },
     seed: { type: "integer", value: "S", default: 0, min: 0, description: "Sampling seed." },
     stop: { type: "string", value: "STR", multiple: true, description: "Stop string." },
-    "enable-thinking": { type: "boolean", description: "Chat template with thinking on (for messages prompts)." },
-    "batch-prompts": { type: "integer", value: "N", default: 16, min: 1, description: "Prompts per batch." },
+    "enable-thinking": {
+      type: "boolean",
+      description: "Chat template with thinking on (for messages prompts).",
+    },
+    "batch-prompts": {
+      type: "integer",
+      value: "N",
+      default: 16,
+      min: 1,
+      description: "Prompts per batch.",
+    },
+    ...DTYPE_FLAG,
     ...GPU_FLAGS,
   },
   async run({ io, flags }) {
     for (const f of ["model", "prompts"]) {
-      if (!flags[f]) throw new UsageError(`golongrl model generate: --${f} is required`, "golongrl model generate --help");
+      if (!flags[f]) {
+        throw new UsageError(
+          `golongrl model generate: --${f} is required`,
+          "golongrl model generate --help",
+        );
+      }
     }
     const dir = flags.model as string;
     const gpu = await acquireGpu(gpuOptions(flags));
-    const { model } = await loadModel(gpu, dir);
+    const { model } = await loadModel(gpu, dir, { matrices: flags.dtype as "f32" | "f16" });
     const tok = await loadTokenizer(dir);
-    const prompts = await readPrompts(flags.prompts as string, tok, { enableThinking: Boolean(flags["enable-thinking"]) });
+    const prompts = await readPrompts(flags.prompts as string, tok, {
+      enableThinking: Boolean(flags["enable-thinking"]),
+    });
     const out = await JsonlWriter.open(flags.out as string | undefined, io.out);
     const n = flags.n as number;
     const per = flags["batch-prompts"] as number;
-    const progress = new Progress("generate", { unit: "prompts", total: prompts.length, quiet: flags.quiet as boolean });
+    const progress = new Progress("generate", {
+      unit: "prompts",
+      total: prompts.length,
+      quiet: flags.quiet as boolean,
+    });
     try {
       for (let i = 0; i < prompts.length; i += per) {
         const batch = prompts.slice(i, i + per);

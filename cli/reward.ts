@@ -125,7 +125,13 @@ export const reward: Command = {
     const progress = new Progress("reward", { unit: "responses", quiet: flags.quiet as boolean });
     let table;
     try {
-      table = await scoreResponses(samples, flags.responses as string, opts, (s) => out.write(s), () => progress.tick());
+      table = await scoreResponses(
+        samples,
+        flags.responses as string,
+        opts,
+        (s) => out.write(s),
+        () => progress.tick(),
+      );
       await out.commit();
     } catch (e) {
       await out.abort();

@@ -57,6 +57,9 @@ export interface AttentionBackwardArgs extends AttentionForwardArgs {
   dv: View;
 }
 
+/** Whether the adapter is a CPU rasterizer (lavapipe), which prefers small tiles. */
+const soft = (gpu: Gpu) => gpu.description.kind === "software";
+
 function params(a: AttentionForwardArgs): Uint8Array<ArrayBuffer> {
   const buf = new ArrayBuffer(32);
   new Uint32Array(buf, 0, 4).set([a.totalTokens, a.hq, a.hkv, a.numSeqs]);
@@ -90,7 +93,7 @@ export async function attentionForward(
   const name = "attentionForward";
   const o = operands(gpu, name, a);
   const d4 = a.headDim / 4;
-  const tile = chooseTile("fwd", d4, gpu.limits.maxComputeWorkgroupStorageSize);
+  const tile = chooseTile("fwd", d4, gpu.limits.maxComputeWorkgroupStorageSize, soft(gpu));
   const pipe = await pipeline(gpu, "attention_fwd", forwardWgsl("prefill", d4, tile));
   const blocks = Math.ceil(a.totalTokens / tile.bq);
   rec.dispatch(
@@ -149,8 +152,9 @@ export async function attentionBackward(
   const ld = windowOf(ldScratch(gpu, ldBytes), 0, ldBytes);
   const dOut = bindWindow(gpu, name, "dOut", a.dOut, o.qBytes);
   const wgMem = gpu.limits.maxComputeWorkgroupStorageSize;
-  const dq = await pipeline(gpu, "attention_dq", dqWgsl(d4, chooseTile("dq", d4, wgMem)));
-  const kvTile = chooseTile("dkdv", d4, wgMem);
+  const dqTile = chooseTile("dq", d4, wgMem, soft(gpu));
+  const dq = await pipeline(gpu, "attention_dq", dqWgsl(d4, dqTile));
+  const kvTile = chooseTile("dkdv", d4, wgMem, soft(gpu));
   const dkdv = await pipeline(gpu, "attention_dkdv", dkdvWgsl(d4, kvTile));
   const delta = await pipeline(gpu, "attention_delta", deltaWgsl(d4));
   const u = new Uint32Array(4);
@@ -167,7 +171,6 @@ export async function attentionBackward(
     grid1d(gpu, rows),
     "attention_delta",
   );
-  const dqTile = chooseTile("dq", d4, wgMem);
   rec.dispatch(
     dq,
     [

@@ -2,10 +2,10 @@
  * WGSL sources for flash attention: the forward (prefill and single-token decode share one
  * generator), the backward's delta, dK/dV and dQ kernels, and tile-size choice.
  *
- * Every kernel runs 64 threads per workgroup. A tile pairs BQ query rows with BK keys; in the
- * "pair phase" thread t owns key column c = t % BK and rows rb + RG·i (rb = t / BK, RG = 64 / BK),
- * so a thread reads its key from workgroup memory once per dimension and reuses it across rows.
- * Outputs (rows or keys by vec4 columns) are spread flat over the threads. Probabilities are
+ * A tile pairs BQ query rows with BK keys, and a workgroup has BK threads. In the "pair phase"
+ * thread t owns key column t and every row of the tile (so row reads are uniform across the
+ * workgroup: broadcasts on SIMD CPUs, no bank conflicts on GPUs). Outputs (rows or keys by vec4
+ * columns) are spread over the threads by {@link outMap}. Probabilities are
  * never stored beyond one BQ x BK tile: the forward keeps a running max and sum per row (online
  * softmax) and saves lse = max + log(sum); the backward recomputes P = exp(s - lse).
  *
@@ -34,7 +34,11 @@ const NEG: f32 = -3.0e38;
  * compiler sees which parts are uniform: when WG divides D4 each thread owns whole columns and
  * the row depends on the loop counter only (a broadcast read on SIMD CPUs such as lavapipe).
  */
-export function outMap(rows: number, d4: number, w: number): { n: number; idx: string } {
+export function outMap(
+  rows: number,
+  d4: number,
+  w: number,
+): { n: number; idx: string } {
   if (d4 % w === 0) {
     const cpt = d4 / w;
     return {
@@ -153,6 +157,15 @@ fn keyAddr(ki: u32, g: u32) -> u32 {
   }`
     : "";
   const om = outMap(t.bq, d4, t.bk);
+  const pvFlat = /* wgsl */ `
+    for (var i = 0u; i < NO; i++) {
+      ${om.idx}
+      if (inb) {
+        var a = acc[i] * arow[r];
+        for (var cc = 0u; cc < BK; cc++) { a += ps[r * BK + cc] * kv[cc * D4 + j]; }
+        acc[i] = a;
+      }
+    }`;
   return /* wgsl */ `
 ${common(d4, t)}
 const NO: u32 = ${om.n}u;
@@ -237,14 +250,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
       for (var cc = 0u; cc < BK; cc++) { sum += ps[r * BK + cc]; }
       lrow[r] = lrow[r] * arow[r] + sum;
     }
-    for (var i = 0u; i < NO; i++) {
-      ${om.idx}
-      if (inb) {
-        var a = acc[i] * arow[r];
-        for (var cc = 0u; cc < BK; cc++) { a += ps[r * BK + cc] * kv[cc * D4 + j]; }
-        acc[i] = a;
-      }
-    }
+    ${pvFlat}
     workgroupBarrier();
   }
   for (var i = 0u; i < NO; i++) {
@@ -285,6 +291,15 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
  */
 export function dqWgsl(d4: number, t: Tile): string {
   const om = outMap(t.bq, d4, t.bk);
+  const dqFlat = /* wgsl */ `
+    for (var i = 0u; i < NO; i++) {
+      ${om.idx}
+      if (inb) {
+        var a = acc[i];
+        for (var cc = 0u; cc < BK; cc++) { a += dss[r * BK + cc] * kv[j * BK + cc]; }
+        acc[i] = a;
+      }
+    }`;
   return /* wgsl */ `
 ${common(d4, t)}
 const NO: u32 = ${om.n}u;
@@ -383,14 +398,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
       }
     }
     workgroupBarrier();
-    for (var i = 0u; i < NO; i++) {
-      ${om.idx}
-      if (inb) {
-        var a = acc[i];
-        for (var cc = 0u; cc < BK; cc++) { a += dss[r * BK + cc] * kv[j * BK + cc]; }
-        acc[i] = a;
-      }
-    }
+    ${dqFlat}
     workgroupBarrier();
   }
   for (var i = 0u; i < NO; i++) {
@@ -408,6 +416,22 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
  */
 export function dkdvWgsl(d4: number, t: Tile): string {
   const om = outMap(t.bk, d4, t.bk);
+  const accFlat = /* wgsl */ `
+      for (var i = 0u; i < NO; i++) {
+        ${om.idx}
+        let cc = r;
+        if (inb) {
+          var a = accV[i];
+          var b = accK[i];
+          for (var qq = 0u; qq < BQ; qq++) {
+            a += pss[qq * BK + cc] * dos[qq * D4 + j];
+            b += dss[qq * BK + cc] * qs[qq * D4 + j];
+          }
+          accV[i] = a;
+          accK[i] = b;
+        }
+      }
+`;
   return /* wgsl */ `
 ${common(d4, t)}
 const NO: u32 = ${om.n}u;
@@ -508,20 +532,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
         }
       }
       workgroupBarrier();
-      for (var i = 0u; i < NO; i++) {
-        ${om.idx}
-        let cc = r;
-        if (inb) {
-          var a = accV[i];
-          var b = accK[i];
-          for (var q = 0u; q < BQ; q++) {
-            a += pss[q * BK + cc] * dos[q * D4 + j];
-            b += dss[q * BK + cc] * qs[q * D4 + j];
-          }
-          accV[i] = a;
-          accK[i] = b;
-        }
-      }
+      ${accFlat}
       workgroupBarrier();
     }
   }
@@ -582,10 +593,28 @@ const CANDIDATES: Record<Kind, Tile[]> = {
 /** Forced tiles (benchmarks and tests); a forced tile must still fit workgroup memory. */
 export const tileOverride: Partial<Record<Kind, Tile>> = {};
 
-/** The first tile of a kernel that fits the device's workgroup memory. */
-export function chooseTile(kind: Kind, d4: number, limitBytes: number): Tile {
+/**
+ * Tiles preferred on software adapters (lavapipe): 16-key workgroups keep each SIMD batch of
+ * invocations busy with less barrier overhead; measured faster than 64-key tiles there.
+ */
+const SOFTWARE_FIRST: Record<Kind, Tile> = {
+  fwd: { bq: 16, bk: 16 },
+  dq: { bq: 16, bk: 32 },
+  dkdv: { bq: 16, bk: 16 },
+};
+
+/**
+ * The first tile of a kernel that fits the device's workgroup memory (`software`: the adapter
+ * is a CPU rasterizer, which prefers small workgroups).
+ */
+export function chooseTile(kind: Kind, d4: number, limitBytes: number, software = false): Tile {
   const forced = tileOverride[kind];
-  for (const t of forced ? [forced] : CANDIDATES[kind]) {
+  const list = forced
+    ? [forced]
+    : software
+    ? [SOFTWARE_FIRST[kind], ...CANDIDATES[kind].filter((t) => t.bk <= SOFTWARE_FIRST[kind].bk)]
+    : CANDIDATES[kind];
+  for (const t of list) {
     if (tileBytes(kind, d4, t) <= limitBytes) return t;
   }
   throw new Error(

@@ -300,7 +300,9 @@ async function record(
     rec.dispatch(
       pipe,
       [wa.binding, wb.binding, wc.binding, { uniform: u }],
-      [Math.ceil(pc.nc / tile.cols), Math.ceil(pc.mc / tile.rows), pc.bc],
+      tile.rowsAlongX
+        ? [Math.ceil(pc.mc / tile.rows), Math.ceil(pc.nc / tile.cols), pc.bc]
+        : [Math.ceil(pc.nc / tile.cols), Math.ceil(pc.mc / tile.rows), pc.bc],
       label,
     );
   }
@@ -327,13 +329,18 @@ export async function matmulWith(
 /** Problems below this many multiply-adds use the heuristic: measuring costs more than it saves. */
 const TUNE_MIN_MACS = 1 << 18;
 
-/** The shape a bucket is timed at: the bucket, scaled down to bound the tuning time. */
+/**
+ * The shape a bucket is timed at: the bucket, scaled down to bound the tuning
+ * time. M shrinks first (down to 64): rows of C are independent, and keeping n
+ * and k keeps the leading dimensions, whose cache behaviour is what differs
+ * between candidates at large sizes.
+ */
 function tuneShape(gpu: Gpu, m: number, n: number, k: number): [number, number, number] {
   const dims = [pow2(m), pow2(n), pow2(k)];
   const cap = gpu.description.kind === "software" ? 2 ** 27 : 2 ** 31;
   while (dims[0] * dims[1] * dims[2] > cap) {
-    const i = dims.indexOf(Math.max(...dims));
-    dims[i] /= 2;
+    if (dims[0] > 64) dims[0] /= 2;
+    else dims[dims[1] >= dims[2] ? 1 : 2] /= 2;
   }
   return dims as [number, number, number];
 }

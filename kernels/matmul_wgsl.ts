@@ -22,8 +22,8 @@
 export type Layout = "NN" | "NT" | "TN" | "TT";
 
 export type MatmulConfig =
-  | { kind: "rows"; tm: number; wg: number }
-  | { kind: "dot"; tm: number; tn: number; wg: number }
+  | { kind: "rows"; tm: number; wg: number; cx?: boolean }
+  | { kind: "dot"; tm: number; tn: number; wg: number; cx?: boolean }
   | { kind: "tile"; bm: number; bn: number; bk: number; tm: number; tn: number };
 
 /** Everything that changes the generated source. */
@@ -49,13 +49,16 @@ export function parseConfig(name: string): MatmulConfig {
       if (!(f[key] > 0)) throw new Error(`matmul: config "${name}" lacks ${key}`);
     }
   };
+  if (f.cx !== undefined && (kind === "tile" || f.cx !== 1)) {
+    throw new Error(`matmul: config "${name}": cx1 (column blocks along x) is for rows/dot`);
+  }
   if (kind === "rows") {
     need("tm", "wg");
-    return { kind, tm: f.tm, wg: f.wg };
+    return { kind, tm: f.tm, wg: f.wg, cx: f.cx === 1 };
   }
   if (kind === "dot") {
     need("tm", "tn", "wg");
-    return { kind, tm: f.tm, tn: f.tn, wg: f.wg };
+    return { kind, tm: f.tm, tn: f.tn, wg: f.wg, cx: f.cx === 1 };
   }
   if (kind === "tile") {
     need("bm", "bn", "bk", "tm", "tn");
@@ -69,11 +72,17 @@ export function parseConfig(name: string): MatmulConfig {
   throw new Error(`matmul: unknown config kind in "${name}"`);
 }
 
-/** Rows and columns of C one workgroup covers. */
-export function workgroupTile(cfg: MatmulConfig): { rows: number; cols: number } {
-  if (cfg.kind === "rows") return { rows: cfg.tm, cols: cfg.wg * 4 };
-  if (cfg.kind === "dot") return { rows: cfg.tm, cols: cfg.wg * cfg.tn };
-  return { rows: cfg.bm, cols: cfg.bn };
+/**
+ * Rows and columns of C one workgroup covers, and whether row blocks run along
+ * grid x (the CPU configurations: CPU adapters walk x first, so neighbouring
+ * workgroups then read the same panel of B while it is in cache).
+ */
+export function workgroupTile(
+  cfg: MatmulConfig,
+): { rows: number; cols: number; rowsAlongX: boolean } {
+  if (cfg.kind === "rows") return { rows: cfg.tm, cols: cfg.wg * 4, rowsAlongX: !cfg.cx };
+  if (cfg.kind === "dot") return { rows: cfg.tm, cols: cfg.wg * cfg.tn, rowsAlongX: !cfg.cx };
+  return { rows: cfg.bm, cols: cfg.bn, rowsAlongX: false };
 }
 
 /** Whether the config's vector loads run along the dimension that must be 4-aligned, per operand. */
@@ -152,7 +161,7 @@ function loaders(key: ShaderKey): string {
   return lines.join("\n");
 }
 
-function rowsSource(key: ShaderKey, cfg: { tm: number; wg: number }): string {
+function rowsSource(key: ShaderKey, cfg: { tm: number; wg: number; cx?: boolean }): string {
   const transA = key.layout[0] === "T", transB = key.layout[1] === "T";
   const { tm, wg } = cfg;
   const R = [...Array(tm).keys()];
@@ -171,8 +180,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let bA = p.offA + wid.z * p.sA;
   let bB = p.offB + wid.z * p.sB;
   let bC = p.offC + wid.z * p.sC;
-  let row0 = wid.y * ${tm}u;
-  let col = (wid.x * ${wg}u + lid.x) * 4u;
+  // Row blocks run along x (launched first) unless cx: neighbours then share a B panel.
+  let row0 = wid.${cfg.cx ? "y" : "x"} * ${tm}u;
+  let col = (wid.${cfg.cx ? "x" : "y"} * ${wg}u + lid.x) * 4u;
 ${R.map((r) => `  let r${r} = min(row0 + ${r}u, p.m - 1u);`).join("\n")}
 ${transA ? "" : R.map((r) => `  let ar${r} = bA + r${r} * p.lda;`).join("\n")}
 ${C4.map((j) => `  let j${j} = min(col + ${j}u, p.n - 1u);`).join("\n")}
@@ -196,7 +206,10 @@ ${C4.map((j) => `    if (col + ${j}u < p.n) { st(e + ${j}u, acc${r}[${j}]); }`).
 }`;
 }
 
-function dotSource(key: ShaderKey, cfg: { tm: number; tn: number; wg: number }): string {
+function dotSource(
+  key: ShaderKey,
+  cfg: { tm: number; tn: number; wg: number; cx?: boolean },
+): string {
   const transA = key.layout[0] === "T", transB = key.layout[1] === "T";
   const { tm, tn, wg } = cfg;
   const R = [...Array(tm).keys()];
@@ -221,9 +234,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let bA = p.offA + wid.z * p.sA;
   let bB = p.offB + wid.z * p.sB;
   let bC = p.offC + wid.z * p.sC;
-  let row0 = wid.y * ${tm}u;
+  // Row blocks run along x (launched first) unless cx: neighbours then share a B panel.
+  let row0 = wid.${cfg.cx ? "y" : "x"} * ${tm}u;
   // Columns interleave across threads: col = base + j * wg + lid.
-  let col0 = wid.x * ${wg * tn}u + lid.x;
+  let col0 = wid.${cfg.cx ? "x" : "y"} * ${wg * tn}u + lid.x;
 ${R.map((r) => `  let r${r} = min(row0 + ${r}u, p.m - 1u);`).join("\n")}
 ${transA ? "" : R.map((r) => `  let ar${r} = bA + r${r} * p.lda;`).join("\n")}
 ${N.map((j) => `  let j${j} = min(col0 + ${j * wg}u, p.n - 1u);`).join("\n")}

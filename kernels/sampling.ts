@@ -52,6 +52,9 @@ var<workgroup> red_v: array<vec4f, 512>;
 var<workgroup> seg_k: array<f32, 256>;
 var<workgroup> seg_f: array<f32, 256>;
 var<workgroup> sh_tau: u32;
+var<workgroup> sh_ps0: u32;
+var<workgroup> sh_floor: u32;
+var<workgroup> lmax: array<u32, 256>; // per-thread max keys (NONE: no elements)
 var<workgroup> sh_seg: u32; // the chosen segment
 var<workgroup> sh_tok: u32;
 var<workgroup> sh_f: array<f32, 3>; // r, excl of the chosen segment, full sum
@@ -77,10 +80,18 @@ fn tree_sum(li: u32) {
 // exp(l - m) (weighted) or 1 (a count, exact in f32 below 2^24). Sums fall as tau rises, so tau is
 // built from the top bit down, 3 bits per pass (11 passes): lane j-1 of a0|a1 sums the weight above
 // tau + (j << shift), 7 candidates at once. All threads must call it (uniform control flow).
+// floor_key <= answer <= key(m) is known, so the bits they share are fixed up front and the passes
+// for them skipped: the answer is the same (sums depend only on their threshold and fall as it
+// rises), only found sooner.
 fn search(li: u32, base: u32, m: f32, floor_key: u32, weighted: bool, goal: f32) -> u32 {
-  if (li == 0u) { sh_tau = 0u; }
-  workgroupBarrier();
-  for (var ps = 0u; ps < 11u; ps++) {
+  if (li == 0u) {
+    let hi = key_of(m);
+    let ps0 = min(countLeadingZeros(floor_key ^ hi) / 3u, 10u);
+    sh_tau = hi & ~(0xFFFFFFFFu >> (3u * ps0));
+    sh_ps0 = ps0;
+  }
+  let ps0 = workgroupUniformLoad(&sh_ps0); // a barrier too
+  for (var ps = ps0; ps < 11u; ps++) {
     let h = 31u - 3u * ps;
     let w = min(3u, h + 1u);
     let shift = h + 1u - w;
@@ -139,6 +150,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   }
   red_f[li] = bm;
   red_i[li] = bi;
+  lmax[li] = select(key_of(bm), NONE, bi == NONE);
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
     if (li < s) {
@@ -160,7 +172,19 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   // 2. top-k: the k-th largest key, i.e. the largest tau with count(key >= tau) >= k.
   var kk = 0u;
   if (p.greedy == 0u && p.top_k > 0u && p.top_k < V) {
-    kk = search(li, base, m, 0u, false, f32(p.top_k));
+    // A floor for it: the k-th largest of the 256 per-thread maxima (k distinct elements reach it).
+    if (li == 0u) { sh_floor = 0u; }
+    workgroupBarrier();
+    let mine = lmax[li];
+    if (p.top_k <= WG && mine != NONE) {
+      var rank = 0u;
+      for (var j = 0u; j < WG; j++) {
+        let o = lmax[j];
+        if (o != NONE && (o > mine || (o == mine && j < li))) { rank++; }
+      }
+      if (rank == p.top_k - 1u) { sh_floor = mine; }
+    }
+    kk = search(li, base, m, workgroupUniformLoad(&sh_floor), false, f32(p.top_k));
   }
 
   // 3. top-p: the largest tau with mass(key >= max(tau, kk)) >= top_p * mass(key >= kk).

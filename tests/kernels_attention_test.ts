@@ -14,6 +14,7 @@ import {
   attentionForwardRefF64,
   kvAppend,
 } from "../kernels/attention.ts";
+import { tileOverride } from "../kernels/attention_wgsl.ts";
 
 let shared: Gpu | undefined;
 let sharedPool: BufferPool | undefined;
@@ -165,6 +166,35 @@ Deno.test({
           `input ${which}[${i}]: ${got} vs ${fd}`,
         );
       }
+    }
+  },
+});
+
+Deno.test({
+  name: "attention with the 64-thread tiles real GPUs choose matches the reference",
+  ...opts,
+  fn: async () => {
+    // lavapipe picks 16-key tiles; force the wide ones so the hardware path is checked here too.
+    Object.assign(tileOverride, {
+      fwd: { bq: 16, bk: 64 },
+      dq: { bq: 16, bk: 64 },
+      dkdv: { bq: 32, bk: 32 },
+    });
+    try {
+      for (const c of [BWD_CASES[0], BWD_CASES[1]]) {
+        const r = await runGpu(c, true);
+        const f = attentionForwardRef(r.Q, r.K, r.V, r.ss, c.hq, c.hkv, c.d, r.scale);
+        const b = attentionBackwardRef(r.Q, r.K, r.V, r.DO, r.ss, c.hq, c.hkv, c.d, r.scale);
+        const errs = [
+          maxRelDiff(r.o.subarray(0, f.out.length), f.out),
+          maxRelDiff(r.gq.subarray(0, b.dq.length), b.dq),
+          maxRelDiff(r.gk.subarray(0, b.dk.length), b.dk),
+          maxRelDiff(r.gv.subarray(0, b.dv.length), b.dv),
+        ];
+        assert(errs.every((e) => e < 1e-4), `d ${c.d}: out, dq, dk, dv errors ${errs}`);
+      }
+    } finally {
+      for (const k of ["fwd", "dq", "dkdv"] as const) delete tileOverride[k];
     }
   },
 });

@@ -100,7 +100,8 @@ Deno.test({
   fn: async () => {
     const g = await gpu();
     const shapes = [[1, 1, 1], [3, 5, 7], [17, 9, 33], [33, 68, 20]];
-    for (const cfg of ALL_CONFIGS) {
+    // Plus the column-blocks-along-x orientation of the CPU kernels.
+    for (const cfg of [...ALL_CONFIGS, "rows:tm8:wg64:cx1", "dot:tm4:tn4:wg32:cx1"]) {
       for (const [transA, transB] of [[false, false], [false, true], [true, false], [true, true]]) {
         for (const [m, n, k] of shapes) {
           const s = { m, n, k, transA, transB };
@@ -198,7 +199,7 @@ Deno.test({
       { m: 20, n: 150, k: 130, transB: true }, // Bᵀ = 76 KiB: split over N
       { m: 150, n: 40, k: 140, transA: true, accumulate: true, alpha: 0.25 }, // Aᵀ: over K
       { m: 9, n: 140, k: 130 }, // B = 71 KiB: split over K, accumulating
-      { m: 3, n: 5, k: 2000, transA: true, transB: true }, // long K, both transposed
+      { m: 3, n: 5, k: 6000, transA: true, transB: true }, // long K, both transposed
       { m: 40, n: 33, k: 17, batch: 30, strideB: 0 }, // batched C = 155 KiB: over the batch
     ];
     const configs = [heuristicConfig(g, "NN"), "dot:tm8:tn4:wg64", "tile:bm64:bn64:bk16:tm4:tn4"];

@@ -174,11 +174,14 @@ Deno.test({
       [0.6, 50, 0.8],
       [1.2, 7, 0.5],
       [1, 0, 1e-6],
+      [1, 300, 1], // k above 256: no per-thread-maxima floor
+      [0.9, 300, 0.7],
     ];
     for (const V of [5, 37, 1000, 3001]) {
       const batch = 12;
       const logits = randLogits(batch * V, V > 100 ? 6 : 3);
-      if (V > 100) logits.fill(2.5, 0, 40); // ties, including at top-k/top-p cutoffs
+      if (V > 100) logits.fill(2.5, 0, 40); // ties
+      logits.fill(0.5, V, 2 * V); // a flat row: every cutoff is a tie
       for (const [temperature, topK, topP] of cfgs) {
         for (const [seed, step] of [[1, 0], [2 ** 40 + 3, 17]]) {
           const rowIds = iota(batch, 100 * step);

@@ -323,3 +323,35 @@ Deno.test({
     assertMatch(bad.err, /token id 500 .* outside the vocabulary \(97\)/);
   },
 });
+
+Deno.test({
+  name: "f16 weight storage: logits within f16 rounding of f32, and greedy generation runs",
+  ...opts,
+  fn: async () => {
+    const g = await gpu();
+    const golden = JSON.parse(await Deno.readTextFile(`${FIX}/untied/golden.json`)) as Golden;
+    const { model: m16 } = await loadModel(g, `${FIX}/untied`, { matrices: "f16" });
+    assertEquals(m16.matrixDtype, "f16");
+    const batch = packSequences(golden.sequences.map((s) => s.input_ids));
+    const l16 = await m16.logits(new Recorder(g, m16.pool), batch);
+    const ref = golden.sequences.flatMap((s) => s.logits.flat());
+    assertClose(l16, ref, 5e-3, "f16 logits");
+    let exact = true;
+    for (let i = 0; i < ref.length; i++) if (Math.abs(l16[i] - ref[i]) > 1e-6) exact = false;
+    assert(!exact, "f16 storage really rounds the weights");
+    const { completions } = await generate(m16, [golden.sequences[0].input_ids], {
+      n: 2,
+      maxNewTokens: 5,
+      temperature: 0,
+      topP: 1,
+      topK: 0,
+      seed: 0,
+      eosIds: [],
+    });
+    assertEquals(completions[0].tokens, completions[1].tokens);
+    await assertRejects(async () => {
+      const rec = new Recorder(g, m16.pool);
+      await m16.forward(rec, batch, { train: true });
+    }, /training needs f32 weights/);
+  },
+});

@@ -15,7 +15,6 @@ import { Recorder as Rec } from "../gpu/recorder.ts";
 import type { Tensor } from "../tensor.ts";
 import { Scratch } from "./scratch.ts";
 import type { LayerActs, Qwen3 } from "./qwen3.ts";
-import { embeddingForward } from "../../kernels/embedding.ts";
 import { rmsnormForward } from "../../kernels/rmsnorm.ts";
 import { matmul } from "../../kernels/matmul.ts";
 import { attentionForward } from "../../kernels/attention.ts";
@@ -61,7 +60,6 @@ export interface GenerateStats {
   submits: number;
 }
 
-
 export async function generate(
   model: Qwen3,
   prompts: number[][],
@@ -70,7 +68,9 @@ export async function generate(
   const { gpu, pool } = model;
   const { H, V, L, hq, hkv, d, eps, maxPos } = model.dims;
   const P = prompts.length, n = opts.n, B = P * n;
-  if (P === 0 || n < 1) return { completions: [], stats: { decodeSteps: 0, readbacks: 0, submits: 0 } };
+  if (P === 0 || n < 1) {
+    return { completions: [], stats: { decodeSteps: 0, readbacks: 0, submits: 0 } };
+  }
   for (const [i, p] of prompts.entries()) {
     if (p.length === 0) throw new Error(`prompt ${i} is empty`);
     if (p.length + opts.maxNewTokens > maxPos) {
@@ -79,7 +79,11 @@ export async function generate(
           `max_position_embeddings (${maxPos})`,
       );
     }
-    for (const id of p) if (id >= V || id < 0) throw new Error(`prompt ${i}: token id ${id} outside the vocabulary (${V})`);
+    for (const id of p) {
+      if (id >= V || id < 0) {
+        throw new Error(`prompt ${i}: token id ${id} outside the vocabulary (${V})`);
+      }
+    }
   }
   const counters0 = { ...gpu.counters };
   const maxPrompt = Math.max(...prompts.map((p) => p.length));
@@ -96,34 +100,79 @@ export async function generate(
   const steps = opts.maxNewTokens;
   const histTokens = persistent.tensor([Math.max(steps, 1), B], "u32");
   const histLogprobs = persistent.tensor([Math.max(steps, 1), B], "f32");
-  const rowIds = persistent.upload(Uint32Array.from({ length: B }, (_, i) => (opts.rowIdBase ?? 0) + i));
+  const rowIds = persistent.upload(
+    Uint32Array.from({ length: B }, (_, i) => (opts.rowIdBase ?? 0) + i),
+  );
   const temperature = opts.temperature;
 
   /** Final norm and LM head over rows of xLast [rows, H] into logits [rows, V]. */
   const head = async (rec: Recorder, s: Scratch, xLast: Tensor, rows: number): Promise<Tensor> => {
     const xn = s.tensor([rows, H]), rstd = s.tensor([rows]), logits = s.tensor([rows, V]);
-    await rmsnormForward(gpu, rec, { x: xLast.buffer, weight: model.p.norm.buffer, out: xn.buffer, rstd: rstd.buffer, rows, dim: H, eps });
+    await rmsnormForward(gpu, rec, {
+      x: xLast.buffer,
+      weight: model.p.norm.buffer,
+      out: xn.buffer,
+      rstd: rstd.buffer,
+      rows,
+      dim: H,
+      eps,
+    });
     const chunk = model.vocabChunk(rows);
     if (chunk >= V) {
-      await matmul(gpu, rec, { a: xn.buffer, b: model.p.lmHead.buffer, c: logits.buffer, m: rows, n: V, k: H, transB: true });
+      const w = model.headWindow(0, V);
+      await matmul(gpu, rec, {
+        a: xn.buffer,
+        b: w.view,
+        c: logits.buffer,
+        m: rows,
+        n: V,
+        k: H,
+        transB: true,
+        bDtype: w.bDtype,
+      });
     } else {
       const part = s.tensor([rows, chunk]);
       for (let c0 = 0; c0 < V; c0 += chunk) {
         const cn = Math.min(chunk, V - c0);
-        const w = { buffer: model.p.lmHead.buffer, offset: c0 * H * 4, size: cn * H * 4 };
-        await matmul(gpu, rec, { a: xn.buffer, b: w, c: part.buffer, m: rows, n: cn, k: H, transB: true });
-        for (let r = 0; r < rows; r++) rec.copy(part.buffer, r * cn * 4, logits.buffer, (r * V + c0) * 4, cn * 4);
+        const w = model.headWindow(c0, cn);
+        await matmul(gpu, rec, {
+          a: xn.buffer,
+          b: w.view,
+          c: part.buffer,
+          m: rows,
+          n: cn,
+          k: H,
+          transB: true,
+          bDtype: w.bDtype,
+        });
+        for (let r = 0; r < rows; r++) {
+          rec.copy(part.buffer, r * cn * 4, logits.buffer, (r * V + c0) * 4, cn * 4);
+        }
       }
     }
     return logits;
   };
 
   /** Samples one token per rollout from logits [B, V] into history row `step`. */
-  const sampleInto = async (rec: Recorder, s: Scratch, logits: Tensor, step: number): Promise<Tensor> => {
+  const sampleInto = async (
+    rec: Recorder,
+    s: Scratch,
+    logits: Tensor,
+    step: number,
+  ): Promise<Tensor> => {
     const tokens = s.tensor([B], "u32"), logprobs = s.tensor([B]);
     await sample(gpu, rec, {
-      logits: logits.buffer, tokens: tokens.buffer, logprobs: logprobs.buffer, rowIds: rowIds.buffer,
-      batch: B, vocab: V, temperature, topK: opts.topK, topP: opts.topP, seed: opts.seed, step,
+      logits: logits.buffer,
+      tokens: tokens.buffer,
+      logprobs: logprobs.buffer,
+      rowIds: rowIds.buffer,
+      batch: B,
+      vocab: V,
+      temperature,
+      topK: opts.topK,
+      topP: opts.topP,
+      seed: opts.seed,
+      step,
     });
     rec.copy(tokens.buffer, 0, histTokens.buffer, step * B * 4, B * 4);
     rec.copy(logprobs.buffer, 0, histLogprobs.buffer, step * B * 4, B * 4);
@@ -147,26 +196,58 @@ export async function generate(
     const gIds = scratch.upload(ids), gPos = scratch.upload(pos), gSlots = scratch.upload(slotOf);
     const gStarts = scratch.upload(starts);
     const xs = [scratch.tensor([Tp, H]), scratch.tensor([Tp, H])];
-    await embeddingForward(gpu, rec, { table: model.p.embed.buffer, ids: gIds.buffer, out: xs[0].buffer, n: Tp, dim: H, vocab: V });
+    await model.embed(rec, gIds.buffer, xs[0].buffer, Tp);
     const a = model.allocActs(scratch, Tp);
     for (let l = 0; l < L; l++) {
       const attend = async (a: LayerActs) => {
         await kvAppend(gpu, rec, {
-          k: a.k.buffer, v: a.v.buffer, kCache: kCache[l].buffer, vCache: vCache[l].buffer,
-          slots: gSlots.buffer, positions: gPos.buffer, tokens: Tp, hkv, headDim: d, maxLen,
+          k: a.k.buffer,
+          v: a.v.buffer,
+          kCache: kCache[l].buffer,
+          vCache: vCache[l].buffer,
+          slots: gSlots.buffer,
+          positions: gPos.buffer,
+          tokens: Tp,
+          hkv,
+          headDim: d,
+          maxLen,
         });
         await attentionForward(gpu, rec, {
-          q: a.q.buffer, k: a.k.buffer, v: a.v.buffer, out: a.attn.buffer, lse: a.lse.buffer,
-          seqStarts: gStarts.buffer, numSeqs: P, totalTokens: Tp, hq, hkv, headDim: d, scale,
+          q: a.q.buffer,
+          k: a.k.buffer,
+          v: a.v.buffer,
+          out: a.attn.buffer,
+          lse: a.lse.buffer,
+          seqStarts: gStarts.buffer,
+          numSeqs: P,
+          totalTokens: Tp,
+          hq,
+          hkv,
+          headDim: d,
+          scale,
         });
       };
-      await model.layerForward(rec, model.p.layers[l], xs[l % 2], xs[(l + 1) % 2], { T: Tp, positions: gPos }, a, attend);
+      await model.layerForward(
+        rec,
+        model.p.layers[l],
+        xs[l % 2],
+        xs[(l + 1) % 2],
+        { T: Tp, positions: gPos },
+        a,
+        attend,
+      );
     }
     // Each rollout starts from its prompt's last hidden state.
     const xLast = scratch.tensor([B, H]);
     for (let i = 0; i < P; i++) {
       for (let j = 0; j < n; j++) {
-        rec.copy(xs[L % 2].buffer, (starts[i + 1] - 1) * H * 4, xLast.buffer, (i * n + j) * H * 4, H * 4);
+        rec.copy(
+          xs[L % 2].buffer,
+          (starts[i + 1] - 1) * H * 4,
+          xLast.buffer,
+          (i * n + j) * H * 4,
+          H * 4,
+        );
       }
     }
     const logits = await head(rec, scratch, xLast, B);
@@ -198,19 +279,44 @@ export async function generate(
       const gPos = stepScratch.upload(pos), gInfo = stepScratch.upload(info);
       const gSlots = stepScratch.upload(Uint32Array.from({ length: B }, (_, b) => P + b));
       const gOwnPos = stepScratch.upload(new Uint32Array(B).fill(step - 1));
-      await embeddingForward(gpu, rec, { table: model.p.embed.buffer, ids: lastTokens!.buffer, out: xd[0].buffer, n: B, dim: H, vocab: V });
+      await model.embed(rec, lastTokens!.buffer, xd[0].buffer, B);
       for (let l = 0; l < L; l++) {
         const attend = async (a: LayerActs) => {
           await kvAppend(gpu, rec, {
-            k: a.k.buffer, v: a.v.buffer, kCache: kCache[l].buffer, vCache: vCache[l].buffer,
-            slots: gSlots.buffer, positions: gOwnPos.buffer, tokens: B, hkv, headDim: d, maxLen,
+            k: a.k.buffer,
+            v: a.v.buffer,
+            kCache: kCache[l].buffer,
+            vCache: vCache[l].buffer,
+            slots: gSlots.buffer,
+            positions: gOwnPos.buffer,
+            tokens: B,
+            hkv,
+            headDim: d,
+            maxLen,
           });
           await attentionDecode(gpu, rec, {
-            q: a.q.buffer, kCache: kCache[l].buffer, vCache: vCache[l].buffer, out: a.attn.buffer,
-            seqInfo: gInfo.buffer, batch: B, hq, hkv, headDim: d, maxLen, scale,
+            q: a.q.buffer,
+            kCache: kCache[l].buffer,
+            vCache: vCache[l].buffer,
+            out: a.attn.buffer,
+            seqInfo: gInfo.buffer,
+            batch: B,
+            hq,
+            hkv,
+            headDim: d,
+            maxLen,
+            scale,
           });
         };
-        await model.layerForward(rec, model.p.layers[l], xd[l % 2], xd[(l + 1) % 2], { T: B, positions: gPos }, a1, attend);
+        await model.layerForward(
+          rec,
+          model.p.layers[l],
+          xd[l % 2],
+          xd[(l + 1) % 2],
+          { T: B, positions: gPos },
+          a1,
+          attend,
+        );
       }
       const logits = await head(rec, stepScratch, xd[L % 2], B);
       lastTokens = await sampleInto(rec, stepScratch, logits, step);
@@ -234,7 +340,9 @@ export async function generate(
         if (opts.eosIds.includes(id)) done[b] = "eos";
         else if (opts.stop?.length && opts.decode) {
           const text = opts.decode(tokens[b]);
-          if (opts.stop.some((st) => text.includes(st))) [done[b], stopAt[b]] = ["stop", tokens[b].length];
+          if (opts.stop.some((st) => text.includes(st))) {
+            [done[b], stopAt[b]] = ["stop", tokens[b].length];
+          }
         }
       }
     }

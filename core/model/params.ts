@@ -7,6 +7,7 @@ import type { Gpu } from "../gpu/device.ts";
 import type { Recorder } from "../gpu/recorder.ts";
 import { empty, fromArray, numel, type Tensor } from "../tensor.ts";
 import { expectedTensors, type Qwen3Config } from "./config.ts";
+import { f32ToF16Bits } from "./safetensors.ts";
 
 export interface LayerParams {
   inNorm: Tensor; // [H]
@@ -86,7 +87,10 @@ export class ParamSet {
   readonly byName = new Map<string, Tensor>();
   readonly params: ModelParams;
 
-  private constructor(readonly config: Qwen3Config, make: (name: string, shape: number[]) => Tensor) {
+  private constructor(
+    readonly config: Qwen3Config,
+    make: (name: string, shape: number[]) => Tensor,
+  ) {
     for (const { name, shape } of paramSpecs(config)) this.byName.set(name, make(name, shape));
     const get = (n: string) => this.byName.get(n)!;
     const { L, tied } = dimsOf(config);
@@ -105,13 +109,27 @@ export class ParamSet {
     };
   }
 
-  /** Uploads host tensors (f32) by HF name; every expected name must be present with its shape. */
-  static fromHost(gpu: Gpu, config: Qwen3Config, host: Map<string, Float32Array>): ParamSet {
+  /**
+   * Uploads host tensors (f32) by HF name; every expected name must be present with its shape.
+   * With `matrices: "f16"` (inference; needs no feature, kernels unpack it) the weight
+   * matrices are stored as float16, halving their memory; norm weights stay f32.
+   */
+  static fromHost(
+    gpu: Gpu,
+    config: Qwen3Config,
+    host: Map<string, Float32Array>,
+    opts: { matrices?: "f32" | "f16" } = {},
+  ): ParamSet {
     return new ParamSet(config, (name, shape) => {
       const data = host.get(name);
       if (!data) throw new Error(`missing tensor ${name}`);
       if (data.length !== numel(shape)) {
         throw new Error(`tensor ${name} has ${data.length} values, expected [${shape}]`);
+      }
+      if (opts.matrices === "f16" && shape.length === 2) {
+        const bits = new Uint16Array(data.length);
+        for (let i = 0; i < data.length; i++) bits[i] = f32ToF16Bits(data[i]);
+        return fromArray(gpu, bits, shape, name);
       }
       return fromArray(gpu, data, shape, name);
     });
@@ -134,7 +152,10 @@ export class ParamSet {
 
   /** Reads every tensor back to the host in one submission. */
   async toHost(gpu: Gpu, rec: Recorder): Promise<Map<string, Float32Array>> {
-    const reads = this.entries().map(({ name, tensor, n }) => ({ name, p: rec.read(tensor.buffer, n * 4) }));
+    const reads = this.entries().map(({ name, tensor, n }) => ({
+      name,
+      p: rec.read(tensor.buffer, n * 4),
+    }));
     await rec.submit();
     const out = new Map<string, Float32Array>();
     for (const { name, p } of reads) out.set(name, new Float32Array(await p));

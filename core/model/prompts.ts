@@ -24,7 +24,9 @@ export async function readPrompts(
   const out: Prompt[] = [];
   for await (const { line, value } of readJsonl(path)) {
     const id = value.id ?? String(out.length);
-    if (typeof id !== "string" && typeof id !== "number") throw new InputError("not a string or number", path, line, "id");
+    if (typeof id !== "string" && typeof id !== "number") {
+      throw new InputError("not a string or number", path, line, "id");
+    }
     let tokens: number[];
     if (Array.isArray(value.tokens)) {
       if (!value.tokens.every((t) => Number.isInteger(t) && t >= 0)) {
@@ -35,7 +37,12 @@ export async function readPrompts(
       const msgs = value.messages as { role: unknown; content: unknown }[];
       for (const [i, m] of msgs.entries()) {
         if (!m || typeof m.role !== "string" || typeof m.content !== "string") {
-          throw new InputError("each message needs string role and content", path, line, `messages[${i}]`);
+          throw new InputError(
+            "each message needs string role and content",
+            path,
+            line,
+            `messages[${i}]`,
+          );
         }
       }
       const text = tok.applyChatTemplate(msgs as { role: string; content: string }[], {
@@ -46,7 +53,12 @@ export async function readPrompts(
     } else if (typeof value.prompt === "string") {
       tokens = tok.encode(value.prompt);
     } else {
-      throw new InputError('needs "prompt" (text), "messages" (chat) or "tokens"', path, line, "prompt");
+      throw new InputError(
+        'needs "prompt" (text), "messages" (chat) or "tokens"',
+        path,
+        line,
+        "prompt",
+      );
     }
     if (tokens.length === 0) throw new InputError("empty prompt", path, line, "prompt");
     out.push({ id: String(id), tokens });

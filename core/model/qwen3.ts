@@ -119,6 +119,9 @@ const LOGITS_CHUNK_BYTES = 32 * 2 ** 20;
 export class Qwen3 {
   readonly dims: Dims;
 
+  /** Storage of the weight matrices: f32, or f16 for inference. */
+  readonly matrixDtype: "f32" | "f16";
+
   constructor(
     readonly gpu: Gpu,
     readonly pool: BufferPool,
@@ -126,6 +129,35 @@ export class Qwen3 {
     readonly weights: ParamSet,
   ) {
     this.dims = dimsOf(config);
+    this.matrixDtype = weights.params.embed.dtype === "f16" ? "f16" : "f32";
+  }
+
+  /** The LM-head rows c0 .. c0+n-1 as a view (for f32 or f16 storage). */
+  headWindow(c0: number, n: number) {
+    const b = this.matrixDtype === "f16" ? 2 : 4;
+    const H = this.dims.H;
+    return {
+      view: {
+        buffer: this.p.lmHead.buffer,
+        offset: c0 * H * b,
+        size: Math.ceil((n * H * b) / 4) * 4,
+      },
+      bDtype: this.matrixDtype,
+    };
+  }
+
+  /** Records the embedding lookup of `ids` into `out`. */
+  embed(rec: Recorder, ids: View, out: View, n: number) {
+    const { H, V } = this.dims;
+    return embeddingForward(this.gpu, rec, {
+      table: this.p.embed.buffer,
+      ids,
+      out,
+      n,
+      dim: H,
+      vocab: V,
+      tableDtype: this.matrixDtype,
+    });
   }
 
   /** The parameters by role. */
@@ -136,11 +168,28 @@ export class Qwen3 {
   /** y[T, out] = x[T, in] · W[out, in]^T (the HF Linear). */
   private linear(rec: Recorder, x: View, w: Tensor, y: View, T: number, accumulate = false) {
     const [out, inp] = w.shape;
-    return matmul(this.gpu, rec, { a: x, b: w.buffer, c: y, m: T, n: out, k: inp, transB: true, accumulate });
+    return matmul(this.gpu, rec, {
+      a: x,
+      b: w.buffer,
+      c: y,
+      m: T,
+      n: out,
+      k: inp,
+      transB: true,
+      accumulate,
+      bDtype: w.dtype === "f16" ? "f16" : "f32",
+    });
   }
 
   /** dx[T, in] (+)= dy[T, out] · W[out, in]. */
-  private linearBackInput(rec: Recorder, dy: View, w: Tensor, dx: View, T: number, accumulate = false) {
+  private linearBackInput(
+    rec: Recorder,
+    dy: View,
+    w: Tensor,
+    dx: View,
+    T: number,
+    accumulate = false,
+  ) {
     const [out, inp] = w.shape;
     return matmul(this.gpu, rec, { a: dy, b: w.buffer, c: dx, m: T, n: inp, k: out, accumulate });
   }
@@ -148,7 +197,16 @@ export class Qwen3 {
   /** dW[out, in] += dy[T, out]^T · x[T, in]. */
   private linearBackWeight(rec: Recorder, dy: View, x: View, dw: Tensor, T: number) {
     const [out, inp] = dw.shape;
-    return matmul(this.gpu, rec, { a: dy, b: x, c: dw.buffer, m: out, n: inp, k: T, transA: true, accumulate: true });
+    return matmul(this.gpu, rec, {
+      a: dy,
+      b: x,
+      c: dw.buffer,
+      m: out,
+      n: inp,
+      k: T,
+      transA: true,
+      accumulate: true,
+    });
   }
 
   /** The vocabulary chunk size for T tokens: a multiple of 64 rows (256-byte aligned windows). */
@@ -203,28 +261,89 @@ export class Qwen3 {
     const { H, I, hq, hkv, d, eps, theta } = this.dims;
     const T = b.T;
     // Attention block.
-    await rmsnormForward(gpu, rec, { x: xIn.buffer, weight: lp.inNorm.buffer, out: a.xn1.buffer, rstd: a.rstd1.buffer, rows: T, dim: H, eps });
+    await rmsnormForward(gpu, rec, {
+      x: xIn.buffer,
+      weight: lp.inNorm.buffer,
+      out: a.xn1.buffer,
+      rstd: a.rstd1.buffer,
+      rows: T,
+      dim: H,
+      eps,
+    });
     await this.linear(rec, a.xn1.buffer, lp.q, a.qRaw.buffer, T);
     await this.linear(rec, a.xn1.buffer, lp.k, a.kRaw.buffer, T);
     await this.linear(rec, a.xn1.buffer, lp.v, a.v.buffer, T);
-    await rmsnormForward(gpu, rec, { x: a.qRaw.buffer, weight: lp.qNorm.buffer, out: a.q.buffer, rstd: a.rstdQ.buffer, rows: T * hq, dim: d, eps });
-    await rmsnormForward(gpu, rec, { x: a.kRaw.buffer, weight: lp.kNorm.buffer, out: a.k.buffer, rstd: a.rstdK.buffer, rows: T * hkv, dim: d, eps });
-    await ropeForward(gpu, rec, { x: a.q.buffer, positions: b.positions.buffer, tokens: T, heads: hq, headDim: d, theta });
-    await ropeForward(gpu, rec, { x: a.k.buffer, positions: b.positions.buffer, tokens: T, heads: hkv, headDim: d, theta });
+    await rmsnormForward(gpu, rec, {
+      x: a.qRaw.buffer,
+      weight: lp.qNorm.buffer,
+      out: a.q.buffer,
+      rstd: a.rstdQ.buffer,
+      rows: T * hq,
+      dim: d,
+      eps,
+    });
+    await rmsnormForward(gpu, rec, {
+      x: a.kRaw.buffer,
+      weight: lp.kNorm.buffer,
+      out: a.k.buffer,
+      rstd: a.rstdK.buffer,
+      rows: T * hkv,
+      dim: d,
+      eps,
+    });
+    await ropeForward(gpu, rec, {
+      x: a.q.buffer,
+      positions: b.positions.buffer,
+      tokens: T,
+      heads: hq,
+      headDim: d,
+      theta,
+    });
+    await ropeForward(gpu, rec, {
+      x: a.k.buffer,
+      positions: b.positions.buffer,
+      tokens: T,
+      heads: hkv,
+      headDim: d,
+      theta,
+    });
     if (attend) await attend(a);
     else {
       await attentionForward(gpu, rec, {
-        q: a.q.buffer, k: a.k.buffer, v: a.v.buffer, out: a.attn.buffer, lse: a.lse.buffer,
-        seqStarts: b.seqStarts!.buffer, numSeqs: b.S!, totalTokens: T, hq, hkv, headDim: d, scale: 1 / Math.sqrt(d),
+        q: a.q.buffer,
+        k: a.k.buffer,
+        v: a.v.buffer,
+        out: a.attn.buffer,
+        lse: a.lse.buffer,
+        seqStarts: b.seqStarts!.buffer,
+        numSeqs: b.S!,
+        totalTokens: T,
+        hq,
+        hkv,
+        headDim: d,
+        scale: 1 / Math.sqrt(d),
       });
     }
     rec.copy(xIn.buffer, 0, a.xMid.buffer, 0, T * H * 4);
     await this.linear(rec, a.attn.buffer, lp.o, a.xMid.buffer, T, true);
     // MLP block.
-    await rmsnormForward(gpu, rec, { x: a.xMid.buffer, weight: lp.postNorm.buffer, out: a.xn2.buffer, rstd: a.rstd2.buffer, rows: T, dim: H, eps });
+    await rmsnormForward(gpu, rec, {
+      x: a.xMid.buffer,
+      weight: lp.postNorm.buffer,
+      out: a.xn2.buffer,
+      rstd: a.rstd2.buffer,
+      rows: T,
+      dim: H,
+      eps,
+    });
     await this.linear(rec, a.xn2.buffer, lp.gate, a.gate.buffer, T);
     await this.linear(rec, a.xn2.buffer, lp.up, a.up.buffer, T);
-    await swigluForward(gpu, rec, { gate: a.gate.buffer, up: a.up.buffer, out: a.act.buffer, n: T * I });
+    await swigluForward(gpu, rec, {
+      gate: a.gate.buffer,
+      up: a.up.buffer,
+      out: a.act.buffer,
+      n: T * I,
+    });
     rec.copy(a.xMid.buffer, 0, xOut.buffer, 0, T * H * 4);
     await this.linear(rec, a.act.buffer, lp.down, xOut.buffer, T, true);
   }
@@ -233,22 +352,48 @@ export class Qwen3 {
    * One layer's backward. On entry dX holds dLoss/dxOut; on exit dLoss/dxIn.
    * Weight gradients accumulate into `g`.
    */
-  private async layerBackward(rec: Recorder, s: Scratch, lp: LayerParams, g: LayerParams, xIn: Tensor, a: LayerActs, dX: Tensor, b: BatchGpu) {
+  private async layerBackward(
+    rec: Recorder,
+    s: Scratch,
+    lp: LayerParams,
+    g: LayerParams,
+    xIn: Tensor,
+    a: LayerActs,
+    dX: Tensor,
+    b: BatchGpu,
+  ) {
     const { gpu } = this;
-    const { H, I, hq, hkv, d, eps, theta } = this.dims;
+    const { H, I, hq, hkv, d, theta } = this.dims;
     const T = b.T;
     // MLP block.
-    const dAct = s.tensor([T, I]), dGate = s.tensor([T, I]), dUp = s.tensor([T, I]), dXn = s.tensor([T, H]);
+    const dAct = s.tensor([T, I]),
+      dGate = s.tensor([T, I]),
+      dUp = s.tensor([T, I]),
+      dXn = s.tensor([T, H]);
     await this.linearBackInput(rec, dX.buffer, lp.down, dAct.buffer, T);
     await this.linearBackWeight(rec, dX.buffer, a.act.buffer, g.down, T);
-    await swigluBackward(gpu, rec, { gate: a.gate.buffer, up: a.up.buffer, dOut: dAct.buffer, dGate: dGate.buffer, dUp: dUp.buffer, n: T * I });
+    await swigluBackward(gpu, rec, {
+      gate: a.gate.buffer,
+      up: a.up.buffer,
+      dOut: dAct.buffer,
+      dGate: dGate.buffer,
+      dUp: dUp.buffer,
+      n: T * I,
+    });
     await this.linearBackInput(rec, dGate.buffer, lp.gate, dXn.buffer, T);
     await this.linearBackInput(rec, dUp.buffer, lp.up, dXn.buffer, T, true);
     await this.linearBackWeight(rec, dGate.buffer, a.xn2.buffer, g.gate, T);
     await this.linearBackWeight(rec, dUp.buffer, a.xn2.buffer, g.up, T);
     await rmsnormBackward(gpu, rec, {
-      x: a.xMid.buffer, weight: lp.postNorm.buffer, rstd: a.rstd2.buffer, dOut: dXn.buffer,
-      dX: dX.buffer, dWeight: g.postNorm.buffer, rows: T, dim: H, accumulateDX: true,
+      x: a.xMid.buffer,
+      weight: lp.postNorm.buffer,
+      rstd: a.rstd2.buffer,
+      dOut: dXn.buffer,
+      dX: dX.buffer,
+      dWeight: g.postNorm.buffer,
+      rows: T,
+      dim: H,
+      accumulateDX: true,
     });
     // Attention block.
     const dAttn = s.tensor([T, hq * d]);
@@ -257,19 +402,58 @@ export class Qwen3 {
     await this.linearBackInput(rec, dX.buffer, lp.o, dAttn.buffer, T);
     await this.linearBackWeight(rec, dX.buffer, a.attn.buffer, g.o, T);
     await attentionBackward(gpu, rec, {
-      q: a.q.buffer, k: a.k.buffer, v: a.v.buffer, out: a.attn.buffer, lse: a.lse.buffer, dOut: dAttn.buffer,
-      dq: dq.buffer, dk: dk.buffer, dv: dv.buffer, seqStarts: b.seqStarts.buffer, numSeqs: b.S, totalTokens: T,
-      hq, hkv, headDim: d, scale: 1 / Math.sqrt(d),
+      q: a.q.buffer,
+      k: a.k.buffer,
+      v: a.v.buffer,
+      out: a.attn.buffer,
+      lse: a.lse.buffer,
+      dOut: dAttn.buffer,
+      dq: dq.buffer,
+      dk: dk.buffer,
+      dv: dv.buffer,
+      seqStarts: b.seqStarts.buffer,
+      numSeqs: b.S,
+      totalTokens: T,
+      hq,
+      hkv,
+      headDim: d,
+      scale: 1 / Math.sqrt(d),
     });
-    await ropeBackward(gpu, rec, { dx: dq.buffer, positions: b.positions.buffer, tokens: T, heads: hq, headDim: d, theta });
-    await ropeBackward(gpu, rec, { dx: dk.buffer, positions: b.positions.buffer, tokens: T, heads: hkv, headDim: d, theta });
-    await rmsnormBackward(gpu, rec, {
-      x: a.qRaw.buffer, weight: lp.qNorm.buffer, rstd: a.rstdQ.buffer, dOut: dq.buffer,
-      dX: dqRaw.buffer, dWeight: g.qNorm.buffer, rows: T * hq, dim: d,
+    await ropeBackward(gpu, rec, {
+      dx: dq.buffer,
+      positions: b.positions.buffer,
+      tokens: T,
+      heads: hq,
+      headDim: d,
+      theta,
+    });
+    await ropeBackward(gpu, rec, {
+      dx: dk.buffer,
+      positions: b.positions.buffer,
+      tokens: T,
+      heads: hkv,
+      headDim: d,
+      theta,
     });
     await rmsnormBackward(gpu, rec, {
-      x: a.kRaw.buffer, weight: lp.kNorm.buffer, rstd: a.rstdK.buffer, dOut: dk.buffer,
-      dX: dkRaw.buffer, dWeight: g.kNorm.buffer, rows: T * hkv, dim: d,
+      x: a.qRaw.buffer,
+      weight: lp.qNorm.buffer,
+      rstd: a.rstdQ.buffer,
+      dOut: dq.buffer,
+      dX: dqRaw.buffer,
+      dWeight: g.qNorm.buffer,
+      rows: T * hq,
+      dim: d,
+    });
+    await rmsnormBackward(gpu, rec, {
+      x: a.kRaw.buffer,
+      weight: lp.kNorm.buffer,
+      rstd: a.rstdK.buffer,
+      dOut: dk.buffer,
+      dX: dkRaw.buffer,
+      dWeight: g.kNorm.buffer,
+      rows: T * hkv,
+      dim: d,
     });
     await this.linearBackInput(rec, dqRaw.buffer, lp.q, dXn.buffer, T);
     await this.linearBackInput(rec, dkRaw.buffer, lp.k, dXn.buffer, T, true);
@@ -278,8 +462,15 @@ export class Qwen3 {
     await this.linearBackWeight(rec, dkRaw.buffer, a.xn1.buffer, g.k, T);
     await this.linearBackWeight(rec, dv.buffer, a.xn1.buffer, g.v, T);
     await rmsnormBackward(gpu, rec, {
-      x: xIn.buffer, weight: lp.inNorm.buffer, rstd: a.rstd1.buffer, dOut: dXn.buffer,
-      dX: dX.buffer, dWeight: g.inNorm.buffer, rows: T, dim: H, accumulateDX: true,
+      x: xIn.buffer,
+      weight: lp.inNorm.buffer,
+      rstd: a.rstd1.buffer,
+      dOut: dXn.buffer,
+      dX: dX.buffer,
+      dWeight: g.inNorm.buffer,
+      rows: T,
+      dim: H,
+      accumulateDX: true,
     });
   }
 
@@ -289,15 +480,23 @@ export class Qwen3 {
     const T = batch.ids.length;
     if (T === 0) throw new Error("empty batch");
     for (let t = 0; t < T; t++) {
-      if (batch.ids[t] >= V) throw new Error(`token id ${batch.ids[t]} at position ${t} is outside the vocabulary (${V})`);
+      if (batch.ids[t] >= V) {
+        throw new Error(
+          `token id ${batch.ids[t]} at position ${t} is outside the vocabulary (${V})`,
+        );
+      }
     }
     for (let t = 0; t < T; t++) {
       if (batch.targets[t] !== NO_TARGET && batch.targets[t] >= V) {
-        throw new Error(`target id ${batch.targets[t]} at position ${t} is outside the vocabulary (${V})`);
+        throw new Error(
+          `target id ${batch.targets[t]} at position ${t} is outside the vocabulary (${V})`,
+        );
       }
       if (batch.positions[t] >= maxPos) {
         throw new Error(
-          `sequence longer than max_position_embeddings (${maxPos}): position ${batch.positions[t]}`,
+          `sequence longer than max_position_embeddings (${maxPos}): position ${
+            batch.positions[t]
+          }`,
         );
       }
     }
@@ -313,7 +512,11 @@ export class Qwen3 {
   }
 
   /** Records the forward: per-token logprobs of the targets, entropies and log-sum-exps. */
-  async forward(rec: Recorder, batch: PackedBatch, opts: ForwardOptions = {}): Promise<ForwardState> {
+  async forward(
+    rec: Recorder,
+    batch: PackedBatch,
+    opts: ForwardOptions = {},
+  ): Promise<ForwardState> {
     const { gpu } = this;
     const { H, L, eps } = this.dims;
     const s = new Scratch(this.pool);
@@ -324,7 +527,10 @@ export class Qwen3 {
     const nx = opts.train ? L + 1 : 2;
     for (let i = 0; i < nx; i++) xs.push(s.tensor([T, H], "f32", `x${i}`));
     const x = (l: number) => xs[opts.train ? l : l % 2];
-    await embeddingForward(gpu, rec, { table: this.p.embed.buffer, ids: b.ids.buffer, out: x(0).buffer, n: T, dim: H, vocab: this.dims.V });
+    if (opts.train && this.matrixDtype !== "f32") {
+      throw new Error("training needs f32 weights (load without f16)");
+    }
+    await this.embed(rec, b.ids.buffer, x(0).buffer, T);
     const acts: (LayerActs | undefined)[] = [];
     const shared = opts.train && !opts.checkpoint ? undefined : this.allocActs(s, T);
     for (let l = 0; l < L; l++) {
@@ -334,14 +540,42 @@ export class Qwen3 {
     }
     const xL = x(L);
     const rstdF = s.tensor([T]), xnF = s.tensor([T, H]);
-    await rmsnormForward(gpu, rec, { x: xL.buffer, weight: this.p.norm.buffer, out: xnF.buffer, rstd: rstdF.buffer, rows: T, dim: H, eps });
+    await rmsnormForward(gpu, rec, {
+      x: xL.buffer,
+      weight: this.p.norm.buffer,
+      out: xnF.buffer,
+      rstd: rstdF.buffer,
+      rows: T,
+      dim: H,
+      eps,
+    });
     const logprobs = s.tensor([T]), entropy = s.tensor([T]), lse = s.tensor([T]);
     await this.headForward(rec, s, xnF, b, logprobs, entropy, lse, opts.invTemperature ?? 1);
-    return { batch: b, logprobs, entropy, lse, xs: opts.train ? xs : [], acts, rstdF, xnF, opts, scratch: s };
+    return {
+      batch: b,
+      logprobs,
+      entropy,
+      lse,
+      xs: opts.train ? xs : [],
+      acts,
+      rstdF,
+      xnF,
+      opts,
+      scratch: s,
+    };
   }
 
   /** Logits chunk by chunk into running softmax statistics, then logprobs, lse, entropy. */
-  private async headForward(rec: Recorder, s: Scratch, xnF: Tensor, b: BatchGpu, logprobs: Tensor, entropy: Tensor, lse: Tensor, invTemperature: number) {
+  private async headForward(
+    rec: Recorder,
+    s: Scratch,
+    xnF: Tensor,
+    b: BatchGpu,
+    logprobs: Tensor,
+    entropy: Tensor,
+    lse: Tensor,
+    invTemperature: number,
+  ) {
     const { V, H } = this.dims;
     const T = b.T;
     const chunk = this.vocabChunk(T);
@@ -349,14 +583,35 @@ export class Qwen3 {
     const stats = s.tensor([T, 4]);
     for (let c0 = 0; c0 < V; c0 += chunk) {
       const n = Math.min(chunk, V - c0);
-      const w = { buffer: this.p.lmHead.buffer, offset: c0 * H * 4, size: n * H * 4 };
-      await matmul(this.gpu, rec, { a: xnF.buffer, b: w, c: logits.buffer, m: T, n, k: H, transB: true });
+      const w = this.headWindow(c0, n);
+      await matmul(this.gpu, rec, {
+        a: xnF.buffer,
+        b: w.view,
+        c: logits.buffer,
+        m: T,
+        n,
+        k: H,
+        transB: true,
+        bDtype: w.bDtype,
+      });
       await xentChunkForward(this.gpu, rec, {
-        logits: logits.buffer, targets: b.targets.buffer, stats: stats.buffer, tokens: T,
-        chunkStart: c0, chunkSize: n, first: c0 === 0, invTemperature,
+        logits: logits.buffer,
+        targets: b.targets.buffer,
+        stats: stats.buffer,
+        tokens: T,
+        chunkStart: c0,
+        chunkSize: n,
+        first: c0 === 0,
+        invTemperature,
       });
     }
-    await xentFinalize(this.gpu, rec, { stats: stats.buffer, logprobs: logprobs.buffer, lse: lse.buffer, entropy: entropy.buffer, tokens: T });
+    await xentFinalize(this.gpu, rec, {
+      stats: stats.buffer,
+      logprobs: logprobs.buffer,
+      lse: lse.buffer,
+      entropy: entropy.buffer,
+      tokens: T,
+    });
   }
 
   /**
@@ -366,7 +621,7 @@ export class Qwen3 {
   async backward(rec: Recorder, st: ForwardState, coef: Tensor, grads: ParamSet): Promise<void> {
     if (!st.opts.train) throw new Error("backward needs a forward with train: true");
     const { gpu } = this;
-    const { V, H, L, eps } = this.dims;
+    const { V, H, L } = this.dims;
     const s = st.scratch;
     const b = st.batch;
     const T = b.T;
@@ -381,18 +636,55 @@ export class Qwen3 {
       const n = Math.min(chunk, V - c0);
       const w = { buffer: this.p.lmHead.buffer, offset: c0 * H * 4, size: n * H * 4 };
       const dw = { buffer: G.lmHead.buffer, offset: c0 * H * 4, size: n * H * 4 };
-      await matmul(gpu, rec, { a: st.xnF.buffer, b: w, c: logits.buffer, m: T, n, k: H, transB: true });
-      await xentChunkBackward(gpu, rec, {
-        logits: logits.buffer, targets: b.targets.buffer, lse: st.lse.buffer, coef: coef.buffer,
-        tokens: T, chunkStart: c0, chunkSize: n, invTemperature: invT,
+      await matmul(gpu, rec, {
+        a: st.xnF.buffer,
+        b: w,
+        c: logits.buffer,
+        m: T,
+        n,
+        k: H,
+        transB: true,
       });
-      await matmul(gpu, rec, { a: logits.buffer, b: w, c: dxnF.buffer, m: T, n: H, k: n, accumulate: true });
-      await matmul(gpu, rec, { a: logits.buffer, b: st.xnF.buffer, c: dw, m: n, n: H, k: T, transA: true, accumulate: true });
+      await xentChunkBackward(gpu, rec, {
+        logits: logits.buffer,
+        targets: b.targets.buffer,
+        lse: st.lse.buffer,
+        coef: coef.buffer,
+        tokens: T,
+        chunkStart: c0,
+        chunkSize: n,
+        invTemperature: invT,
+      });
+      await matmul(gpu, rec, {
+        a: logits.buffer,
+        b: w,
+        c: dxnF.buffer,
+        m: T,
+        n: H,
+        k: n,
+        accumulate: true,
+      });
+      await matmul(gpu, rec, {
+        a: logits.buffer,
+        b: st.xnF.buffer,
+        c: dw,
+        m: n,
+        n: H,
+        k: T,
+        transA: true,
+        accumulate: true,
+      });
     }
     const dX = s.tensor([T, H]);
     await rmsnormBackward(gpu, rec, {
-      x: st.xs[L].buffer, weight: this.p.norm.buffer, rstd: st.rstdF.buffer, dOut: dxnF.buffer,
-      dX: dX.buffer, dWeight: G.norm.buffer, rows: T, dim: H,
+      x: st.xs[L].buffer,
+      weight: this.p.norm.buffer,
+      rstd: st.rstdF.buffer,
+      dOut: dxnF.buffer,
+      dX: dX.buffer,
+      dWeight: G.norm.buffer,
+      rows: T,
+      dim: H,
     });
     // Layers, last to first; with checkpointing, recompute each layer's activations first.
     const recompute = st.opts.checkpoint ? this.allocActs(s, T) : undefined;
@@ -405,8 +697,15 @@ export class Qwen3 {
       }
       await this.layerBackward(rec, s, this.p.layers[l], G.layers[l], st.xs[l], a, dX, b);
     }
-    await embeddingBackward(gpu, rec, { ids: b.ids.buffer, dOut: dX.buffer, dTable: G.embed.buffer, n: T, dim: H, vocab: V, idsHost: b.idsHost });
-    void eps;
+    await embeddingBackward(gpu, rec, {
+      ids: b.ids.buffer,
+      dOut: dX.buffer,
+      dTable: G.embed.buffer,
+      n: T,
+      dim: H,
+      vocab: V,
+      idsHost: b.idsHost,
+    });
   }
 
   /** Returns the step's scratch memory to the pool (after its submission). */
@@ -421,14 +720,36 @@ export class Qwen3 {
     const s = new Scratch(this.pool);
     const b = this.uploadBatch(s, batch);
     const T = b.T;
-    if (T * V * 4 > this.gpu.limits.maxStorageBufferBindingSize) throw new Error("logits: T x V too large; use forward()");
+    if (T * V * 4 > this.gpu.limits.maxStorageBufferBindingSize) {
+      throw new Error("logits: T x V too large; use forward()");
+    }
     const xs = [s.tensor([T, H]), s.tensor([T, H])];
-    await embeddingForward(gpu, rec, { table: this.p.embed.buffer, ids: b.ids.buffer, out: xs[0].buffer, n: T, dim: H, vocab: V });
+    await this.embed(rec, b.ids.buffer, xs[0].buffer, T);
     const a = this.allocActs(s, T);
-    for (let l = 0; l < L; l++) await this.layerForward(rec, this.p.layers[l], xs[l % 2], xs[(l + 1) % 2], b, a);
+    for (let l = 0; l < L; l++) {
+      await this.layerForward(rec, this.p.layers[l], xs[l % 2], xs[(l + 1) % 2], b, a);
+    }
     const rstdF = s.tensor([T]), xnF = s.tensor([T, H]), out = s.tensor([T, V]);
-    await rmsnormForward(gpu, rec, { x: xs[L % 2].buffer, weight: this.p.norm.buffer, out: xnF.buffer, rstd: rstdF.buffer, rows: T, dim: H, eps });
-    await matmul(gpu, rec, { a: xnF.buffer, b: this.p.lmHead.buffer, c: out.buffer, m: T, n: V, k: H, transB: true });
+    await rmsnormForward(gpu, rec, {
+      x: xs[L % 2].buffer,
+      weight: this.p.norm.buffer,
+      out: xnF.buffer,
+      rstd: rstdF.buffer,
+      rows: T,
+      dim: H,
+      eps,
+    });
+    const w = this.headWindow(0, V);
+    await matmul(gpu, rec, {
+      a: xnF.buffer,
+      b: w.view,
+      c: out.buffer,
+      m: T,
+      n: V,
+      k: H,
+      transB: true,
+      bDtype: w.bDtype,
+    });
     const r = rec.read(out.buffer, T * V * 4);
     await rec.submit();
     const result = new Float32Array(await r);

@@ -20,7 +20,9 @@ export async function readScoreInputs(
   const out: ScoreInput[] = [];
   for await (const { line, value } of readJsonl(path)) {
     const id = value.id;
-    if (typeof id !== "string" && typeof id !== "number") throw new InputError("missing id", path, line, "id");
+    if (typeof id !== "string" && typeof id !== "number") {
+      throw new InputError("missing id", path, line, "id");
+    }
     let tokens: number[];
     if (Array.isArray(value.tokens)) {
       if (!value.tokens.every((t) => Number.isInteger(t) && t >= 0)) {
@@ -28,9 +30,21 @@ export async function readScoreInputs(
       }
       tokens = value.tokens as number[];
     } else if (typeof value.text === "string") {
-      if (!tok) throw new InputError("text input needs a tokenizer in the model folder", path, line, "text");
+      if (!tok) {
+        throw new InputError(
+          "text input needs a tokenizer in the model folder",
+          path,
+          line,
+          "text",
+        );
+      }
       tokens = tok.encode(value.text);
-    } else throw new InputError('needs "tokens" (a list) or "text" (a string)', path, line, "tokens");
+    } else {throw new InputError(
+        'needs "tokens" (a list) or "text" (a string)',
+        path,
+        line,
+        "tokens",
+      );}
     if (tokens.length === 0) throw new InputError("empty sequence", path, line, "tokens");
     out.push({ id: String(id), tokens });
   }
@@ -48,7 +62,9 @@ export async function scoreSequences(
   while (i < inputs.length) {
     const batch: ScoreInput[] = [];
     let n = 0;
-    while (i < inputs.length && (batch.length === 0 || n + inputs[i].tokens.length <= batchTokens)) {
+    while (
+      i < inputs.length && (batch.length === 0 || n + inputs[i].tokens.length <= batchTokens)
+    ) {
       n += inputs[i].tokens.length;
       batch.push(inputs[i++]);
     }
@@ -61,7 +77,10 @@ export async function scoreSequences(
     model.release(st);
     for (const [j, b] of batch.entries()) {
       const start = packed.seqStarts[j];
-      await emit({ id: b.id, logprobs: Array.from(lp.subarray(start, start + b.tokens.length - 1)) });
+      await emit({
+        id: b.id,
+        logprobs: Array.from(lp.subarray(start, start + b.tokens.length - 1)),
+      });
     }
   }
 }

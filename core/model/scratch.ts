@@ -24,7 +24,11 @@ export class Scratch {
   }
 
   /** A tensor holding `data`, written on the queue before the next submit. */
-  upload(data: Uint32Array | Float32Array, shape: number[] = [data.length], label?: string): Tensor {
+  upload(
+    data: Uint32Array | Float32Array,
+    shape: number[] = [data.length],
+    label?: string,
+  ): Tensor {
     const t = this.tensor(shape, data instanceof Float32Array ? "f32" : "u32", label);
     const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
     if (bytes.byteLength > 0) {

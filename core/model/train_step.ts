@@ -4,11 +4,11 @@
  * single submission, with one readback (the logprobs and the gradient norm).
  */
 import { Recorder } from "../gpu/recorder.ts";
-import type { Qwen3, PackedBatch } from "./qwen3.ts";
+import type { PackedBatch, Qwen3 } from "./qwen3.ts";
 import { NO_TARGET } from "./qwen3.ts";
 import { ParamSet } from "./params.ts";
 import { Scratch } from "./scratch.ts";
-import { gradNormSq, clipCoefficient } from "../../kernels/gradnorm.ts";
+import { clipCoefficient, gradNormSq } from "../../kernels/gradnorm.ts";
 import { adamw } from "../../kernels/adamw.ts";
 
 export interface OptimConfig {
@@ -46,7 +46,9 @@ export interface StepResult {
 export function meanCeCoef(batch: PackedBatch, mask?: Uint8Array): Float32Array {
   const coef = new Float32Array(batch.targets.length);
   let n = 0;
-  for (let t = 0; t < coef.length; t++) if (batch.targets[t] !== NO_TARGET && (!mask || mask[t])) n++;
+  for (let t = 0; t < coef.length; t++) {
+    if (batch.targets[t] !== NO_TARGET && (!mask || mask[t])) n++;
+  }
   for (let t = 0; t < coef.length; t++) {
     if (batch.targets[t] !== NO_TARGET && (!mask || mask[t])) coef[t] = -1 / Math.max(n, 1);
   }
@@ -79,16 +81,32 @@ export class Trainer {
     const normSq = s.tensor([4]), clip = s.tensor([4]);
     rec.clear(normSq.buffer);
     const entries = this.grads.entries();
-    await gradNormSq(gpu, rec, { tensors: entries.map((e) => ({ view: e.tensor.buffer, n: e.n })), out: normSq.buffer });
-    await clipCoefficient(gpu, rec, { normSq: normSq.buffer, coef: clip.buffer, maxNorm: optim.maxGradNorm > 0 ? optim.maxGradNorm : 3.4e38 });
+    await gradNormSq(gpu, rec, {
+      tensors: entries.map((e) => ({ view: e.tensor.buffer, n: e.n })),
+      out: normSq.buffer,
+    });
+    await clipCoefficient(gpu, rec, {
+      normSq: normSq.buffer,
+      coef: clip.buffer,
+      maxNorm: optim.maxGradNorm > 0 ? optim.maxGradNorm : 3.4e38,
+    });
     this.step++;
     const params = model.weights.entries();
     const ms = this.m.entries(), vs = this.v.entries();
     for (let i = 0; i < params.length; i++) {
       await adamw(gpu, rec, {
-        param: params[i].tensor.buffer, grad: entries[i].tensor.buffer, m: ms[i].tensor.buffer, v: vs[i].tensor.buffer,
-        n: params[i].n, lr, beta1: optim.beta1, beta2: optim.beta2, eps: optim.eps,
-        weightDecay: optim.weightDecay, step: this.step, gradScale: clip.buffer,
+        param: params[i].tensor.buffer,
+        grad: entries[i].tensor.buffer,
+        m: ms[i].tensor.buffer,
+        v: vs[i].tensor.buffer,
+        n: params[i].n,
+        lr,
+        beta1: optim.beta1,
+        beta2: optim.beta2,
+        eps: optim.eps,
+        weightDecay: optim.weightDecay,
+        step: this.step,
+        gradScale: clip.buffer,
       });
     }
     const T = batch.ids.length;

@@ -109,11 +109,12 @@ def forward(cfg, p, ids):
     eps = cfg["rms_norm_eps"]
     t = len(ids)
     x = p["model.embed_tokens.weight"][torch.tensor(ids)]  # [T, H]
-    inv_freq = 1.0 / (cfg["rope_theta"] ** (torch.arange(0, d, 2, dtype=torch.float64) / d))
-    freqs = torch.arange(t, dtype=torch.float64)[:, None] * inv_freq[None, :]
+    dt = x.dtype  # float64 for the golden fixture; float32 for the bench reference
+    inv_freq = 1.0 / (cfg["rope_theta"] ** (torch.arange(0, d, 2, dtype=dt) / d))
+    freqs = torch.arange(t, dtype=dt)[:, None] * inv_freq[None, :]
     emb = torch.cat((freqs, freqs), dim=-1)  # [T, d]
     cos, sin = emb.cos(), emb.sin()
-    mask = torch.full((t, t), float("-inf"), dtype=torch.float64).triu(1)
+    mask = torch.full((t, t), float("-inf"), dtype=dt).triu(1)
     for l in range(cfg["num_hidden_layers"]):
         q_ = f"model.layers.{l}."
         a = rms_norm(x, p[q_ + "input_layernorm.weight"], eps)
