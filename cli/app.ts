@@ -13,9 +13,20 @@ import { bench } from "./bench.ts";
 import { reward } from "./reward.ts";
 import { tokenizer } from "./tokenizer.ts";
 import { modelCommand } from "./model.ts";
+import { data } from "./data.ts";
+import { evalCommand } from "./eval.ts";
 
 /** Registered commands: only ones that work end to end. */
-export const COMMANDS: Command[] = [info, doctor, tokenizer, modelCommand, reward, bench];
+export const COMMANDS: Command[] = [
+  info,
+  doctor,
+  data,
+  tokenizer,
+  modelCommand,
+  reward,
+  evalCommand,
+  bench,
+];
 
 const ROOT: Command = {
   name: "golongrl",

@@ -12,6 +12,9 @@ import { matmulBench } from "../core/bench/kernels.ts";
 import { attentionBench } from "../core/bench/attention.ts";
 import { generationBench, trainBench } from "../core/bench/model.ts";
 import { PRESETS } from "../core/model/config.ts";
+import { evalThroughputBench, formatEvalBench } from "../core/bench/eval.ts";
+import { dataBench, formatDataBench } from "../core/bench/data.ts";
+import { parseLengths } from "./data.ts";
 import { Progress } from "../core/progress.ts";
 
 const runtime: Command = {
@@ -414,9 +417,112 @@ const modelBench: Command = {
   },
 };
 
+const evalBench: Command = {
+  name: "eval",
+  summary:
+    "Eval harness requests/s against a mock server with fixed latency, vs concurrency/latency.",
+  usage:
+    "golongrl bench eval [--concurrency 1,16,64] [--latency-ms 50] [--requests 512] [--json] [--out DIR]",
+  description: "Target: at least 80% of the ideal (concurrency / latency) at concurrency 64.",
+  flags: {
+    concurrency: {
+      type: "string",
+      value: "LIST",
+      default: "1,16,64",
+      description: "Concurrency levels.",
+    },
+    "latency-ms": {
+      type: "integer",
+      value: "MS",
+      default: 50,
+      min: 1,
+      description: "Mock server latency.",
+    },
+    requests: {
+      type: "integer",
+      value: "N",
+      default: 512,
+      min: 1,
+      description: "Requests per level.",
+    },
+    json: { type: "boolean", description: "Print JSON." },
+    out: { type: "string", value: "DIR", description: "Write DIR/eval.json." },
+  },
+  async run({ io, flags }) {
+    const levels = intList("concurrency", flags.concurrency, "golongrl bench eval");
+    const rows = await evalThroughputBench({
+      concurrency: levels,
+      latencyMs: flags["latency-ms"] as number,
+      requests: flags.requests as number,
+    });
+    await emit(io, flags, "eval", rows, formatEvalBench(rows, flags["latency-ms"] as number));
+  },
+};
+
+const dataBenchCmd: Command = {
+  name: "data",
+  summary: "A full data build: documents/s, samples/s, peak memory; ingest vs raw read rate.",
+  usage:
+    "golongrl bench data [--sources DIR] [--tokenizer DIR] [--lengths 4k,16k,32k] [--per-task N] [--json]",
+  flags: {
+    sources: {
+      type: "string",
+      value: "DIR",
+      multiple: true,
+      description: "Corpora [default: ../shared/corpora].",
+    },
+    tokenizer: {
+      type: "string",
+      value: "DIR",
+      description:
+        "Tokenizer for length buckets [default: ../shared/tokenizers/qwen3 when present].",
+    },
+    lengths: {
+      type: "string",
+      value: "LIST",
+      default: "4k,16k,32k",
+      description: "Length buckets.",
+    },
+    "per-task": {
+      type: "integer",
+      value: "N",
+      default: 4,
+      min: 1,
+      description: "Samples per task per bucket.",
+    },
+    json: { type: "boolean", description: "Print JSON." },
+    out: { type: "string", value: "DIR", description: "Write DIR/data.json." },
+  },
+  async run({ io, flags }) {
+    const here = (p: string) => new URL(`../../${p}`, import.meta.url).pathname;
+    const exists = (p: string) => {
+      try {
+        return Deno.statSync(p).isDirectory;
+      } catch {
+        return false;
+      }
+    };
+    const sources = (flags.sources as string[] | undefined) ??
+      [here("shared/corpora")].filter(exists);
+    if (!sources.length) {
+      throw new UsageError("no corpora found; pass --sources DIR", "golongrl bench data --help");
+    }
+    const tok = (flags.tokenizer as string | undefined) ??
+      [here("shared/tokenizers/qwen3")].find(exists);
+    const r = await dataBench({
+      sources,
+      tokenizer: tok,
+      lengths: parseLengths(flags.lengths as string, "golongrl bench data"),
+      perTask: flags["per-task"] as number,
+      quiet: flags.quiet as boolean,
+    });
+    await emit(io, flags, "data", r, formatDataBench(r));
+  },
+};
+
 export const bench: Command = {
   name: "bench",
   summary: "Performance, as ratios against references measured in the same run.",
   usage: "golongrl bench <benchmark> [flags]",
-  subcommands: [runtime, rewards, kernels, modelBench],
+  subcommands: [runtime, rewards, kernels, modelBench, evalBench, dataBenchCmd],
 };

@@ -362,9 +362,30 @@ Deno.test({
   fn: async () => {
     const dir = await Deno.makeTempDir();
     const book = `${ROOT}/../shared/corpora/books/pg11_alice_in_wonderland.txt`;
-    let r = await cli("tokenizer", "train", "-q", "--corpus", book, "--vocab", "400", "--out", `${dir}/tok`);
+    let r = await cli(
+      "tokenizer",
+      "train",
+      "-q",
+      "--corpus",
+      book,
+      "--vocab",
+      "400",
+      "--out",
+      `${dir}/tok`,
+    );
     assertEquals(r.code, 0, r.err);
-    r = await cli("model", "init", "--preset", "tiny", "--tokenizer", `${dir}/tok`, "--out", `${dir}/m`, "--seed", "3");
+    r = await cli(
+      "model",
+      "init",
+      "--preset",
+      "tiny",
+      "--tokenizer",
+      `${dir}/tok`,
+      "--out",
+      `${dir}/m`,
+      "--seed",
+      "3",
+    );
     assertEquals(r.code, 0, r.err);
     r = await cli("model", "info", `${dir}/m`, "--json");
     const info = JSON.parse(r.out);
@@ -375,10 +396,26 @@ Deno.test({
       `${dir}/p.jsonl`,
       '{"id": "a", "prompt": "Alice was"}\n{"id": "b", "messages": [{"role": "user", "content": "Hi"}]}\n',
     );
-    const gen = ["model", "generate", "-q", "--model", `${dir}/m`, "--prompts", `${dir}/p.jsonl`, "--n", "2", "--max-new-tokens", "6", "--seed", "5"];
+    const gen = [
+      "model",
+      "generate",
+      "-q",
+      "--model",
+      `${dir}/m`,
+      "--prompts",
+      `${dir}/p.jsonl`,
+      "--n",
+      "2",
+      "--max-new-tokens",
+      "6",
+      "--seed",
+      "5",
+    ];
     r = await cli(...gen, "--out", `${dir}/out.jsonl`);
     assertEquals(r.code, 0, r.err);
-    const lines = (await Deno.readTextFile(`${dir}/out.jsonl`)).trim().split("\n").map((l) => JSON.parse(l));
+    const lines = (await Deno.readTextFile(`${dir}/out.jsonl`)).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
     assertEquals(lines.map((l) => [l.id, l.sample]), [["a", 0], ["a", 1], ["b", 0], ["b", 1]]);
     for (const l of lines) {
       assert(l.tokens.length >= 1 && l.tokens.length <= 6);
@@ -388,7 +425,10 @@ Deno.test({
     }
     // Same seed, one prompt per batch: identical completions (streams keyed by row, not batch).
     const again = await cli(...gen, "--batch-prompts", "1");
-    assertEquals(again.out.trim().split("\n").map((l) => JSON.parse(l).tokens), lines.map((l) => l.tokens));
+    assertEquals(
+      again.out.trim().split("\n").map((l) => JSON.parse(l).tokens),
+      lines.map((l) => l.tokens),
+    );
     const bad = await cli("model", "init", "--tokenizer", `${dir}/nope`, "--out", `${dir}/x`);
     assertEquals(bad.code, 1);
   },

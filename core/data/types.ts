@@ -5,7 +5,15 @@
  */
 import type { TaskType } from "../../tasks/types.ts";
 
-export type DocKind = "book" | "paper" | "meeting" | "dialogue" | "speech" | "passage" | "benchmark" | "qa";
+export type DocKind =
+  | "book"
+  | "paper"
+  | "meeting"
+  | "dialogue"
+  | "speech"
+  | "passage"
+  | "benchmark"
+  | "qa";
 
 /** A cleaned source document with its metadata. */
 export interface Document {

@@ -1,0 +1,511 @@
+/** `golongrl data`: build long-context RLVR datasets from real documents, phase by phase or whole. */
+import type { Command } from "./command.ts";
+import type { FlagSpec, FlagValues } from "./args.ts";
+import { UsageError } from "../core/errors.ts";
+import { bucketName, bucketPhase, build, constructPhase, ingestPhase } from "../core/data/build.ts";
+import type { TokenCounter } from "../core/data/assemble.ts";
+import { loadTokenizer } from "../core/tokenizer/tokenizer.ts";
+import { TASK_TYPES, type TaskType } from "../tasks/types.ts";
+import { readSamples, writeSamplesJsonl } from "../core/data/schema.ts";
+import { writeParquet } from "../core/data/parquet.ts";
+import { importDataset, newImportReport } from "../core/data/importer.ts";
+import { buildBenchmarkIndex, decontaminate } from "../core/data/decontam.ts";
+import { statsJson, statsMarkdown } from "../core/data/stats.ts";
+import { JsonlWriter } from "../core/jsonl_writer.ts";
+import { readJsonl } from "../core/jsonl.ts";
+import type { Document, Sample } from "../core/data/types.ts";
+import { writeFileAtomic, writeJsonAtomic } from "../core/fsutil.ts";
+import { DEFAULT_DIFFICULTY, filterByDifficulty, type Policy } from "../core/data/difficulty.ts";
+import { endpointPolicy, localPolicy } from "../core/data/policies.ts";
+import { GPU_FLAGS, gpuOptions } from "./gpu_flags.ts";
+import { Progress } from "../core/progress.ts";
+
+function need(flags: FlagValues, names: string[], cmd: string) {
+  for (const n of names) {
+    const v = flags[n];
+    if (v === undefined || (Array.isArray(v) && v.length === 0)) {
+      throw new UsageError(`${cmd}: --${n} is required`, `${cmd} --help`);
+    }
+  }
+}
+
+/** "4k,16k,32768" → [4096, 16384, 32768]. */
+export function parseLengths(s: string, cmd: string): number[] {
+  return s.split(",").map((x) => {
+    const m = /^\s*(\d+)\s*([kK])?\s*$/.exec(x);
+    if (!m) {
+      throw new UsageError(
+        `--lengths: "${x}" is not a token count like 4k or 4096`,
+        `${cmd} --help`,
+      );
+    }
+    return Number(m[1]) * (m[2] ? 1024 : 1);
+  });
+}
+
+function parseTasks(s: string | undefined, cmd: string): TaskType[] | undefined {
+  if (!s) return undefined;
+  return s.split(",").map((t) => {
+    const v = t.trim() as TaskType;
+    if (!TASK_TYPES.includes(v)) {
+      throw new UsageError(
+        `--tasks: unknown task "${t}" (one of ${TASK_TYPES.join(", ")})`,
+        `${cmd} --help`,
+      );
+    }
+    return v;
+  });
+}
+
+async function counter(dir: string | undefined): Promise<{ count: TokenCounter; name: string }> {
+  if (!dir) {
+    return { count: (t) => Math.ceil(t.length / 4), name: "approx (4 characters per token)" };
+  }
+  const tok = await loadTokenizer(dir);
+  return { count: (t) => tok.encode(t).length, name: dir };
+}
+
+const BUILD_FLAGS: Record<string, FlagSpec> = {
+  tokenizer: {
+    type: "string",
+    value: "DIR",
+    description: "Tokenizer for length buckets (e.g. the Qwen3 tokenizer); else ~4 chars/token.",
+  },
+  lengths: {
+    type: "string",
+    value: "LIST",
+    default: "4k,16k,32k",
+    description: "Length buckets in tokens.",
+  },
+  "per-task": {
+    type: "integer",
+    value: "N",
+    default: 4,
+    min: 1,
+    description: "Samples per task per bucket.",
+  },
+  tasks: {
+    type: "string",
+    value: "LIST",
+    description: `Task types (default all): ${TASK_TYPES.join(", ")}.`,
+  },
+  seed: {
+    type: "integer",
+    value: "S",
+    default: 0,
+    min: 0,
+    description: "Seed: fixes every choice of the build.",
+  },
+};
+
+const buildCmd: Command = {
+  name: "build",
+  summary: "All phases: ingest, assign, construct, bucket by length, decontaminate, report.",
+  usage:
+    "golongrl data build --sources PATH... --out DIR [--tokenizer DIR] [--lengths 4k,16k,32k] [--per-task N]",
+  description:
+    "Writes DIR/data.jsonl, DIR/stats.json, DIR/stats.md, DIR/report.json, DIR/config.json (and\n" +
+    "DIR/data.parquet with --parquet). Two builds with the same inputs and --seed are byte-identical.",
+  flags: {
+    sources: {
+      type: "string",
+      value: "PATH",
+      multiple: true,
+      description: "Files or folders of documents.",
+    },
+    out: { type: "string", value: "DIR", description: "Output folder." },
+    ...BUILD_FLAGS,
+    benchmarks: {
+      type: "string",
+      value: "FILE",
+      multiple: true,
+      description: "Benchmark JSONL to decontaminate against (13-gram).",
+    },
+    parquet: { type: "boolean", description: "Also write verl parquet." },
+  },
+  examples: [
+    "golongrl data build --sources ../shared/corpora --tokenizer ../shared/tokenizers/qwen3 --out data/",
+  ],
+  async run({ io, flags }) {
+    const cmd = "golongrl data build";
+    need(flags, ["sources", "out"], cmd);
+    const lengths = parseLengths(flags.lengths as string, cmd);
+    const tasks = parseTasks(flags.tasks as string | undefined, cmd);
+    const { count, name } = await counter(flags.tokenizer as string | undefined);
+    const out = flags.out as string;
+    const config = {
+      sources: flags.sources,
+      lengths,
+      per_task: flags["per-task"],
+      tasks: tasks ?? "all",
+      seed: flags.seed,
+      tokenizer: name,
+      benchmarks: flags.benchmarks ?? [],
+      parquet: Boolean(flags.parquet),
+    };
+    await Deno.mkdir(out, { recursive: true });
+    await writeJsonAtomic(`${out}/config.json`, config);
+    const r = await build({
+      sources: flags.sources as string[],
+      out,
+      tasks,
+      lengths,
+      perTask: flags["per-task"] as number,
+      seed: flags.seed as number,
+      count,
+      tokenizerName: name,
+      benchmarks: flags.benchmarks as string[] | undefined,
+      parquet: Boolean(flags.parquet),
+      quiet: flags.quiet as boolean,
+      log: (s) => flags.quiet ? undefined : io.err(s),
+    });
+    const buckets = lengths.map(bucketName);
+    const rows = Object.keys(r.perTaskBucket).sort().map((t) =>
+      `  ${t.padEnd(22)} ${
+        buckets.map((b) => String(r.perTaskBucket[t][b] ?? 0).padStart(6)).join("")
+      }`
+    );
+    io.out(
+      `${out}: ${r.samples} samples from ${r.documents} documents (${r.skipped.length} skipped, ` +
+        `${r.duplicates.length} duplicates), gold self-check failures: ${r.goldFailures.length}\n` +
+        `  ${"task".padEnd(22)} ${buckets.map((b) => b.padStart(6)).join("")}\n${
+          rows.join("\n")
+        }\n`,
+    );
+    return r.goldFailures.length ? 1 : 0;
+  },
+};
+
+const ingestCmd: Command = {
+  name: "ingest",
+  summary: "P1 alone: documents (with metadata) to JSONL, deduplicated; skips reported.",
+  usage: "golongrl data ingest --sources PATH... [--out DOCS.jsonl]",
+  flags: {
+    sources: { type: "string", value: "PATH", multiple: true, description: "Files or folders." },
+    out: { type: "string", value: "FILE", description: "Documents JSONL; stdout when absent." },
+  },
+  async run({ io, flags }) {
+    need(flags, ["sources"], "golongrl data ingest");
+    const r = await ingestPhase(flags.sources as string[], { quiet: flags.quiet as boolean });
+    const w = await JsonlWriter.open(flags.out as string | undefined, io.out);
+    for (const d of r.docs) await w.write(d);
+    await w.commit();
+    io.err(
+      `${r.docs.length} documents, ${r.skipped.length} skipped, ${r.duplicates.length} duplicates\n`,
+    );
+    for (const s of r.skipped) io.err(`  skipped ${s.source}: ${s.reason}\n`);
+  },
+};
+
+const constructCmd: Command = {
+  name: "construct",
+  summary: "P2-P3 and length bucketing alone: documents JSONL to samples JSONL.",
+  usage:
+    "golongrl data construct --docs DOCS.jsonl --out DATA.jsonl [--tokenizer DIR] [--lengths ...]",
+  flags: {
+    docs: { type: "string", value: "FILE", description: "Documents JSONL (from data ingest)." },
+    out: { type: "string", value: "FILE", description: "Samples JSONL." },
+    ...BUILD_FLAGS,
+  },
+  async run({ io, flags }) {
+    const cmd = "golongrl data construct";
+    need(flags, ["docs", "out"], cmd);
+    const docs: Document[] = [];
+    for await (const { value } of readJsonl(flags.docs as string)) {
+      docs.push(value as unknown as Document);
+    }
+    const tasks = parseTasks(flags.tasks as string | undefined, cmd) ?? [...TASK_TYPES];
+    const { count } = await counter(flags.tokenizer as string | undefined);
+    const report = { drafts: {}, draftFailures: [], goldFailures: [] as string[], bucketSkips: {} };
+    const byTask = constructPhase(docs, {
+      tasks,
+      seed: flags.seed as number,
+      perTask: flags["per-task"] as number,
+    }, report);
+    const samples = bucketPhase(byTask, docs, {
+      lengths: parseLengths(flags.lengths as string, cmd),
+      perTask: flags["per-task"] as number,
+      seed: flags.seed as number,
+      count,
+      quiet: flags.quiet as boolean,
+    }, report);
+    await writeSamplesJsonl(flags.out as string, samples);
+    io.err(`${samples.length} samples; gold self-check failures: ${report.goldFailures.length}\n`);
+  },
+};
+
+async function loadData(path: string): Promise<Sample[]> {
+  const out: Sample[] = [];
+  const it = path.endsWith(".parquet") ? importDataset(path) : readSamples(path);
+  for await (const s of it) out.push(s);
+  return out;
+}
+
+const statsCmd: Command = {
+  name: "stats",
+  summary: "Diagnostics of any dataset: counts, answer lengths, gold self-check.",
+  usage: "golongrl data stats --data FILE [--json] [--out DIR]",
+  flags: {
+    data: { type: "string", value: "FILE", description: "Samples (JSONL or parquet)." },
+    json: { type: "boolean", description: "Print JSON." },
+    out: { type: "string", value: "DIR", description: "Write DIR/stats.json and DIR/stats.md." },
+  },
+  async run({ io, flags }) {
+    need(flags, ["data"], "golongrl data stats");
+    const stats = statsJson(await loadData(flags.data as string));
+    if (flags.out) {
+      await Deno.mkdir(flags.out as string, { recursive: true });
+      await writeJsonAtomic(`${flags.out}/stats.json`, stats);
+      await writeFileAtomic(`${flags.out}/stats.md`, statsMarkdown(stats));
+    }
+    io.out(flags.json ? JSON.stringify(stats, null, 2) + "\n" : statsMarkdown(stats));
+  },
+};
+
+const exportCmd: Command = {
+  name: "export",
+  summary: "Samples JSONL to verl parquet (GoLongRL's fields).",
+  usage: "golongrl data export --data DATA.jsonl --out DATA.parquet [--layout verl|golongrl]",
+  flags: {
+    data: { type: "string", value: "FILE", description: "Samples JSONL." },
+    out: { type: "string", value: "FILE", description: "Parquet file." },
+    layout: {
+      type: "string",
+      value: "NAME",
+      choices: ["verl", "golongrl"],
+      default: "verl",
+      description: "verl: lossless; golongrl: only the released dataset's fields.",
+    },
+  },
+  async run({ io, flags }) {
+    need(flags, ["data", "out"], "golongrl data export");
+    const samples = await loadData(flags.data as string);
+    const n = await writeParquet(flags.out as string, samples, {
+      layout: flags.layout as "verl" | "golongrl",
+    });
+    io.err(`${flags.out}: ${n} rows\n`);
+  },
+};
+
+const importCmd: Command = {
+  name: "import",
+  summary: "GoLongRL-format parquet or JSONL (e.g. the released dataset) to our JSONL.",
+  usage: "golongrl data import --input FILE|DIR --out DATA.jsonl",
+  flags: {
+    input: {
+      type: "string",
+      value: "PATH",
+      description: "Parquet, JSONL, JSON or a folder of them.",
+    },
+    out: { type: "string", value: "FILE", description: "Samples JSONL." },
+  },
+  async run({ io, flags }) {
+    need(flags, ["input", "out"], "golongrl data import");
+    const report = newImportReport();
+    const samples: Sample[] = [];
+    for await (const s of importDataset(flags.input as string, { report })) samples.push(s);
+    await writeSamplesJsonl(flags.out as string, samples);
+    io.err(`${flags.out}: ${samples.length} samples\n`);
+    io.out(JSON.stringify(report) + "\n");
+  },
+};
+
+const decontamCmd: Command = {
+  name: "decontam",
+  summary: "13-gram decontamination of questions against benchmark files.",
+  usage: "golongrl data decontam --data DATA.jsonl --benchmarks FILE... --out KEPT.jsonl",
+  flags: {
+    data: { type: "string", value: "FILE", description: "Samples." },
+    benchmarks: {
+      type: "string",
+      value: "FILE",
+      multiple: true,
+      description: "Benchmark JSONL files.",
+    },
+    out: { type: "string", value: "FILE", description: "Kept samples JSONL." },
+  },
+  async run({ io, flags }) {
+    need(flags, ["data", "benchmarks", "out"], "golongrl data decontam");
+    const index = await buildBenchmarkIndex(flags.benchmarks as string[]);
+    const r = decontaminate(await loadData(flags.data as string), index);
+    await writeSamplesJsonl(flags.out as string, r.kept);
+    io.err(`kept ${r.kept.length}, removed ${r.removed.length}\n`);
+    for (const x of r.removed) io.out(JSON.stringify({ id: x.sample.id, reason: x.reason }) + "\n");
+  },
+};
+
+const filterCmd: Command = {
+  name: "filter",
+  summary: "Difficulty filtering: k rollouts per sample by a policy; pass-rate bands.",
+  usage:
+    "golongrl data filter --data DATA.jsonl --out KEPT.jsonl (--policy-model DIR | --policy-endpoint URL --policy-name M)\n" +
+    "                     [--stage2-model DIR | --stage2-endpoint URL --stage2-name M] [--k 8]",
+  description:
+    "Stage 1 labels easy (pass rate >= --easy), medium, or unsolved (<= --unsolved); with a stage-2\n" +
+    "policy, unsolved samples become medium (>= --medium2), hard (> 0) or discard (0). Bands are\n" +
+    "recorded in extra_info.difficulty.",
+  flags: {
+    data: { type: "string", value: "FILE", description: "Samples." },
+    out: { type: "string", value: "FILE", description: "Kept samples JSONL." },
+    "policy-model": {
+      type: "string",
+      value: "DIR",
+      description: "Stage-1 policy: a local checkpoint.",
+    },
+    "policy-endpoint": {
+      type: "string",
+      value: "URL",
+      description: "Stage-1 policy: OpenAI-compatible endpoint.",
+    },
+    "policy-name": { type: "string", value: "NAME", description: "Model name at the endpoint." },
+    "stage2-model": {
+      type: "string",
+      value: "DIR",
+      description: "Stage-2 policy: a local checkpoint.",
+    },
+    "stage2-endpoint": { type: "string", value: "URL", description: "Stage-2 policy endpoint." },
+    "stage2-name": { type: "string", value: "NAME", description: "Stage-2 model name." },
+    k: {
+      type: "integer",
+      value: "K",
+      default: DEFAULT_DIFFICULTY.k,
+      min: 1,
+      description: "Rollouts per sample.",
+    },
+    easy: {
+      type: "number",
+      value: "P",
+      default: DEFAULT_DIFFICULTY.easy,
+      min: 0,
+      max: 1,
+      description: "Easy threshold.",
+    },
+    unsolved: {
+      type: "number",
+      value: "P",
+      default: DEFAULT_DIFFICULTY.unsolved,
+      min: 0,
+      max: 1,
+      description: "Unsolved threshold.",
+    },
+    medium2: {
+      type: "number",
+      value: "P",
+      default: DEFAULT_DIFFICULTY.medium2,
+      min: 0,
+      max: 1,
+      description: "Stage-2 medium threshold.",
+    },
+    "drop-easy": { type: "boolean", description: "Drop easy samples." },
+    "max-new-tokens": {
+      type: "integer",
+      value: "N",
+      default: 512,
+      min: 1,
+      description: "Rollout length.",
+    },
+    temperature: {
+      type: "number",
+      value: "T",
+      default: 1,
+      min: 0,
+      description: "Rollout temperature.",
+    },
+    seed: { type: "integer", value: "S", default: 0, min: 0, description: "Sampling seed." },
+    concurrency: {
+      type: "integer",
+      value: "N",
+      default: 16,
+      min: 1,
+      description: "Endpoint requests in flight.",
+    },
+    ...GPU_FLAGS,
+  },
+  async run({ io, flags }) {
+    const cmd = "golongrl data filter";
+    need(flags, ["data", "out"], cmd);
+    const samples = await loadData(flags.data as string);
+    const sampling = {
+      maxNewTokens: flags["max-new-tokens"] as number,
+      temperature: flags.temperature as number,
+      topP: 1,
+      seed: flags.seed as number,
+      enableThinking: true,
+      batch: 8,
+    };
+    const policyFrom = async (
+      model?: string,
+      endpoint?: string,
+      name?: string,
+    ): Promise<Policy | undefined> => {
+      if (model) {
+        const { acquireGpu } = await import("../core/gpu/device.ts");
+        const { loadModel } = await import("../core/model/load.ts");
+        const gpu = await acquireGpu(gpuOptions(flags));
+        const { model: m } = await loadModel(gpu, model);
+        return localPolicy(model, m, await loadTokenizer(model), sampling);
+      }
+      if (endpoint) {
+        if (!name) {
+          throw new UsageError(`${cmd}: an endpoint policy needs its model name`, `${cmd} --help`);
+        }
+        const { OpenAIBackend } = await import("../eval/backends/openai.ts");
+        const backend = new OpenAIBackend({
+          baseUrl: endpoint,
+          model: name,
+          concurrency: flags.concurrency as number,
+        });
+        return endpointPolicy(backend, sampling);
+      }
+      return undefined;
+    };
+    const p1 = await policyFrom(
+      flags["policy-model"] as string,
+      flags["policy-endpoint"] as string,
+      flags["policy-name"] as string,
+    );
+    if (!p1) {
+      throw new UsageError(`${cmd}: give --policy-model or --policy-endpoint`, `${cmd} --help`);
+    }
+    const p2 = await policyFrom(
+      flags["stage2-model"] as string,
+      flags["stage2-endpoint"] as string,
+      flags["stage2-name"] as string,
+    );
+    const progress = new Progress("filter", {
+      unit: "samples",
+      total: samples.length,
+      quiet: flags.quiet as boolean,
+    });
+    const r = await filterByDifficulty(samples, p2 ? [p1, p2] : [p1], {
+      ...DEFAULT_DIFFICULTY,
+      k: flags.k as number,
+      easy: flags.easy as number,
+      unsolved: flags.unsolved as number,
+      medium2: flags.medium2 as number,
+      keepEasy: !flags["drop-easy"],
+    }, (n) => progress.tick(n));
+    progress.finish();
+    await writeSamplesJsonl(flags.out as string, r.kept);
+    io.out(
+      JSON.stringify({ kept: r.kept.length, removed: r.removed.length, bands: r.counts }) + "\n",
+    );
+  },
+};
+
+export const data: Command = {
+  name: "data",
+  summary:
+    "Build long-context RLVR datasets (9 task types) from real documents; export, import, stats.",
+  usage: "golongrl data <build|ingest|construct|filter|decontam|stats|export|import> [flags]",
+  subcommands: [
+    buildCmd,
+    ingestCmd,
+    constructCmd,
+    filterCmd,
+    decontamCmd,
+    statsCmd,
+    exportCmd,
+    importCmd,
+  ],
+};

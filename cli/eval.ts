@@ -1,0 +1,284 @@
+/** `golongrl eval`: long-context benchmarks against a local checkpoint or an OpenAI-compatible endpoint. */
+import type { Command } from "./command.ts";
+import type { FlagSpec } from "./args.ts";
+import { UsageError } from "../core/errors.ts";
+import { getBenchmark, listBenchmarks } from "../eval/benchmarks/mod.ts";
+import { runEval } from "../eval/runner.ts";
+import { OpenAIBackend } from "../eval/backends/openai.ts";
+import { LocalBackend } from "../eval/backends/local.ts";
+import type { Backend } from "../eval/backends/types.ts";
+import { loadTokenizer } from "../core/tokenizer/tokenizer.ts";
+import { GPU_FLAGS, gpuOptions } from "./gpu_flags.ts";
+import { parseLengths } from "./data.ts";
+import { writeJsonAtomic } from "../core/fsutil.ts";
+
+const dataFlags: Record<string, FlagSpec> = Object.fromEntries(
+  [...new Set(listBenchmarks().map((b) => b.dataFlag).filter((f): f is string => Boolean(f)))].map((
+    f,
+  ) => [
+    `data-${f}`,
+    {
+      type: "string",
+      value: "PATH",
+      description: `Data for ${f} (official format).`,
+    } satisfies FlagSpec,
+  ]),
+);
+
+export const evalCommand: Command = {
+  name: "eval",
+  summary:
+    "Long-context benchmarks against a checkpoint or an OpenAI-compatible endpoint; resumable.",
+  usage:
+    "golongrl eval --bench NAME[,NAME] (--model DIR | --endpoint URL --model-name NAME) --out DIR\n" +
+    "              [--judge-endpoint URL --judge-model NAME] [--limit N] [--max-input-tokens N]\n" +
+    "              [--samples K] [--concurrency C] [--seed S] [--data-<bench> PATH]...",
+  description: `Benchmarks: ${listBenchmarks().map((b) => b.name).join(", ")}.\n` +
+    "Every generation is appended to DIR/cache.jsonl as it finishes, keyed by model, prompt and\n" +
+    "parameters: a rerun skips what is done, a killed run loses nothing; --rescore rescores the\n" +
+    "cache without generating. Writes DIR/results.json, DIR/report.md, DIR/score_vs_length.svg.\n" +
+    "API keys come from the environment (--api-key-env, default OPENAI_API_KEY).",
+  flags: {
+    bench: { type: "string", value: "LIST", description: "Benchmarks to run." },
+    model: { type: "string", value: "DIR", description: "Local checkpoint (WebGPU)." },
+    endpoint: {
+      type: "string",
+      value: "URL",
+      description: "OpenAI-compatible base URL, e.g. http://host:8000/v1.",
+    },
+    "model-name": { type: "string", value: "NAME", description: "Model name at the endpoint." },
+    "api-key-env": {
+      type: "string",
+      value: "VAR",
+      default: "OPENAI_API_KEY",
+      description: "Environment variable with the API key.",
+    },
+    "judge-endpoint": {
+      type: "string",
+      value: "URL",
+      description: "Judge endpoint (judge-mode benchmarks).",
+    },
+    "judge-model": { type: "string", value: "NAME", description: "Judge model name." },
+    out: { type: "string", value: "DIR", description: "Output and cache folder." },
+    limit: { type: "integer", value: "N", min: 1, description: "Items per benchmark." },
+    "max-input-tokens": {
+      type: "integer",
+      value: "N",
+      min: 16,
+      description: "Middle-truncate prompts to N tokens.",
+    },
+    tokenizer: {
+      type: "string",
+      value: "DIR",
+      description: "Tokenizer for truncation and RULER lengths (endpoints).",
+    },
+    lengths: {
+      type: "string",
+      value: "LIST",
+      default: "4k,16k",
+      description: "Context lengths for generated suites (RULER).",
+    },
+    samples: {
+      type: "integer",
+      value: "K",
+      default: 1,
+      min: 1,
+      description: "Samples per item (avg@k, pass@k).",
+    },
+    concurrency: {
+      type: "integer",
+      value: "C",
+      default: 16,
+      min: 1,
+      description: "Requests in flight.",
+    },
+    "timeout-s": {
+      type: "number",
+      value: "S",
+      default: 600,
+      min: 1,
+      description: "Per-request timeout.",
+    },
+    "max-retries": {
+      type: "integer",
+      value: "N",
+      default: 5,
+      min: 0,
+      description: "Retries per request.",
+    },
+    "max-tokens": {
+      type: "integer",
+      value: "N",
+      default: 1024,
+      min: 1,
+      description: "Generation length.",
+    },
+    temperature: {
+      type: "number",
+      value: "T",
+      default: 0,
+      min: 0,
+      description: "Sampling temperature.",
+    },
+    "top-p": {
+      type: "number",
+      value: "P",
+      default: 1,
+      min: 0,
+      max: 1,
+      description: "Nucleus mass.",
+    },
+    seed: {
+      type: "integer",
+      value: "S",
+      default: 0,
+      min: 0,
+      description: "Seed for sampling and generated suites.",
+    },
+    rescore: { type: "boolean", description: "Score cached outputs again; generate nothing." },
+    dtype: {
+      type: "string",
+      value: "TYPE",
+      choices: ["f32", "f16"],
+      default: "f16",
+      description: "Local weights storage.",
+    },
+    ...dataFlags,
+    ...GPU_FLAGS,
+  },
+  examples: [
+    "golongrl eval --bench ruler --model models/tiny --lengths 1k,2k --limit 10 --out runs/eval",
+    "golongrl eval --bench longbench-v2 --data-longbench-v2 lbv2.jsonl --endpoint http://localhost:8000/v1 --model-name qwen3 --out runs/lbv2",
+  ],
+  async run({ io, flags }) {
+    const cmd = "golongrl eval";
+    if (!flags.bench) throw new UsageError(`${cmd}: --bench is required`, `${cmd} --help`);
+    if (!flags.out) throw new UsageError(`${cmd}: --out is required`, `${cmd} --help`);
+    if (Boolean(flags.model) === Boolean(flags.endpoint)) {
+      throw new UsageError(
+        `${cmd}: give exactly one of --model DIR or --endpoint URL`,
+        `${cmd} --help`,
+      );
+    }
+    const benches = String(flags.bench).split(",").map((n) => {
+      const b = getBenchmark(n.trim());
+      if (!b) {
+        throw new UsageError(
+          `--bench: unknown benchmark "${n}" (one of ${
+            listBenchmarks().map((x) => x.name).join(", ")
+          })`,
+          `${cmd} --help`,
+        );
+      }
+      return b;
+    });
+    const dataPaths: Record<string, string> = {};
+    for (const b of benches) {
+      if (!b.dataFlag) continue;
+      const p = flags[`data-${b.dataFlag}`] as string | undefined;
+      if (!p) {
+        throw new UsageError(`${cmd}: ${b.name} needs --data-${b.dataFlag} PATH`, `${cmd} --help`);
+      }
+      dataPaths[b.dataFlag] = p;
+    }
+    let backend: Backend;
+    let tokenizer;
+    if (flags.model) {
+      tokenizer = await loadTokenizer(flags.model as string);
+      backend = await LocalBackend.open(flags.model as string, {
+        gpu: gpuOptions(flags),
+        dtype: flags.dtype as "f32" | "f16",
+        concurrency: flags.concurrency as number,
+        tokenizer,
+      });
+    } else {
+      if (!flags["model-name"]) {
+        throw new UsageError(`${cmd}: --endpoint needs --model-name`, `${cmd} --help`);
+      }
+      backend = new OpenAIBackend({
+        baseUrl: flags.endpoint as string,
+        model: flags["model-name"] as string,
+        apiKeyEnv: flags["api-key-env"] as string,
+        concurrency: flags.concurrency as number,
+        timeoutMs: (flags["timeout-s"] as number) * 1000,
+        maxRetries: flags["max-retries"] as number,
+      });
+      if (flags.tokenizer) tokenizer = await loadTokenizer(flags.tokenizer as string);
+    }
+    if (flags["max-input-tokens"] && !tokenizer) {
+      throw new UsageError(
+        `${cmd}: --max-input-tokens with an endpoint needs --tokenizer DIR`,
+        `${cmd} --help`,
+      );
+    }
+    let judge: Backend | undefined;
+    if (flags["judge-endpoint"]) {
+      if (!flags["judge-model"]) {
+        throw new UsageError(`${cmd}: --judge-endpoint needs --judge-model`, `${cmd} --help`);
+      }
+      judge = new OpenAIBackend({
+        baseUrl: flags["judge-endpoint"] as string,
+        model: flags["judge-model"] as string,
+        apiKeyEnv: flags["api-key-env"] as string,
+        concurrency: flags.concurrency as number,
+        timeoutMs: (flags["timeout-s"] as number) * 1000,
+        maxRetries: flags["max-retries"] as number,
+      });
+    }
+    const out = flags.out as string;
+    await Deno.mkdir(out, { recursive: true });
+    const params = {
+      bench: benches.map((b) => b.name),
+      model: backend.id,
+      judge: judge?.id ?? null,
+      limit: flags.limit ?? null,
+      max_input_tokens: flags["max-input-tokens"] ?? null,
+      samples: flags.samples,
+      seed: flags.seed,
+      temperature: flags.temperature,
+      top_p: flags["top-p"],
+      max_tokens: flags["max-tokens"],
+      lengths: flags.lengths,
+      data: dataPaths,
+    };
+    await writeJsonAtomic(`${out}/config.json`, params);
+    try {
+      const r = await runEval({
+        benchmarks: benches,
+        backend,
+        judge,
+        out,
+        gen: {
+          maxTokens: flags["max-tokens"] as number,
+          temperature: flags.temperature as number,
+          topP: flags["top-p"] as number,
+          samples: flags.samples as number,
+          seed: flags.seed as number,
+        },
+        dataPaths,
+        limit: flags.limit as number | undefined,
+        lengths: parseLengths(flags.lengths as string, cmd),
+        maxInputTokens: flags["max-input-tokens"] as number | undefined,
+        tokenizer,
+        rescore: Boolean(flags.rescore),
+        quiet: flags.quiet as boolean,
+        onLog: (s) => io.err(s),
+      });
+      const b = r.results.benchmarks;
+      io.out(
+        Object.keys(b).map((k) =>
+          `${k.padEnd(18)} ${(100 * b[k].mean).toFixed(1).padStart(6)} ± ${
+            (100 * b[k].stderr).toFixed(1)
+          }  (n ${b[k].n}` +
+          (b[k].failed.n ? `, ${b[k].failed.n} failed` : "") + ")"
+        ).join("\n") +
+          `\naverage            ${(100 * r.results.average).toFixed(1).padStart(6)}\n` +
+          `${out}/results.json, ${out}/report.md\n`,
+      );
+      return r.failures ? 1 : 0;
+    } finally {
+      await backend.close?.();
+      await judge?.close?.();
+    }
+  },
+};

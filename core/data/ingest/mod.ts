@@ -1,0 +1,341 @@
+/**
+ * P1 of `golongrl data build`: streaming ingestion of real documents. Given
+ * files and folders, {@link ingestPaths} walks folders recursively in sorted
+ * order (so runs are deterministic), picks a reader by extension and content
+ * sniffing, and yields a {@link Document} per document or a {@link Skipped}
+ * saying why something could not be used. Nothing a single bad file or line
+ * contains stops the run: invalid XML, a truncated JSONL line, a binary file
+ * named .txt all become Skipped records naming the file (and line).
+ *
+ * Readers: `.txt` (Gutenberg books, bAbI), `.md`, `.xml`/`.nxml` (JATS),
+ * `.jsonl`/`.ndjson` (QMSum, NQ-Open, LongBench v1/v2, text records such as
+ * the State of the Union speeches; sniffed from the first record), `.json`
+ * (SGD dialogue files, or an array of such records).
+ */
+import type { Document, Skipped } from "../types.ts";
+import { InputError } from "../../errors.ts";
+import type { Progress } from "../../progress.ts";
+import { detectLanguage } from "../lang.ts";
+import { decodeTextBytes, readTextFile, skip } from "./common.ts";
+import { isBabi, parseBabi } from "./babi.ts";
+import { isSgd, qmsumToDocument, sgdToDocument } from "./dialogue.ts";
+import { jatsToDocument } from "./jats.ts";
+import { parseMarkdown } from "./markdown.ts";
+import {
+  longbenchToDocument,
+  nqToDocuments,
+  type RecordFormat,
+  sniffRecord,
+  textRecordToDocument,
+} from "./records.ts";
+import { parsePlainText } from "./text.ts";
+import { parseXml, XmlError } from "./xml.ts";
+
+export { isSkipped } from "./common.ts";
+
+/** What to keep, and where to report progress. */
+export interface IngestOptions {
+  /** Documents with fewer characters of text are skipped. */
+  minChars?: number;
+  /** Documents with more characters of text are skipped. */
+  maxChars?: number;
+  /** Language codes to keep (see core/data/lang.ts); others are skipped. */
+  languages?: string[];
+  /**
+   * File names inside walked folders that are not documents (licences,
+   * manifests, readmes). Files named explicitly are always read.
+   */
+  skipNames?: RegExp;
+  /** Ticked once per document or skip. */
+  progress?: Progress;
+  /** Filled in as ingestion runs: files read, bytes, documents, skips. */
+  stats?: IngestStats;
+}
+
+/** Counters for a run (for reports and throughput). */
+export interface IngestStats {
+  files: number;
+  bytes: number;
+  documents: number;
+  skipped: number;
+}
+
+/** A fresh, zeroed {@link IngestStats}. */
+export function newStats(): IngestStats {
+  return { files: 0, bytes: 0, documents: 0, skipped: 0 };
+}
+
+const DEFAULT_SKIP_NAMES = /^(LICEN[CS]E|COPYING|NOTICE|README|MANIFEST|CHANGELOG)([._-].*)?$/i;
+
+/** Extensions with a reader. */
+const KNOWN = new Set(["txt", "md", "markdown", "xml", "nxml", "jsonl", "ndjson", "json"]);
+
+function ext(path: string): string {
+  const base = path.split("/").pop() ?? "";
+  const dot = base.lastIndexOf(".");
+  return dot > 0 ? base.slice(dot + 1).toLowerCase() : "";
+}
+
+/**
+ * The files under `paths` in a deterministic order: each argument in the
+ * order given, folders walked recursively with entries sorted by name,
+ * hidden entries skipped, duplicates dropped. Throws InputError for a path
+ * that does not exist.
+ */
+export async function listFiles(
+  paths: string[],
+  skipNames = DEFAULT_SKIP_NAMES,
+): Promise<string[]> {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  const add = (p: string) => {
+    if (!seen.has(p)) {
+      seen.add(p);
+      out.push(p);
+    }
+  };
+  for (const root of paths) {
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.stat(root);
+    } catch (e) {
+      throw new InputError(`cannot read: ${(e as Error).message}`, root);
+    }
+    if (!info.isDirectory) {
+      add(root);
+      continue;
+    }
+    // An explicit stack, not recursion: folder depth is whatever the disk holds.
+    const stack = [root.replace(/\/+$/, "")];
+    while (stack.length) {
+      const dir = stack.pop()!;
+      const entries: Deno.DirEntry[] = [];
+      for await (const e of Deno.readDir(dir)) if (!e.name.startsWith(".")) entries.push(e);
+      entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const subdirs: string[] = [];
+      for (const e of entries) {
+        const p = `${dir}/${e.name}`;
+        if (e.isDirectory) subdirs.push(p);
+        else if (e.isFile && !skipNames.test(e.name)) add(p);
+      }
+      // Files of a folder come before its subfolders, subfolders in name order.
+      for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]);
+    }
+  }
+  return out;
+}
+
+/** One line of a JSONL file: the parsed object, or why it is not one. */
+type Line = { line: number; value: Record<string, unknown> } | { line: number; error: string };
+
+/**
+ * Reads JSONL line by line like core/jsonl.ts's readJsonl, but a bad line
+ * (invalid JSON, not an object, invalid UTF-8) is yielded as an error and
+ * reading goes on, so one truncated line does not lose the rest of the file.
+ * Lines are split on bytes (0x0A never occurs inside a UTF-8 sequence).
+ */
+export async function* readJsonlTolerant(path: string): AsyncGenerator<Line> {
+  const file = await Deno.open(path);
+  const dec = new TextDecoder("utf-8", { fatal: true });
+  let line = 0;
+  const parse = (bytes: Uint8Array): Line | undefined => {
+    line++;
+    let text: string;
+    try {
+      text = dec.decode(bytes);
+    } catch {
+      return {
+        line,
+        error: new InputError("not valid UTF-8 text (a binary file?)", path, line).message,
+      };
+    }
+    if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    if (text.trim() === "") return undefined;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      return {
+        line,
+        error: new InputError(`invalid JSON: ${(e as Error).message}`, path, line).message,
+      };
+    }
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+      return { line, error: new InputError("expected a JSON object", path, line).message };
+    }
+    return { line, value: value as Record<string, unknown> };
+  };
+  let buf = new Uint8Array(0);
+  try {
+    for await (const chunk of file.readable) {
+      const merged = new Uint8Array(buf.length + chunk.length);
+      merged.set(buf);
+      merged.set(chunk, buf.length);
+      let from = 0;
+      for (let nl = merged.indexOf(10, from); nl >= 0; nl = merged.indexOf(10, from)) {
+        const r = parse(merged.subarray(from, nl));
+        from = nl + 1;
+        if (r) yield r;
+      }
+      buf = merged.slice(from);
+    }
+    if (buf.length) {
+      const r = parse(buf);
+      if (r) yield r;
+    }
+  } finally {
+    try {
+      file.close();
+    } catch { /* already closed by the stream */ }
+  }
+}
+
+/** Documents and skips from one JSONL file, the reader chosen by its first good record. */
+async function* ingestJsonl(path: string): AsyncGenerator<Document | Skipped> {
+  let format: RecordFormat | undefined;
+  let index = 0;
+  const seen = new Set<string>();
+  for await (const l of readJsonlTolerant(path)) {
+    if ("error" in l) {
+      yield skip(`${path}:${l.line}`, l.error);
+      continue;
+    }
+    const r = l.value;
+    if (!format) {
+      format = sniffRecord(r);
+      if (!format) {
+        yield skip(
+          path,
+          `unrecognised JSONL records (fields: ${Object.keys(r).slice(0, 8).join(", ")})`,
+        );
+        return;
+      }
+    }
+    const i = index++;
+    switch (format) {
+      case "qmsum":
+        yield qmsumToDocument(r, path, l.line, i);
+        break;
+      case "nq":
+        yield* nqToDocuments(r, path, l.line, i);
+        break;
+      case "longbench-v2":
+      case "longbench-v1":
+        yield longbenchToDocument(r, path, l.line, format === "longbench-v2");
+        break;
+      case "text":
+        yield textRecordToDocument(r, path, l.line, seen);
+        break;
+    }
+  }
+}
+
+/** Documents and skips from one file of any supported kind. */
+async function* ingestFile(path: string, stats: IngestStats): AsyncGenerator<Document | Skipped> {
+  const e = ext(path);
+  if (!KNOWN.has(e)) {
+    yield skip(path, `unsupported file type${e ? ` .${e}` : " (no extension)"}`);
+    return;
+  }
+  stats.files++;
+  try {
+    stats.bytes += (await Deno.stat(path)).size;
+  } catch { /* reported by the reader below */ }
+  if (e === "jsonl" || e === "ndjson") {
+    try {
+      yield* ingestJsonl(path);
+    } catch (err) {
+      yield skip(path, `cannot read: ${(err as Error).message}`);
+    }
+    return;
+  }
+  const r = await readTextFile(path);
+  if ("error" in r) {
+    yield skip(path, r.error);
+    return;
+  }
+  const text = r.text;
+  if (e === "txt") {
+    if (isBabi(text)) yield* parseBabi(text, path);
+    else if (!text.trim()) yield skip(path, "empty file");
+    else yield parsePlainText(text, path);
+  } else if (e === "md" || e === "markdown") {
+    if (!text.trim()) yield skip(path, "empty file");
+    else yield parseMarkdown(text, path);
+  } else if (e === "xml" || e === "nxml") {
+    let doc: Document | string;
+    try {
+      doc = jatsToDocument(parseXml(text), path);
+    } catch (err) {
+      if (!(err instanceof XmlError)) throw err;
+      yield skip(path, `invalid XML: ${err.message}`);
+      return;
+    }
+    yield typeof doc === "string" ? skip(path, doc) : doc;
+  } else if (e === "json") {
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch (err) {
+      yield skip(path, `invalid JSON: ${(err as Error).message}`);
+      return;
+    }
+    if (isSgd(v)) {
+      for (let i = 0; i < v.length; i++) yield sgdToDocument(v[i], path, i);
+    } else yield skip(path, "unrecognised JSON (expected an SGD dialogues array)");
+  }
+}
+
+/** Why `doc` fails the filters, or undefined when it passes. */
+function filterReason(doc: Document, opts: IngestOptions): string | undefined {
+  const n = doc.text.length;
+  if (opts.minChars !== undefined && n < opts.minChars) {
+    return `too short: ${n} chars < ${opts.minChars}`;
+  }
+  if (opts.maxChars !== undefined && n > opts.maxChars) {
+    return `too long: ${n} chars > ${opts.maxChars}`;
+  }
+  if (opts.languages && !opts.languages.includes(doc.lang)) {
+    return `language "${doc.lang}" not in ${opts.languages.join(",")}`;
+  }
+  return undefined;
+}
+
+/**
+ * Ingests files and folders, yielding Documents (language detected, filters
+ * applied) and Skipped records, in a deterministic order. Ids are unique
+ * within a run: a clash gets a `~2`, `~3` suffix. Throws only for a path
+ * argument that does not exist.
+ */
+export async function* ingestPaths(
+  paths: string[],
+  opts: IngestOptions = {},
+): AsyncGenerator<Document | Skipped> {
+  const stats = opts.stats ?? newStats();
+  const ids = new Map<string, number>();
+  for (const path of await listFiles(paths, opts.skipNames ?? DEFAULT_SKIP_NAMES)) {
+    for await (const item of ingestFile(path, stats)) {
+      opts.progress?.tick();
+      if ("skipped" in item) {
+        stats.skipped++;
+        yield item;
+        continue;
+      }
+      if (item.lang === "und") item.lang = detectLanguage(item.text);
+      const why = filterReason(item, opts);
+      if (why) {
+        stats.skipped++;
+        yield skip(item.source, `${item.id}: ${why}`);
+        continue;
+      }
+      const n = (ids.get(item.id) ?? 0) + 1;
+      ids.set(item.id, n);
+      if (n > 1) item.id = `${item.id}~${n}`;
+      stats.documents++;
+      yield item;
+    }
+  }
+}
+
+/** Decodes a byte buffer the way ingestion does (exported for callers holding bytes). */
+export { decodeTextBytes };

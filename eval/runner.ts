@@ -1,0 +1,260 @@
+/**
+ * The evaluation runner: items from benchmarks, generations from a backend at
+ * bounded concurrency, every result appended to the cache as it arrives (so a
+ * killed run resumes without repeats or gaps), rule scores, judge verdicts
+ * where the benchmark wants one (cached too), and the reports.
+ */
+import type { Backend, ChatRequest } from "./backends/types.ts";
+import type { Benchmark, EvalItem } from "./benchmarks/types.ts";
+import { type CacheEntry, hashKey, JsonlCache } from "./cache.ts";
+import {
+  aggregate,
+  lengthPlotSvg,
+  reportMarkdown,
+  type Results,
+  type ScoredSample,
+} from "./report.ts";
+import { judgeAny } from "./judge.ts";
+import {
+  stripThinking,
+  type ThinkStyle,
+  truncateMessagesMiddle,
+  type TruncTokenizer,
+} from "./truncate.ts";
+import { Progress } from "../core/progress.ts";
+import { writeFileAtomic, writeJsonAtomic } from "../core/fsutil.ts";
+
+export interface GenerationParams {
+  maxTokens: number;
+  temperature: number;
+  topP: number;
+  /** Samples per item (avg@k, pass@k). */
+  samples: number;
+  seed: number;
+}
+
+export interface RunOptions {
+  benchmarks: Benchmark[];
+  backend: Backend;
+  judge?: Backend;
+  out: string;
+  gen: GenerationParams;
+  /** Per-benchmark data paths (flag name → path). */
+  dataPaths: Record<string, string>;
+  limit?: number;
+  lengths?: number[];
+  /** Middle-truncates each prompt to this many tokens (keeping the last message whole). */
+  maxInputTokens?: number;
+  /** Counts tokens for truncation and generated lengths (the model's tokenizer when local). */
+  tokenizer?: TruncTokenizer;
+  /** Score cached outputs again without generating anything. */
+  rescore?: boolean;
+  quiet?: boolean;
+  onLog?: (s: string) => void;
+}
+
+interface JudgeEntry {
+  key: string;
+  correct: boolean;
+  raw: string;
+  error?: string;
+}
+
+interface Work {
+  bench: Benchmark;
+  item: EvalItem;
+  sample: number;
+  key: string;
+  request: ChatRequest;
+}
+
+/** How each benchmark's reference strips thinking before scoring. */
+function thinkStyle(benchmark: string): ThinkStyle {
+  return benchmark === "mrcr" ? "mrcr" : benchmark === "frames" ? "frames" : "last";
+}
+
+export async function runEval(
+  o: RunOptions,
+): Promise<{ results: Results; failures: number; generated: number }> {
+  await Deno.mkdir(o.out, { recursive: true });
+  const cache = await new JsonlCache<CacheEntry>(`${o.out}/cache.jsonl`).open();
+  const judgeCache = await new JsonlCache<JudgeEntry>(`${o.out}/judge_cache.jsonl`).open();
+  const log = o.onLog ?? (() => {});
+  // 1. Items and their work units.
+  const work: Work[] = [];
+  for (const bench of o.benchmarks) {
+    const path = bench.dataFlag ? o.dataPaths[bench.dataFlag] : undefined;
+    if (bench.dataFlag && !path) {
+      throw new Error(`benchmark ${bench.name} needs its data: pass --data-${bench.dataFlag} PATH`);
+    }
+    for await (
+      const item of bench.load({
+        path,
+        limit: o.limit,
+        seed: o.gen.seed,
+        lengths: o.lengths,
+        tokenizer: o.tokenizer,
+      })
+    ) {
+      const messages = o.maxInputTokens && o.tokenizer
+        ? truncateMessagesMiddle(o.tokenizer, item.messages, o.maxInputTokens).messages
+        : item.messages;
+      for (let s = 0; s < o.gen.samples; s++) {
+        const request: ChatRequest = {
+          messages,
+          maxTokens: o.gen.maxTokens,
+          temperature: o.gen.temperature,
+          topP: o.gen.topP,
+          seed: o.gen.seed + s,
+        };
+        const key = await hashKey({ model: o.backend.id, request, sample: s });
+        work.push({ bench, item, sample: s, key, request });
+      }
+    }
+  }
+  // 2. Generate what the cache lacks (or retry earlier failures), at bounded concurrency.
+  const todo = o.rescore ? [] : work.filter((w) => {
+    const c = cache.get(w.key);
+    return !c || c.error !== undefined;
+  });
+  if (!o.rescore && todo.length < work.length) {
+    log(`resuming: ${work.length - todo.length} of ${work.length} generations cached\n`);
+  }
+  const progress = new Progress("eval", {
+    unit: "generations",
+    total: todo.length,
+    quiet: o.quiet,
+  });
+  let next = 0, generated = 0;
+  const worker = async () => {
+    while (next < todo.length) {
+      const w = todo[next++];
+      const base = { key: w.key, benchmark: w.bench.name, item: w.item.id, sample: w.sample };
+      try {
+        const [r] = await o.backend.complete(w.request);
+        await cache.put({
+          ...base,
+          prediction: r.text,
+          reasoning: r.reasoning,
+          finish_reason: r.finishReason,
+        });
+        generated++;
+      } catch (e) {
+        await cache.put({
+          ...base,
+          prediction: "",
+          finish_reason: "error",
+          error: (e as Error).message,
+        });
+      }
+      progress.tick();
+    }
+  };
+  await Promise.all(
+    Array.from({ length: Math.max(1, Math.min(o.backend.concurrency, todo.length)) }, worker),
+  );
+  progress.finish();
+  // 3. Score (judge where needed), in work order.
+  const scored: ScoredSample[] = [];
+  const failures: { benchmark: string; item: string }[] = [];
+  const judged: {
+    w: Work;
+    rule: number;
+    ask: { question: string; references: string[]; prediction: string };
+  }[] = [];
+  const pending: Promise<void>[] = [];
+  for (const w of work) {
+    const c = cache.get(w.key);
+    if (!c || c.error !== undefined) {
+      failures.push({ benchmark: w.bench.name, item: w.item.id });
+      continue;
+    }
+    const r = w.bench.score(w.item, stripThinking(c.prediction, thinkStyle(w.bench.name)));
+    if (r.needsJudge && o.judge) {
+      // Several references (LongBench v1): the reference takes the best verdict over them.
+      const many = (r.details?.judgeRequests as { reference: string }[] | undefined)?.map((x) =>
+        x.reference
+      );
+      judged.push({
+        w,
+        rule: r.score,
+        ask: {
+          question: r.needsJudge.question,
+          prediction: r.needsJudge.prediction,
+          references: many?.length ? many : [r.needsJudge.reference],
+        },
+      });
+    } else {
+      scored.push({
+        benchmark: w.bench.name,
+        item: w.item.id,
+        sample: w.sample,
+        subset: w.item.subset,
+        lengthBucket: w.item.lengthBucket,
+        contextTokens: w.item.contextTokensHint,
+        score: w.bench.combine ? w.bench.combine(r, undefined) : r.score,
+      });
+    }
+  }
+  // Judge calls at the judge's concurrency, cached by (judge, item, prediction).
+  let jn = 0;
+  const judgeScores = new Map<Work, number>();
+  const jworker = async () => {
+    while (jn < judged.length) {
+      const j = judged[jn++];
+      const key = await hashKey({ judge: o.judge!.id, benchmark: j.w.bench.name, ...j.ask });
+      let v = judgeCache.get(key);
+      if (!v || v.error) {
+        try {
+          const res = await judgeAny(o.judge!, { ...j.ask, benchmark: j.w.bench.name });
+          v = { key, correct: res.correct, raw: res.raw };
+        } catch (e) {
+          v = { key, correct: false, raw: "", error: (e as Error).message };
+        }
+        await judgeCache.put(v);
+      }
+      judgeScores.set(
+        j.w,
+        v.error
+          ? NaN
+          : (j.w.bench.combine
+            ? j.w.bench.combine({ score: j.rule }, v.correct)
+            : (v.correct ? 1 : 0)),
+      );
+    }
+  };
+  pending.push(
+    ...Array.from(
+      { length: Math.max(1, Math.min(o.judge?.concurrency ?? 1, judged.length)) },
+      jworker,
+    ),
+  );
+  await Promise.all(pending);
+  for (const j of judged) {
+    const s = judgeScores.get(j.w)!;
+    if (Number.isNaN(s)) failures.push({ benchmark: j.w.bench.name, item: j.w.item.id });
+    else {
+      scored.push({
+        benchmark: j.w.bench.name,
+        item: j.w.item.id,
+        sample: j.w.sample,
+        subset: j.w.item.subset,
+        lengthBucket: j.w.item.lengthBucket,
+        contextTokens: j.w.item.contextTokensHint,
+        score: s,
+      });
+    }
+  }
+  // 4. Reports (deterministic order: results do not depend on completion order).
+  scored.sort((a, b) =>
+    a.benchmark.localeCompare(b.benchmark) || a.item.localeCompare(b.item) || a.sample - b.sample
+  );
+  const primary = Object.fromEntries(o.benchmarks.map((b) => [b.name, b.primaryMetric]));
+  const results = aggregate(o.backend.name, scored, failures, primary);
+  await writeJsonAtomic(`${o.out}/results.json`, results);
+  await writeFileAtomic(`${o.out}/report.md`, reportMarkdown(results));
+  await writeFileAtomic(`${o.out}/score_vs_length.svg`, lengthPlotSvg(scored));
+  cache.close();
+  judgeCache.close();
+  return { results, failures: failures.length, generated };
+}

@@ -1,0 +1,244 @@
+/**
+ * Numerical reasoning (math_verify, `\boxed{}`): counts and arithmetic over facts stated in the
+ * context, computed exactly (decimal arithmetic on the cell strings, never floats).
+ *
+ * - `speeches/arithmetic` (speech; 5 documents): addresses by a party, the span of years, years
+ *   between two addresses, occurrences of a word in one address, addresses using a word.
+ * - `papers/table_arithmetic` (paper): sum or difference of two cells, a column total, max − min,
+ *   rows above a threshold.
+ * - `meetings/turn_count` (meeting, dialogue): turns by a speaker, or the difference between two.
+ *
+ * @module
+ */
+import { type Generator, ofKind, perDoc, perGroup } from "./common.ts";
+import { mathDraft } from "./formats.ts";
+import {
+  contentWords,
+  countWord,
+  DECIMAL,
+  decimalCompare,
+  decimalSum,
+  docTurns,
+  keywordChecker,
+  pick,
+  randInt,
+  renderTurns,
+  sample,
+  turnWindow,
+} from "./text.ts";
+import { paperTables, renderTable, speechInfo, uniqueKeyRows } from "./sources.ts";
+import { randomExcerpt } from "./precise_retrieval.ts";
+
+const speechArithmetic: Generator = {
+  name: "speeches/arithmetic",
+  task: "numerical_reasoning",
+  kinds: ["speech"],
+  criteria: "5 State of the Union speeches with distinct years and known presidents",
+  docsPerDraft: 5,
+  accepts: (d) => ofKind(d, ["speech"]) && speechInfo(d) !== null && d.text.length >= 1000,
+  make(docs, rng, opts) {
+    return perGroup(docs, rng, opts, this.accepts, 5, (group, rng, o) => {
+      const info = group.map((d) => speechInfo(d)!);
+      if (new Set(info.map((i) => i.year)).size < 5) return null;
+      const exs = group.map((d) => randomExcerpt(d, rng, Math.floor(o.maxEvidenceChars / 5), 600));
+      if (exs.some((e) => !e)) return null;
+      const texts = exs.map((e) => e!.text);
+      const all = texts.join("\n\n");
+      const years = info.map((i) => Number(i.year));
+      const clean = keywordChecker(all);
+      const form = randInt(rng, 5);
+      let question = "";
+      let value = "";
+      if (form === 0) {
+        const parties = [...new Set(info.map((i) => i.party).filter((p): p is string => !!p))];
+        const p = pick(rng, parties);
+        if (!p) return null;
+        question =
+          `How many of the State of the Union addresses given here were delivered by a ${p} president?`;
+        value = String(info.filter((i) => i.party === p).length);
+      } else if (form === 1) {
+        question =
+          "How many years separate the earliest and the latest of the State of the Union addresses given here?";
+        value = String(Math.max(...years) - Math.min(...years));
+      } else if (form === 2) {
+        const [a, b] = sample(rng, [0, 1, 2, 3, 4], 2).sort((x, y) => years[x] - years[y]);
+        if (info[a].president === info[b].president && years[a] === years[b]) return null;
+        question = `How many years after the ${info[a].year} address was the address by ${
+          info[b].president
+        } delivered?`;
+        if (info.filter((i) => i.president === info[b].president).length > 1) {
+          question = `How many years after the address of ${info[a].year} was the address of ${
+            info[b].year
+          } delivered?`;
+        }
+        value = String(years[b] - years[a]);
+      } else if (form === 3) {
+        const t = randInt(rng, 5);
+        const w = pick(
+          rng,
+          contentWords(texts[t]).filter((w) => {
+            const n = countWord(texts[t], w);
+            return n >= 2 && n <= 12 && clean(w) && !/^(state|union|address)$/.test(w);
+          }),
+        );
+        if (!w) return null;
+        question =
+          `How many times does the word "${w}" (whole word, any capitalisation) occur in the excerpt of the ${
+            info[t].year
+          } address?`;
+        value = String(countWord(texts[t], w));
+      } else {
+        const w = pick(
+          rng,
+          contentWords(all).filter((w) => {
+            const n = texts.filter((t) => countWord(t, w) > 0).length;
+            return n >= 2 && n <= 4 && clean(w) && !/^(state|union|address)$/.test(w);
+          }),
+        );
+        if (!w) return null;
+        question =
+          `In how many of the address excerpts does the word "${w}" appear (whole word, any capitalisation)?`;
+        value = String(texts.filter((t) => countWord(t, w) > 0).length);
+      }
+      return mathDraft({
+        generator: this.name,
+        question,
+        evidence: group.map((d, i) => ({
+          docId: d.id,
+          label: `State of the Union address, ${info[i].year}, by ${info[i].president} (${
+            info[i].party ?? "no party"
+          })`,
+          text: texts[i],
+        })),
+        docs: group,
+        meta: { form },
+      }, value);
+    });
+  },
+};
+
+const tableArithmetic: Generator = {
+  name: "papers/table_arithmetic",
+  task: "numerical_reasoning",
+  kinds: ["paper"],
+  criteria: "a paper with a table holding a column of 3+ plain decimal numbers",
+  docsPerDraft: 1,
+  accepts: (d) =>
+    ofKind(d, ["paper"]) &&
+    paperTables(d).some((t) =>
+      t.header.some((_, c) => c > 0 && t.rows.filter((r) => DECIMAL.test(r[c])).length >= 3)
+    ),
+  make(docs, rng, opts) {
+    return perDoc(docs, rng, opts, this.accepts, (doc, rng, o) => {
+      const t = pick(rng, paperTables(doc));
+      if (!t) return null;
+      const { text, kept } = renderTable(t, o.maxEvidenceChars);
+      const rows = t.rows.slice(0, kept);
+      const keys = uniqueKeyRows(rows);
+      const numCols = t.header.map((_, c) => c).filter((c) =>
+        c > 0 && keys.filter((r) => DECIMAL.test(rows[r][c])).length >= 3
+      );
+      const c = pick(rng, numCols);
+      if (c === undefined) return null;
+      const numRows = keys.filter((r) => DECIMAL.test(rows[r][c]));
+      const col = t.header[c];
+      const key = t.header[0];
+      const form = randInt(rng, 5);
+      let question = "";
+      let value = "";
+      if (form === 0 || form === 1) {
+        const [a, b] = sample(rng, numRows, 2);
+        const sum = form === 0;
+        value = decimalSum([{ value: rows[a][c], sign: 1 }, {
+          value: rows[b][c],
+          sign: sum ? 1 : -1,
+        }]);
+        question = sum
+          ? `In ${t.label}, what is the sum of the "${col}" values for ${key} "${
+            rows[a][0]
+          }" and "${rows[b][0]}"?`
+          : `In ${t.label}, what is the "${col}" value for ${key} "${rows[a][0]}" minus that for "${
+            rows[b][0]
+          }"?`;
+      } else if (form === 2) {
+        const all = rows.every((r) => DECIMAL.test(r[c]));
+        if (!all || rows.length > 12) return null;
+        value = decimalSum(rows.map((r) => ({ value: r[c], sign: 1 as const })));
+        question = `What is the total of the "${col}" column over all rows of ${t.label}?`;
+      } else if (form === 3) {
+        const vals = numRows.map((r) => rows[r][c]).sort(decimalCompare);
+        value = decimalSum([{ value: vals[vals.length - 1], sign: 1 }, {
+          value: vals[0],
+          sign: -1,
+        }]);
+        question =
+          `In ${t.label}, what is the largest "${col}" value minus the smallest, over the rows with a plain number in that column?`;
+      } else {
+        const vals = numRows.map((r) => rows[r][c]).sort(decimalCompare);
+        const th = vals[1 + randInt(rng, Math.max(1, vals.length - 2))];
+        value = String(numRows.filter((r) => decimalCompare(rows[r][c], th) > 0).length);
+        question = `How many rows of ${t.label} have a "${col}" value strictly greater than ${th}?`;
+      }
+      return mathDraft({
+        generator: this.name,
+        question,
+        evidence: [{ docId: doc.id, label: `${t.label} of "${doc.title}"`.slice(0, 200), text }],
+        docs: [doc],
+        meta: { table: t.label, column: col, form },
+      }, value);
+    });
+  },
+};
+
+const turnCount: Generator = {
+  name: "meetings/turn_count",
+  task: "numerical_reasoning",
+  kinds: ["meeting", "dialogue"],
+  criteria: "a meeting or dialogue with 8+ turns and 2+ speakers",
+  docsPerDraft: 1,
+  accepts: (d) => {
+    const ts = docTurns(d);
+    return ofKind(d, ["meeting", "dialogue"]) && ts.length >= 8 &&
+      new Set(ts.map((t) => t.speaker)).size >= 2;
+  },
+  make(docs, rng, opts) {
+    return perDoc(docs, rng, opts, this.accepts, (doc, rng, o) => {
+      const turns = docTurns(doc);
+      const cap = Math.min(o.maxEvidenceChars, 6000);
+      const win = turnWindow(turns, randInt(rng, Math.max(1, turns.length - 20)), cap);
+      const counts = new Map<string, number>();
+      for (const t of win) counts.set(t.speaker, (counts.get(t.speaker) ?? 0) + 1);
+      const speakers = [...counts.keys()];
+      if (win.length < 6 || speakers.length < 2) return null;
+      let question: string;
+      let value: number;
+      if (rng() < 0.6) {
+        const s = pick(rng, speakers)!;
+        question = `How many turns (lines) does ${s} have in this ${
+          doc.kind === "meeting" ? "meeting" : "conversation"
+        } excerpt?`;
+        value = counts.get(s)!;
+      } else {
+        const [a, b] = sample(rng, speakers, 2).sort((x, y) => counts.get(y)! - counts.get(x)!);
+        question = `How many more turns (lines) does ${a} have than ${b} in this excerpt?`;
+        value = counts.get(a)! - counts.get(b)!;
+      }
+      return mathDraft({
+        generator: this.name,
+        question,
+        evidence: [{
+          docId: doc.id,
+          label: `${doc.kind === "meeting" ? "Meeting transcript" : "Conversation"}: ${
+            doc.title || doc.id
+          } (one turn per line)`.slice(0, 200),
+          text: renderTurns(win),
+        }],
+        docs: [doc],
+        meta: { turns: win.length },
+      }, String(value));
+    });
+  },
+};
+
+/** The numerical-reasoning generators. */
+export const NUMERICAL_REASONING: Generator[] = [speechArithmetic, tableArithmetic, turnCount];
