@@ -122,6 +122,15 @@ const buildCmd: Command = {
       description: "Benchmark JSONL to decontaminate against (13-gram).",
     },
     parquet: { type: "boolean", description: "Also write verl parquet." },
+    heldout: {
+      type: "number",
+      value: "FRAC",
+      default: 0,
+      min: 0,
+      max: 1,
+      description:
+        "Share of source documents held out into DIR/heldout.jsonl (for eval --bench ours).",
+    },
   },
   examples: [
     "golongrl data build --sources ../shared/corpora --tokenizer ../shared/tokenizers/qwen3 --out data/",
@@ -156,6 +165,7 @@ const buildCmd: Command = {
       tokenizerName: name,
       benchmarks: flags.benchmarks as string[] | undefined,
       parquet: Boolean(flags.parquet),
+      heldout: flags.heldout as number,
       quiet: flags.quiet as boolean,
       log: (s) => flags.quiet ? undefined : io.err(s),
     });
@@ -166,7 +176,9 @@ const buildCmd: Command = {
       }`
     );
     io.out(
-      `${out}: ${r.samples} samples from ${r.documents} documents (${r.skipped.length} skipped, ` +
+      `${out}: ${r.samples} samples${
+        r.heldout ? ` (+ ${r.heldout} held out)` : ""
+      } from ${r.documents} documents (${r.skipped.length} skipped, ` +
         `${r.duplicates.length} duplicates), gold self-check failures: ${r.goldFailures.length}\n` +
         `  ${"task".padEnd(22)} ${buckets.map((b) => b.padStart(6)).join("")}\n${
           rows.join("\n")

@@ -268,3 +268,60 @@ Deno.test("difficulty filtering: pass-rate bands over k rollouts, two stages", a
   assertEquals(r2.kept[2].extra_info.difficulty?.band, "medium");
   assertEquals(r2.kept[2].extra_info.difficulty?.policy, "large");
 });
+
+Deno.test("a held-out split by source document evaluates with eval --bench ours", async () => {
+  const { MockOpenAI } = await import("../eval/backends/mock_openai.ts");
+  const out = await Deno.makeTempDir();
+  const r = await cli(
+    "data",
+    "build",
+    "-q",
+    "--sources",
+    `${SHARED}/corpora`,
+    "--lengths",
+    "2k",
+    "--per-task",
+    "4",
+    "--heldout",
+    "0.3",
+    "--seed",
+    "3",
+    "--out",
+    out,
+  );
+  assertEquals(r.code, 0, r.err);
+  const train = await read(`${out}/data.jsonl`), held = await read(`${out}/heldout.jsonl`);
+  assert(held.length > 0 && train.length > 0);
+  const docs = (xs: Sample[]) => new Set(xs.map((s) => s.extra_info.source_docs[0].id));
+  const trainDocs = docs(train);
+  for (const d of docs(held)) assert(!trainDocs.has(d), `${d} in both splits`);
+  // A model that answers every held-out sample with its gold response scores 1 on "ours".
+  const byPrompt = new Map(
+    held.map((s) => [s.prompt.map((m) => m.content).join("\n"), gold(s).response]),
+  );
+  const server = await MockOpenAI.start({
+    script: (q) => ({ kind: "answer", text: byPrompt.get(q.prompt) ?? "unknown" }),
+  });
+  try {
+    const e = await cli(
+      "eval",
+      "-q",
+      "--bench",
+      "ours",
+      "--data-ours",
+      `${out}/heldout.jsonl`,
+      "--endpoint",
+      server.baseUrl,
+      "--model-name",
+      "gold",
+      "--out",
+      `${out}/eval`,
+    );
+    assertEquals(e.code, 0, e.err);
+    const res = JSON.parse(await Deno.readTextFile(`${out}/eval/results.json`));
+    assertEquals(res.benchmarks.ours.n, held.length);
+    assert(res.benchmarks.ours.mean > 0.999, `held-out gold mean ${res.benchmarks.ours.mean}`);
+  } finally {
+    await server.close();
+  }
+});

@@ -43,6 +43,8 @@ export interface BuildOptions {
   /** Benchmark JSONL files to decontaminate against. */
   benchmarks?: string[];
   parquet?: boolean;
+  /** Fraction of source documents whose samples form the held-out split (heldout.jsonl). */
+  heldout?: number;
   dedupThreshold?: number;
   minChars?: number;
   quiet?: boolean;
@@ -58,6 +60,7 @@ export interface BuildReport {
   goldFailures: string[];
   bucketSkips: Record<string, number>;
   samples: number;
+  heldout: number;
   decontaminated: { id: string; reason: string }[];
   perTaskBucket: Record<string, Record<string, number>>;
 }
@@ -197,6 +200,7 @@ export async function build(o: BuildOptions): Promise<BuildReport> {
     goldFailures: [],
     bucketSkips: {},
     samples: 0,
+    heldout: 0,
     decontaminated: [],
     perTaskBucket: {},
   };
@@ -229,9 +233,21 @@ export async function build(o: BuildOptions): Promise<BuildReport> {
     const t = (report.perTaskBucket[s.ability] ??= {});
     t[s.extra_info.length_bucket!] = (t[s.extra_info.length_bucket!] ?? 0) + 1;
   }
+  // Held-out split by main source document, so no document feeds both splits.
+  let heldout: Sample[] = [];
+  if (o.heldout && o.heldout > 0) {
+    const isHeld = (s: Sample) => {
+      const doc = s.extra_info.source_docs[0]?.id ?? s.id;
+      return subSeed(o.seed, `heldout:${doc}`) / 2 ** 32 < o.heldout!;
+    };
+    heldout = samples.filter(isHeld);
+    samples = samples.filter((s) => !isHeld(s));
+  }
   report.samples = samples.length;
+  report.heldout = heldout.length;
   await Deno.mkdir(o.out, { recursive: true });
   await writeSamplesJsonl(`${o.out}/data.jsonl`, samples);
+  if (heldout.length) await writeSamplesJsonl(`${o.out}/heldout.jsonl`, heldout);
   if (o.parquet) await writeParquet(`${o.out}/data.parquet`, samples);
   const stats = statsJson(samples);
   await writeJsonAtomic(`${o.out}/stats.json`, stats);

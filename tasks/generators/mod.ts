@@ -31,6 +31,7 @@ import { SEQUENCE_ORDERING } from "./sequence_ordering.ts";
 import { STRUCTURED_EXTRACTION } from "./structured_extraction.ts";
 import { STRUCTURED_MATCHING } from "./structured_matching.ts";
 import { SUMMARIZATION } from "./summarization.ts";
+import { OPEN_SOURCE } from "./open_source.ts";
 
 export type { Generator, GenOptions } from "./common.ts";
 export type { Rng } from "./text.ts";
@@ -47,6 +48,7 @@ export const GENERATORS: readonly Generator[] = [
   ...GRADED_RANKING,
   ...SEQUENCE_ORDERING,
   ...SUMMARIZATION,
+  ...OPEN_SOURCE,
 ];
 
 /** The generator named `name`, or undefined. */
