@@ -135,8 +135,10 @@ const buildCmd: Command = {
   examples: [
     "golongrl data build --sources ../shared/corpora --tokenizer ../shared/tokenizers/qwen3 --out data/",
   ],
-  async run({ io, flags }) {
+  async run({ io, flags, positionals }) {
     const cmd = "golongrl data build";
+    // `--sources a b c` reads as --sources a plus positionals b c.
+    if (positionals.length) flags.sources = [...((flags.sources as string[]) ?? []), ...positionals];
     need(flags, ["sources", "out"], cmd);
     const lengths = parseLengths(flags.lengths as string, cmd);
     const tasks = parseTasks(flags.tasks as string | undefined, cmd);
@@ -192,11 +194,13 @@ const ingestCmd: Command = {
   name: "ingest",
   summary: "P1 alone: documents (with metadata) to JSONL, deduplicated; skips reported.",
   usage: "golongrl data ingest --sources PATH... [--out DOCS.jsonl]",
+  positionals: [{ name: "path", description: "More sources (after --sources A B ...).", variadic: true }],
   flags: {
     sources: { type: "string", value: "PATH", multiple: true, description: "Files or folders." },
     out: { type: "string", value: "FILE", description: "Documents JSONL; stdout when absent." },
   },
-  async run({ io, flags }) {
+  async run({ io, flags, positionals }) {
+    if (positionals.length) flags.sources = [...((flags.sources as string[]) ?? []), ...positionals];
     need(flags, ["sources"], "golongrl data ingest");
     const r = await ingestPhase(flags.sources as string[], { quiet: flags.quiet as boolean });
     const w = await JsonlWriter.open(flags.out as string | undefined, io.out);
