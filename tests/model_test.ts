@@ -433,3 +433,41 @@ Deno.test({
     assertEquals(bad.code, 1);
   },
 });
+
+Deno.test({
+  name: "generation stops at a stop string and cuts the text before it",
+  ...opts,
+  fn: async () => {
+    const { model, golden } = await fixture("tied");
+    const p = golden.sequences[0].input_ids.slice(0, 4);
+    // A toy decoder: token id t is the letter "a" + t % 26, so text = letters of the ids.
+    const decode = (ids: number[]) => ids.map((t) => String.fromCharCode(97 + (t % 26))).join("");
+    const greedy = await generate(model, [p], {
+      n: 1,
+      maxNewTokens: 12,
+      temperature: 0,
+      topP: 1,
+      topK: 0,
+      seed: 0,
+      eosIds: [],
+    });
+    const full = decode(greedy.completions[0].tokens);
+    const stop = full.slice(5, 7);
+    const first = full.indexOf(stop);
+    const r = await generate(model, [p], {
+      n: 1,
+      maxNewTokens: 12,
+      temperature: 0,
+      topP: 1,
+      topK: 0,
+      seed: 0,
+      eosIds: [],
+      stop: [stop],
+      decode,
+    });
+    const c = r.completions[0];
+    assertEquals(c.finishReason, "stop");
+    assertEquals(c.text, full.slice(0, first));
+    assertEquals(c.tokens, greedy.completions[0].tokens.slice(0, first + stop.length));
+  },
+});

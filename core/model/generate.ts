@@ -259,7 +259,7 @@ export async function generate(
   const tokens: number[][] = Array.from({ length: B }, () => []);
   const logps: number[][] = Array.from({ length: B }, () => []);
   const done = new Array<Completion["finishReason"] | undefined>(B).fill(undefined);
-  const stopAt = new Array<number>(B).fill(-1);
+  const stopWindow = Math.max(0, ...(opts.stop ?? []).map((st) => st.length));
   const promptLen = Array.from({ length: B }, (_, b) => prompts[Math.floor(b / n)].length);
   let step = 1; // tokens 0..step-1 are sampled (recorded)
   let readUpTo = 0; // history rows already read back
@@ -339,9 +339,11 @@ export async function generate(
         logps[b].push(newLogps[r * B + b]);
         if (opts.eosIds.includes(id)) done[b] = "eos";
         else if (opts.stop?.length && opts.decode) {
-          const text = opts.decode(tokens[b]);
+          // Only the tail can hold a stop string that the previous token did not complete:
+          // decode a window longer than any stop string (a token is at least one character).
+          const text = opts.decode(tokens[b].slice(-(stopWindow + 8)));
           if (opts.stop.some((st) => text.includes(st))) {
-            [done[b], stopAt[b]] = ["stop", tokens[b].length];
+            done[b] = "stop";
           }
         }
       }
