@@ -138,7 +138,9 @@ const buildCmd: Command = {
   async run({ io, flags, positionals }) {
     const cmd = "golongrl data build";
     // `--sources a b c` reads as --sources a plus positionals b c.
-    if (positionals.length) flags.sources = [...((flags.sources as string[]) ?? []), ...positionals];
+    if (positionals.length) {
+      flags.sources = [...((flags.sources as string[]) ?? []), ...positionals];
+    }
     need(flags, ["sources", "out"], cmd);
     const lengths = parseLengths(flags.lengths as string, cmd);
     const tasks = parseTasks(flags.tasks as string | undefined, cmd);
@@ -194,13 +196,19 @@ const ingestCmd: Command = {
   name: "ingest",
   summary: "P1 alone: documents (with metadata) to JSONL, deduplicated; skips reported.",
   usage: "golongrl data ingest --sources PATH... [--out DOCS.jsonl]",
-  positionals: [{ name: "path", description: "More sources (after --sources A B ...).", variadic: true }],
+  positionals: [{
+    name: "path",
+    description: "More sources (after --sources A B ...).",
+    variadic: true,
+  }],
   flags: {
     sources: { type: "string", value: "PATH", multiple: true, description: "Files or folders." },
     out: { type: "string", value: "FILE", description: "Documents JSONL; stdout when absent." },
   },
   async run({ io, flags, positionals }) {
-    if (positionals.length) flags.sources = [...((flags.sources as string[]) ?? []), ...positionals];
+    if (positionals.length) {
+      flags.sources = [...((flags.sources as string[]) ?? []), ...positionals];
+    }
     need(flags, ["sources"], "golongrl data ingest");
     const r = await ingestPhase(flags.sources as string[], { quiet: flags.quiet as boolean });
     const w = await JsonlWriter.open(flags.out as string | undefined, io.out);
@@ -247,6 +255,153 @@ const constructCmd: Command = {
     }, report);
     await writeSamplesJsonl(flags.out as string, samples);
     io.err(`${samples.length} samples; gold self-check failures: ${report.goldFailures.length}\n`);
+  },
+};
+
+const llmCmd: Command = {
+  name: "llm",
+  summary: "P3 LLM track: QA pairs from an OpenAI-compatible endpoint, verified, bucketed.",
+  usage: "golongrl data llm --docs DOCS.jsonl --endpoint URL --model-name M --out DATA.jsonl\n" +
+    "                  [--tasks LIST] [--per-doc N] [--lengths 4k] [--tokenizer DIR] [--cache FILE]\n" +
+    "                  [--verifier-endpoint URL --verifier-model M] [--concurrency C] [--seed S]",
+  description:
+    "For each document and task type, seeded excerpts go to the model with the task's prompt\n" +
+    "(docs/llm-track.md); each JSON reply becomes a draft, which must pass evidence matching,\n" +
+    "the gold self-check and an answerability check by the verifier model (default: the same\n" +
+    "model). Accepted drafts are bucketed by length into samples. Every reply is cached in\n" +
+    "--cache, so a rerun sends no request it already has a reply for.",
+  flags: {
+    docs: { type: "string", value: "FILE", description: "Documents JSONL (from data ingest)." },
+    endpoint: { type: "string", value: "URL", description: "OpenAI-compatible base URL." },
+    "model-name": { type: "string", value: "NAME", description: "Model that writes QA pairs." },
+    out: { type: "string", value: "FILE", description: "Samples JSONL." },
+    "drafts-out": {
+      type: "string",
+      value: "FILE",
+      description: "Also write the accepted drafts (JSONL).",
+    },
+    "verifier-endpoint": {
+      type: "string",
+      value: "URL",
+      description: "Endpoint of the verifier model (default: --endpoint).",
+    },
+    "verifier-model": {
+      type: "string",
+      value: "NAME",
+      description: "Verifier model (default: --model-name).",
+    },
+    "api-key-env": {
+      type: "string",
+      value: "VAR",
+      default: "OPENAI_API_KEY",
+      description: "Environment variable holding the API key.",
+    },
+    cache: { type: "string", value: "FILE", description: "JSONL cache of replies (resumable)." },
+    tasks: BUILD_FLAGS.tasks,
+    "per-doc": {
+      type: "integer",
+      value: "N",
+      default: 1,
+      min: 1,
+      description: "Excerpts (QA pairs asked for) per document and task.",
+    },
+    "per-task": {
+      type: "integer",
+      value: "N",
+      min: 1,
+      description: "Samples per task per bucket (default: every accepted draft).",
+    },
+    "max-evidence-chars": {
+      type: "integer",
+      value: "N",
+      default: 6000,
+      min: 200,
+      description: "Longest excerpt in characters.",
+    },
+    lengths: { ...BUILD_FLAGS.lengths, default: "4k" },
+    tokenizer: BUILD_FLAGS.tokenizer,
+    concurrency: {
+      type: "integer",
+      value: "N",
+      default: 8,
+      min: 1,
+      description: "QA pairs (and endpoint requests) in flight.",
+    },
+    seed: BUILD_FLAGS.seed,
+  },
+  examples: [
+    "golongrl data llm --docs docs.jsonl --endpoint http://localhost:8000 --model-name deepseek-v3.2 " +
+    "--cache llm-cache.jsonl --out llm.jsonl",
+  ],
+  async run({ io, flags }) {
+    const cmd = "golongrl data llm";
+    need(flags, ["docs", "endpoint", "model-name", "out"], cmd);
+    const { generateLlmDrafts } = await import("../core/data/llm_track.ts");
+    const { OpenAIBackend } = await import("../eval/backends/openai.ts");
+    const docs: Document[] = [];
+    for await (const { value } of readJsonl(flags.docs as string)) {
+      docs.push(value as unknown as Document);
+    }
+    const tasks = parseTasks(flags.tasks as string | undefined, cmd) ?? [...TASK_TYPES];
+    const lengths = parseLengths(flags.lengths as string, cmd);
+    const { count } = await counter(flags.tokenizer as string | undefined);
+    const concurrency = flags.concurrency as number;
+    const apiKeyEnv = flags["api-key-env"] as string;
+    const backend = new OpenAIBackend({
+      baseUrl: flags.endpoint as string,
+      model: flags["model-name"] as string,
+      apiKeyEnv,
+      concurrency,
+    });
+    const vEndpoint = flags["verifier-endpoint"] as string | undefined;
+    const vModel = flags["verifier-model"] as string | undefined;
+    const verifier = vEndpoint || vModel
+      ? new OpenAIBackend({
+        baseUrl: vEndpoint ?? (flags.endpoint as string),
+        model: vModel ?? (flags["model-name"] as string),
+        apiKeyEnv,
+        concurrency,
+      })
+      : undefined;
+    const progress = new Progress("llm", { unit: "QA pairs", quiet: flags.quiet as boolean });
+    const r = await generateLlmDrafts(docs, backend, {
+      tasks,
+      perDoc: flags["per-doc"] as number,
+      seed: flags.seed as number,
+      maxEvidenceChars: flags["max-evidence-chars"] as number,
+      cachePath: flags.cache as string | undefined,
+      verifier,
+      concurrency,
+      onProgress: () => progress.tick(),
+    });
+    progress.finish();
+    if (flags["drafts-out"]) {
+      const w = await JsonlWriter.open(flags["drafts-out"] as string, io.out);
+      for (const d of r.drafts) await w.write(d);
+      await w.commit();
+    }
+    const byTask = new Map<TaskType, typeof r.drafts>();
+    for (const d of r.drafts) byTask.set(d.task, [...(byTask.get(d.task) ?? []), d]);
+    const most = Math.max(0, ...[...byTask.values()].map((l) => l.length));
+    const report = { bucketSkips: {} as Record<string, number> };
+    const samples = bucketPhase(byTask, docs, {
+      lengths,
+      perTask: (flags["per-task"] as number | undefined) ?? most,
+      seed: flags.seed as number,
+      count,
+      quiet: flags.quiet as boolean,
+    }, report);
+    await writeSamplesJsonl(flags.out as string, samples);
+    const s = r.stats;
+    const reasons = Object.entries(s.rejected).sort(([a], [b]) => a.localeCompare(b));
+    io.err(
+      `${s.jobs} QA pairs asked for (${s.requests} requests, ${s.cacheHits} cached replies): ` +
+        `${s.accepted} accepted, ${r.rejected.length} rejected\n` +
+        reasons.map(([k, v]) => `  rejected ${k}: ${v}\n`).join("") +
+        Object.entries(report.bucketSkips).map(([k, v]) => `  bucket skip ${k}: ${v}\n`).join("") +
+        `${flags.out}: ${samples.length} samples\n`,
+    );
+    return samples.length > 0 ? 0 : 1;
   },
 };
 
@@ -513,11 +668,12 @@ export const data: Command = {
   name: "data",
   summary:
     "Build long-context RLVR datasets (9 task types) from real documents; export, import, stats.",
-  usage: "golongrl data <build|ingest|construct|filter|decontam|stats|export|import> [flags]",
+  usage: "golongrl data <build|ingest|construct|llm|filter|decontam|stats|export|import> [flags]",
   subcommands: [
     buildCmd,
     ingestCmd,
     constructCmd,
+    llmCmd,
     filterCmd,
     decontamCmd,
     statsCmd,
