@@ -254,3 +254,26 @@ Deno.test({
     g.check(); // errors are cleared once reported
   },
 });
+
+Deno.test({
+  name: "transpose matches the CPU on odd shapes",
+  ...opts,
+  fn: async () => {
+    const { transpose, transposeRef } = await import("../kernels/transpose.ts");
+    const g = await gpu();
+    const pool = new BufferPool(g);
+    for (const [rows, cols] of [[1, 1], [3, 17], [16, 16], [33, 5], [100, 257]]) {
+      const X = randArr(rows * cols);
+      const x = uploadBuffer(g, X), y = storageBuffer(g, rows * cols * 4);
+      const rec = new Recorder(g, pool);
+      await transpose(g, rec, { src: x, dst: y, rows, cols });
+      const out = rec.read(y, rows * cols * 4);
+      await rec.submit();
+      assertEquals(
+        maxDiff(new Float32Array(await out), transposeRef(X, rows, cols)),
+        0,
+        `${rows}x${cols}`,
+      );
+    }
+  },
+});

@@ -27,6 +27,8 @@ import { swigluBackward, swigluForward } from "../../kernels/swiglu.ts";
 import { attentionBackward, attentionForward } from "../../kernels/attention.ts";
 import { embeddingBackward, embeddingForward } from "../../kernels/embedding.ts";
 import { xentChunkBackward, xentChunkForward, xentFinalize } from "../../kernels/xent.ts";
+import { transpose } from "../../kernels/transpose.ts";
+import { addInPlace } from "../../kernels/elementwise.ts";
 
 /** Marks a position with no next-token target (the last token of a sequence). */
 export const NO_TARGET = 0xffffffff;
@@ -130,6 +132,7 @@ export class Qwen3 {
   ) {
     this.dims = dimsOf(config);
     this.matrixDtype = weights.params.embed.dtype === "f16" ? "f16" : "f32";
+    this.ntBackward = gpu.description.kind === "software";
   }
 
   /** The LM-head rows c0 .. c0+n-1 as a view (for f32 or f16 storage). */
@@ -181,8 +184,45 @@ export class Qwen3 {
     });
   }
 
+  /**
+   * On CPU adapters the tuned matmul is 1.5-3x faster in the NT layout than in NN or TN
+   * (measured: LM-head backward 8.4 GFLOP/s NN and TN vs 21 NT), so the backward transposes
+   * operands once (a cheap pass; cached for the step) and multiplies in NT.
+   */
+  private readonly ntBackward: boolean;
+  private bw?: { s: Scratch; cache: Map<string, Tensor> };
+  private static ids = new WeakMap<GPUBuffer, number>();
+  private static nextId = 1;
+
+  /**
+   * src[rows, cols]^T into scratch. `stable` sources (weights: constant during a step) are
+   * transposed once per backward; activation and gradient buffers are reused across layers
+   * with new contents, so they are transposed at each use.
+   */
+  private async transposed(
+    rec: Recorder,
+    src: View,
+    rows: number,
+    cols: number,
+    stable = false,
+  ): Promise<Tensor> {
+    let key = "";
+    if (stable) {
+      const buf = src instanceof GPUBuffer ? src : src.buffer;
+      let id = Qwen3.ids.get(buf);
+      if (id === undefined) Qwen3.ids.set(buf, id = Qwen3.nextId++);
+      key = `${id}:${src instanceof GPUBuffer ? 0 : (src.offset ?? 0)}:${rows}x${cols}`;
+      const hit = this.bw!.cache.get(key);
+      if (hit) return hit;
+    }
+    const t = this.bw!.s.tensor([cols, rows]);
+    await transpose(this.gpu, rec, { src, dst: t.buffer, rows, cols });
+    if (stable) this.bw!.cache.set(key, t);
+    return t;
+  }
+
   /** dx[T, in] (+)= dy[T, out] · W[out, in]. */
-  private linearBackInput(
+  private async linearBackInput(
     rec: Recorder,
     dy: View,
     w: Tensor,
@@ -191,12 +231,39 @@ export class Qwen3 {
     accumulate = false,
   ) {
     const [out, inp] = w.shape;
+    if (this.ntBackward && this.bw && w.dtype === "f32") {
+      const wt = await this.transposed(rec, w.buffer, out, inp, true); // [in, out]
+      return matmul(this.gpu, rec, {
+        a: dy,
+        b: wt.buffer,
+        c: dx,
+        m: T,
+        n: inp,
+        k: out,
+        transB: true,
+        accumulate,
+      });
+    }
     return matmul(this.gpu, rec, { a: dy, b: w.buffer, c: dx, m: T, n: inp, k: out, accumulate });
   }
 
   /** dW[out, in] += dy[T, out]^T · x[T, in]. */
-  private linearBackWeight(rec: Recorder, dy: View, x: View, dw: Tensor, T: number) {
+  private async linearBackWeight(rec: Recorder, dy: View, x: View, dw: Tensor, T: number) {
     const [out, inp] = dw.shape;
+    if (this.ntBackward && this.bw) {
+      const dyT = await this.transposed(rec, dy, T, out); // [out, T]
+      const xT = await this.transposed(rec, x, T, inp); // [in, T]
+      return matmul(this.gpu, rec, {
+        a: dyT.buffer,
+        b: xT.buffer,
+        c: dw.buffer,
+        m: out,
+        n: inp,
+        k: T,
+        transB: true,
+        accumulate: true,
+      });
+    }
     return matmul(this.gpu, rec, {
       a: dy,
       b: x,
@@ -627,11 +694,20 @@ export class Qwen3 {
     const T = b.T;
     const G = grads.params;
     const invT = st.opts.invTemperature ?? 1;
+    this.bw = { s, cache: new Map() };
     // Head: recompute each logits chunk, turn it into dlogits, push into dxnF and dW.
     const chunk = this.vocabChunk(T);
     const logits = s.tensor([T, chunk]);
     const dxnF = s.tensor([T, H]);
     rec.clear(dxnF.buffer, 0, T * H * 4);
+    const nt = this.ntBackward && this.matrixDtype === "f32";
+    // NT route: accumulate dxnF^T [H, T] and produce each dW_c^T [H, n]; m = H rows with long
+    // n and k runs at ~26 GFLOP/s on lavapipe against ~10 for the [T, H] / [n, H] outputs.
+    const xnFT = nt ? await this.transposed(rec, st.xnF.buffer, T, H) : undefined; // [H, T]
+    const dxnFT = nt ? s.tensor([H, T]) : undefined;
+    if (dxnFT) rec.clear(dxnFT.buffer, 0, T * H * 4);
+    const dwT = nt ? s.tensor([H, chunk]) : undefined;
+    const dwTmp = nt ? s.tensor([chunk, H]) : undefined;
     for (let c0 = 0; c0 < V; c0 += chunk) {
       const n = Math.min(chunk, V - c0);
       const w = { buffer: this.p.lmHead.buffer, offset: c0 * H * 4, size: n * H * 4 };
@@ -655,6 +731,34 @@ export class Qwen3 {
         chunkSize: n,
         invTemperature: invT,
       });
+      if (nt) {
+        // dxnF^T [H, T] += W_c^T [H, n] · dlogits [T, n]^T.
+        const wT = await this.transposed(rec, w, n, H, true); // [H, n]
+        await matmul(gpu, rec, {
+          a: wT.buffer,
+          b: logits.buffer,
+          c: dxnFT!.buffer,
+          m: H,
+          n: T,
+          k: n,
+          transB: true,
+          accumulate: true,
+        });
+        // dW_c^T [H, n] = xnF^T [H, T] · (dlogits^T [n, T])^T, then dW_c += its transpose.
+        const dlT = await this.transposed(rec, logits.buffer, T, n); // [n, T]
+        await matmul(gpu, rec, {
+          a: xnFT!.buffer,
+          b: dlT.buffer,
+          c: dwT!.buffer,
+          m: H,
+          n,
+          k: T,
+          transB: true,
+        });
+        await transpose(gpu, rec, { src: dwT!.buffer, dst: dwTmp!.buffer, rows: H, cols: n });
+        await addInPlace(gpu, rec, { x: dw, y: dwTmp!.buffer, n: n * H });
+        continue;
+      }
       await matmul(gpu, rec, {
         a: logits.buffer,
         b: w,
@@ -675,6 +779,7 @@ export class Qwen3 {
         accumulate: true,
       });
     }
+    if (dxnFT) await transpose(gpu, rec, { src: dxnFT.buffer, dst: dxnF.buffer, rows: H, cols: T });
     const dX = s.tensor([T, H]);
     await rmsnormBackward(gpu, rec, {
       x: st.xs[L].buffer,
@@ -706,6 +811,7 @@ export class Qwen3 {
       vocab: V,
       idsHost: b.idsHost,
     });
+    this.bw = undefined;
   }
 
   /** Returns the step's scratch memory to the pool (after its submission). */
