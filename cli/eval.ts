@@ -59,6 +59,12 @@ export const evalCommand: Command = {
       description: "Judge endpoint (judge-mode benchmarks).",
     },
     "judge-model": { type: "string", value: "NAME", description: "Judge model name." },
+    "judge-api-key-env": {
+      type: "string",
+      value: "VAR",
+      description:
+        "Environment variable with the judge's API key [default: the --api-key-env one].",
+    },
     out: { type: "string", value: "DIR", description: "Output and cache folder." },
     limit: { type: "integer", value: "N", min: 1, description: "Items per benchmark." },
     "max-input-tokens": {
@@ -219,7 +225,7 @@ export const evalCommand: Command = {
       judge = new OpenAIBackend({
         baseUrl: flags["judge-endpoint"] as string,
         model: flags["judge-model"] as string,
-        apiKeyEnv: flags["api-key-env"] as string,
+        apiKeyEnv: (flags["judge-api-key-env"] ?? flags["api-key-env"]) as string,
         concurrency: flags.concurrency as number,
         timeoutMs: (flags["timeout-s"] as number) * 1000,
         maxRetries: flags["max-retries"] as number,

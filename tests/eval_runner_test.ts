@@ -243,3 +243,62 @@ Deno.test("eval rejects bad usage clearly", async () => {
   assertEquals(r.code, 2);
   assertMatch(r.err, /exactly one of --model DIR or --endpoint URL/);
 });
+
+Deno.test("judge mode: Frames is CEM or the judge's verdict; judge calls are cached", async () => {
+  const path = `${ROOT}/tests/fixtures/eval/frames.jsonl`;
+  let judgeCalls = 0;
+  const server = await MockOpenAI.start({
+    script: (r) => {
+      if (r.body?.model === "judge") {
+        judgeCalls++;
+        // The judge accepts "Atlanta, Georgia" for Atlanta, rejects everything else.
+        return {
+          kind: "answer",
+          text: r.prompt.includes("Atlanta, Georgia") ? "Same city. [[YES]]" : "Different. [[NO]]",
+        };
+      }
+      // The model: a paraphrase for the Olympics question, nonsense otherwise.
+      const text = r.prompt.includes("Summer Olympics")
+        ? "Therefore, the answer is (Atlanta, Georgia)."
+        : "Therefore, the answer is (blue).";
+      return { kind: "answer", text };
+    },
+  });
+  const out = await Deno.makeTempDir();
+  const args = [
+    "eval",
+    "-q",
+    "--bench",
+    "frames",
+    "--data-frames",
+    path,
+    "--endpoint",
+    server.baseUrl,
+    "--model-name",
+    "m",
+    "--judge-endpoint",
+    server.baseUrl,
+    "--judge-model",
+    "judge",
+    "--out",
+    out,
+  ];
+  try {
+    const r = await cli(...args);
+    assertEquals(r.code, 0, r.err);
+    const res = JSON.parse(await Deno.readTextFile(`${out}/results.json`));
+    const n = res.benchmarks.frames.n;
+    assert(n >= 2);
+    // Only the Olympics item is right (CEM covers "Atlanta" in "Atlanta, Georgia", the judge agrees).
+    assertEquals(res.benchmarks.frames.mean, Number((1 / n).toFixed(6)));
+    const calls = judgeCalls;
+    assert(calls >= 1);
+    // A rerun asks neither the model nor the judge again.
+    const again = await cli(...args);
+    assertEquals(again.code, 0, again.err);
+    assertEquals(judgeCalls, calls);
+    assertEquals(JSON.parse(await Deno.readTextFile(`${out}/results.json`)), res);
+  } finally {
+    await server.close();
+  }
+});
