@@ -198,6 +198,46 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "long greedy generations (several readback groups, and one step per readback) match teacher forcing",
+  ...opts,
+  fn: async () => {
+    const { model, golden } = await fixture("tied");
+    const prompts = golden.sequences.map((s) => s.input_ids.slice(0, 3));
+    const V = model.dims.V;
+    for (const stepsPerReadback of [8, 1]) {
+      const maxNew = stepsPerReadback === 8 ? 40 : 12;
+      const { completions } = await generate(model, prompts, {
+        n: 2,
+        maxNewTokens: maxNew,
+        temperature: 0,
+        topP: 1,
+        topK: 0,
+        seed: 0,
+        eosIds: [],
+        stepsPerReadback,
+      });
+      const full = completions.map((c) => [...prompts[c.prompt], ...c.tokens]);
+      const batch = packSequences(full);
+      const logits = await model.logits(new Recorder(model.gpu, model.pool), batch);
+      for (const [i, c] of completions.entries()) {
+        for (let j = 0; j < maxNew; j++) {
+          const t = batch.seqStarts[i] + prompts[c.prompt].length - 1 + j;
+          const row = logits.subarray(t * V, (t + 1) * V);
+          let arg = 0;
+          for (let v = 1; v < V; v++) if (row[v] > row[arg]) arg = v;
+          assertEquals(
+            c.tokens[j],
+            arg,
+            `readback every ${stepsPerReadback}: sequence ${i}, token ${j}`,
+          );
+        }
+      }
+    }
+  },
+});
+
+Deno.test({
   name: "a prompt's shared KV prefix gives the same samples and logprobs as separate prefills",
   ...opts,
   fn: async () => {

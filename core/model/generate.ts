@@ -100,6 +100,7 @@ export async function generate(
   const steps = opts.maxNewTokens;
   const histTokens = persistent.tensor([Math.max(steps, 1), B], "u32");
   const histLogprobs = persistent.tensor([Math.max(steps, 1), B], "f32");
+  const feed = persistent.tensor([B], "u32");
   const rowIds = persistent.upload(
     Uint32Array.from({ length: B }, (_, i) => (opts.rowIdBase ?? 0) + i),
   );
@@ -176,7 +177,10 @@ export async function generate(
     });
     rec.copy(tokens.buffer, 0, histTokens.buffer, step * B * 4, B * 4);
     rec.copy(logprobs.buffer, 0, histLogprobs.buffer, step * B * 4, B * 4);
-    return tokens;
+    // The next step reads its input tokens from `feed`, which lives as long as the generation:
+    // `tokens` belongs to a scratch that goes back to the pool at the next readback.
+    rec.copy(tokens.buffer, 0, feed.buffer, 0, B * 4);
+    return feed;
   };
 
   // ---- Prefill: every prompt once, into its slot; then the first sampled token.
@@ -259,7 +263,9 @@ export async function generate(
   const tokens: number[][] = Array.from({ length: B }, () => []);
   const logps: number[][] = Array.from({ length: B }, () => []);
   const done = new Array<Completion["finishReason"] | undefined>(B).fill(undefined);
-  const stopWindow = Math.max(0, ...(opts.stop ?? []).map((st) => st.length));
+  // Byte-level BPE can spend up to 4 tokens on one character: size the decoded tail for that.
+  const stops = (opts.stop ?? []).filter((st) => st.length > 0);
+  const stopWindow = 4 * Math.max(0, ...stops.map((st) => st.length));
   const promptLen = Array.from({ length: B }, (_, b) => prompts[Math.floor(b / n)].length);
   let step = 1; // tokens 0..step-1 are sampled (recorded)
   let readUpTo = 0; // history rows already read back
@@ -338,11 +344,11 @@ export async function generate(
         tokens[b].push(id);
         logps[b].push(newLogps[r * B + b]);
         if (opts.eosIds.includes(id)) done[b] = "eos";
-        else if (opts.stop?.length && opts.decode) {
+        else if (stops.length && opts.decode) {
           // Only the tail can hold a stop string that the previous token did not complete:
           // decode a window longer than any stop string (a token is at least one character).
           const text = opts.decode(tokens[b].slice(-(stopWindow + 8)));
-          if (opts.stop.some((st) => text.includes(st))) {
+          if (stops.some((st) => text.includes(st))) {
             done[b] = "stop";
           }
         }
@@ -367,7 +373,7 @@ export async function generate(
     if (opts.decode) {
       let text = opts.decode(c.tokens);
       if (c.finishReason === "stop") {
-        const cut = Math.min(...opts.stop!.map((st) => text.indexOf(st)).filter((i) => i >= 0));
+        const cut = Math.min(...stops.map((st) => text.indexOf(st)).filter((i) => i >= 0));
         text = text.slice(0, cut);
       }
       c.text = text;
