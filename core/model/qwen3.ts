@@ -190,35 +190,40 @@ export class Qwen3 {
    * operands once (a cheap pass; cached for the step) and multiplies in NT.
    */
   private readonly ntBackward: boolean;
-  private bw?: { s: Scratch; cache: Map<string, Tensor> };
-  private static ids = new WeakMap<GPUBuffer, number>();
-  private static nextId = 1;
+  private bw?: { s: Scratch; slots: Map<string, Tensor> };
 
   /**
-   * src[rows, cols]^T into scratch. `stable` sources (weights: constant during a step) are
-   * transposed once per backward; activation and gradient buffers are reused across layers
-   * with new contents, so they are transposed at each use.
+   * src[rows, cols]^T into the scratch buffer of role `slot`, reused across calls: each
+   * transposed operand is consumed by the matmul recorded right after it, and the GPU runs
+   * the recording in order, so one buffer per role bounds the extra memory by the largest use.
    */
   private async transposed(
     rec: Recorder,
     src: View,
     rows: number,
     cols: number,
-    stable = false,
+    slot: string,
   ): Promise<Tensor> {
-    let key = "";
-    if (stable) {
-      const buf = src instanceof GPUBuffer ? src : src.buffer;
-      let id = Qwen3.ids.get(buf);
-      if (id === undefined) Qwen3.ids.set(buf, id = Qwen3.nextId++);
-      key = `${id}:${src instanceof GPUBuffer ? 0 : (src.offset ?? 0)}:${rows}x${cols}`;
-      const hit = this.bw!.cache.get(key);
-      if (hit) return hit;
+    const bytes = rows * cols * 4;
+    let t = this.bw!.slots.get(slot);
+    if (!t || t.buffer.size < bytes) {
+      t = this.bw!.s.tensor([cols, rows]);
+      this.bw!.slots.set(slot, t);
     }
-    const t = this.bw!.s.tensor([cols, rows]);
-    await transpose(this.gpu, rec, { src, dst: t.buffer, rows, cols });
-    if (stable) this.bw!.cache.set(key, t);
-    return t;
+    await transpose(this.gpu, rec, {
+      src,
+      dst: { buffer: t.buffer, size: Math.max(16, bytes) },
+      rows,
+      cols,
+    });
+    return { buffer: t.buffer, shape: [cols, rows], dtype: "f32" };
+  }
+
+  /** Whether the NT route applies: a CPU adapter, f32 weights, and operands within one binding. */
+  private useNt(...elements: number[]): boolean {
+    const max = this.gpu.limits.maxStorageBufferBindingSize;
+    return this.ntBackward && this.bw !== undefined && this.matrixDtype === "f32" &&
+      elements.every((e) => e * 4 <= max);
   }
 
   /** dx[T, in] (+)= dy[T, out] · W[out, in]. */
@@ -231,8 +236,8 @@ export class Qwen3 {
     accumulate = false,
   ) {
     const [out, inp] = w.shape;
-    if (this.ntBackward && this.bw && w.dtype === "f32") {
-      const wt = await this.transposed(rec, w.buffer, out, inp, true); // [in, out]
+    if (this.useNt(out * inp, T * out, T * inp)) {
+      const wt = await this.transposed(rec, w.buffer, out, inp, "w"); // [in, out]
       return matmul(this.gpu, rec, {
         a: dy,
         b: wt.buffer,
@@ -250,9 +255,9 @@ export class Qwen3 {
   /** dW[out, in] += dy[T, out]^T · x[T, in]. */
   private async linearBackWeight(rec: Recorder, dy: View, x: View, dw: Tensor, T: number) {
     const [out, inp] = dw.shape;
-    if (this.ntBackward && this.bw) {
-      const dyT = await this.transposed(rec, dy, T, out); // [out, T]
-      const xT = await this.transposed(rec, x, T, inp); // [in, T]
+    if (this.useNt(T * out, T * inp)) {
+      const dyT = await this.transposed(rec, dy, T, out, "dy"); // [out, T]
+      const xT = await this.transposed(rec, x, T, inp, "x"); // [in, T]
       return matmul(this.gpu, rec, {
         a: dyT.buffer,
         b: xT.buffer,
@@ -694,16 +699,16 @@ export class Qwen3 {
     const T = b.T;
     const G = grads.params;
     const invT = st.opts.invTemperature ?? 1;
-    this.bw = { s, cache: new Map() };
+    this.bw = { s, slots: new Map() };
     // Head: recompute each logits chunk, turn it into dlogits, push into dxnF and dW.
     const chunk = this.vocabChunk(T);
     const logits = s.tensor([T, chunk]);
     const dxnF = s.tensor([T, H]);
     rec.clear(dxnF.buffer, 0, T * H * 4);
-    const nt = this.ntBackward && this.matrixDtype === "f32";
+    const nt = this.useNt(T * chunk, T * H, chunk * H);
     // NT route: accumulate dxnF^T [H, T] and produce each dW_c^T [H, n]; m = H rows with long
     // n and k runs at ~26 GFLOP/s on lavapipe against ~10 for the [T, H] / [n, H] outputs.
-    const xnFT = nt ? await this.transposed(rec, st.xnF.buffer, T, H) : undefined; // [H, T]
+    const xnFT = nt ? await this.transposed(rec, st.xnF.buffer, T, H, "xnF") : undefined; // [H, T]
     const dxnFT = nt ? s.tensor([H, T]) : undefined;
     if (dxnFT) rec.clear(dxnFT.buffer, 0, T * H * 4);
     const dwT = nt ? s.tensor([H, chunk]) : undefined;
@@ -733,7 +738,7 @@ export class Qwen3 {
       });
       if (nt) {
         // dxnF^T [H, T] += W_c^T [H, n] · dlogits [T, n]^T.
-        const wT = await this.transposed(rec, w, n, H, true); // [H, n]
+        const wT = await this.transposed(rec, w, n, H, "wHead"); // [H, n]
         await matmul(gpu, rec, {
           a: wT.buffer,
           b: logits.buffer,
@@ -745,7 +750,7 @@ export class Qwen3 {
           accumulate: true,
         });
         // dW_c^T [H, n] = xnF^T [H, T] · (dlogits^T [n, T])^T, then dW_c += its transpose.
-        const dlT = await this.transposed(rec, logits.buffer, T, n); // [n, T]
+        const dlT = await this.transposed(rec, logits.buffer, T, n, "dl"); // [n, T]
         await matmul(gpu, rec, {
           a: xnFT!.buffer,
           b: dlT.buffer,
