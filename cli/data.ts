@@ -31,7 +31,7 @@ function need(flags: FlagValues, names: string[], cmd: string) {
 
 /** "4k,16k,32768" → [4096, 16384, 32768]. */
 export function parseLengths(s: string, cmd: string): number[] {
-  return s.split(",").map((x) => {
+  const all = s.split(",").map((x) => {
     const m = /^\s*(\d+)\s*([kK])?\s*$/.exec(x);
     if (!m) {
       throw new UsageError(
@@ -41,6 +41,7 @@ export function parseLengths(s: string, cmd: string): number[] {
     }
     return Number(m[1]) * (m[2] ? 1024 : 1);
   });
+  return [...new Set(all)]; // "4k,4096" is one bucket
 }
 
 function parseTasks(s: string | undefined, cmd: string): TaskType[] | undefined {

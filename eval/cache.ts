@@ -80,8 +80,10 @@ export class JsonlCache<T extends { key: string }> {
   put(entry: T): Promise<void> {
     this.entries.set(entry.key, entry);
     const line = JSON.stringify(entry) + "\n";
-    this.queue = this.queue.then(() => this.writeRaw(line));
-    return this.queue;
+    // A failed write rejects this put only; the queue goes on for the next ones.
+    const done = this.queue.then(() => this.writeRaw(line));
+    this.queue = done.catch(() => {});
+    return done;
   }
 
   close(): void {

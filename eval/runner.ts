@@ -79,6 +79,19 @@ export async function runEval(
   await Deno.mkdir(o.out, { recursive: true });
   const cache = await new JsonlCache<CacheEntry>(`${o.out}/cache.jsonl`).open();
   const judgeCache = await new JsonlCache<JudgeEntry>(`${o.out}/judge_cache.jsonl`).open();
+  try {
+    return await run(o, cache, judgeCache);
+  } finally {
+    cache.close();
+    judgeCache.close();
+  }
+}
+
+async function run(
+  o: RunOptions,
+  cache: JsonlCache<CacheEntry>,
+  judgeCache: JsonlCache<JudgeEntry>,
+): Promise<{ results: Results; failures: number; generated: number }> {
   const log = o.onLog ?? (() => {});
   // 1. Items and their work units.
   const work: Work[] = [];
@@ -107,7 +120,13 @@ export async function runEval(
           topP: o.gen.topP,
           seed: o.gen.seed + s,
         };
-        const key = await hashKey({ model: o.backend.id, request, sample: s });
+        const key = await hashKey({
+          model: o.backend.id,
+          benchmark: bench.name,
+          item: item.id,
+          request,
+          sample: s,
+        });
         work.push({ bench, item, sample: s, key, request });
       }
     }
@@ -254,7 +273,5 @@ export async function runEval(
   await writeJsonAtomic(`${o.out}/results.json`, results);
   await writeFileAtomic(`${o.out}/report.md`, reportMarkdown(results));
   await writeFileAtomic(`${o.out}/score_vs_length.svg`, lengthPlotSvg(scored));
-  cache.close();
-  judgeCache.close();
   return { results, failures: failures.length, generated };
 }

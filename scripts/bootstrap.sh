@@ -59,8 +59,13 @@ _golongrl_icd_key() { ls /usr/share/vulkan/icd.d /etc/vulkan/icd.d 2>/dev/null |
 _golongrl_stamp="$GOLONGRL_ROOT/.tools/adapter-ok"
 if [ "${GOLONGRL_SKIP_GPU_SETUP:-}" != "1" ] && [ "$(uname -s)" = "Linux" ] &&
   [ "$(cat "$_golongrl_stamp" 2>/dev/null)" != "vulkan $(_golongrl_icd_key)" ]; then
+  _golongrl_attempt="$GOLONGRL_ROOT/.tools/vulkan-install-attempted"
   if ! _golongrl_probe_adapter vulkan; then
-    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    # One install attempt per machine state: without a network, apt-get must not rerun
+    # on every command.
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1 &&
+      [ "$(cat "$_golongrl_attempt" 2>/dev/null)" != "attempted $(_golongrl_icd_key)" ]; then
+      mkdir -p "$GOLONGRL_ROOT/.tools" && echo "attempted $(_golongrl_icd_key)" >"$_golongrl_attempt"
       _golongrl_say "no Vulkan adapter; installing Mesa's Vulkan drivers" \
         "(apt-get install mesa-vulkan-drivers libvulkan1)"
       (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \

@@ -6,7 +6,9 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 cd "$GOLONGRL_ROOT"
 log="$(mktemp)"
-"$DENO" test -A --frozen --no-check=remote "$@" tests/ 2>&1 | tee "$log"
+# Arguments name test files (default: the whole tests/ folder).
+if [ "$#" -eq 0 ]; then set -- tests/; fi
+"$DENO" test -A --frozen --no-check=remote "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 # Deno's summary: "ok | 12 passed (3 steps) | 0 failed (1s)".
 summary="$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^(ok|FAILED) \| [0-9]+ passed' | tail -1)"

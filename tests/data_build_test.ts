@@ -325,3 +325,26 @@ Deno.test("a held-out split by source document evaluates with eval --bench ours"
     await server.close();
   }
 });
+
+Deno.test("padding keeps every character of long unpunctuated or CJK paragraphs", async () => {
+  const { splitLong, PaddingPool } = await import("../core/data/assemble.ts");
+  const cjk = "这是一个没有英文句号的长段落。".repeat(600); // 9,000 chars, CJK full stops only
+  const none = "word ".repeat(40_000); // 200,000 chars, no sentence end
+  for (const text of [cjk, none]) {
+    const pieces = splitLong(text, 2400);
+    assertEquals(pieces.join(""), text);
+    assert(pieces.every((p) => p.length <= 2400));
+  }
+  const t0 = performance.now();
+  const pool = new PaddingPool([{
+    id: "x",
+    title: "X",
+    kind: "book",
+    source: "x",
+    lang: "zh",
+    text: none,
+  }]);
+  assert(performance.now() - t0 < 1000, "linear time");
+  const kept = pool.passages.reduce((a, p) => a + p.text.length, 0);
+  assert(kept > none.length * 0.99, `${kept} of ${none.length} characters kept`);
+});

@@ -571,7 +571,7 @@ Deno.test({
     const dir = `${ROOT}/tests/fixtures/qwen3_tiny/tied`;
     const b = await LocalBackend.open(dir, { tokenizer: toyTok, dtype: "f32", concurrency: 2 });
     const again = await checkpointId(dir);
-    assertEquals(b.id, `local:tied#${again}`);
+    assertEquals(b.id, `local:tied#${again}:f32`); // the weights dtype is part of the identity
     assert(again !== await checkpointId(`${ROOT}/tests/fixtures/qwen3_tiny/untied`));
     const [r] = await b.complete(ask("open", { maxTokens: 4 }));
     assertEquals(r.usage?.completionTokens, 4);

@@ -23,9 +23,7 @@ export class PaddingPool {
       let cur = "";
       for (const p of paras) {
         // A paragraph longer than a chunk (speeches have none) is cut at sentence ends.
-        const pieces = p.length > chunkChars
-          ? p.match(new RegExp(`[^]{1,${chunkChars}}(?:[.!?]\\s|$)`, "g")) ?? [p]
-          : [p];
+        const pieces = p.length > chunkChars ? splitLong(p, chunkChars) : [p];
         for (const piece of pieces) {
           cur = cur ? `${cur}\n\n${piece.trim()}` : piece.trim();
           if (cur.length >= chunkChars) {
@@ -53,6 +51,29 @@ export class PaddingPool {
       if (!exclude.has(p.docId)) yield p;
     }
   }
+}
+
+/** Cuts text into pieces of at most `max` characters, at a sentence end when one is near. */
+export function splitLong(text: string, max: number): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < text.length) {
+    if (text.length - i <= max) {
+      out.push(text.slice(i));
+      break;
+    }
+    const window = text.slice(i, i + max);
+    // The last sentence end (Latin or CJK) in the second half of the window, else a space,
+    // else a hard cut: nothing is dropped, whatever the punctuation.
+    let cut = -1;
+    for (const m of window.matchAll(/[.!?](?:\s|$)|[。！？]/g)) {
+      if (m.index! + m[0].length > max / 2) cut = m.index! + m[0].length;
+    }
+    if (cut < 0) cut = window.lastIndexOf(" ") > max / 2 ? window.lastIndexOf(" ") + 1 : max;
+    out.push(text.slice(i, i + cut));
+    i += cut;
+  }
+  return out;
 }
 
 function gcd(a: number, b: number): number {

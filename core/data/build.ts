@@ -247,8 +247,12 @@ export async function build(o: BuildOptions): Promise<BuildReport> {
   report.heldout = heldout.length;
   await Deno.mkdir(o.out, { recursive: true });
   await writeSamplesJsonl(`${o.out}/data.jsonl`, samples);
+  // Outputs this build does not produce must not survive from an earlier one in the same folder.
+  const stale = async (f: string) => await Deno.remove(`${o.out}/${f}`).catch(() => {});
   if (heldout.length) await writeSamplesJsonl(`${o.out}/heldout.jsonl`, heldout);
+  else await stale("heldout.jsonl");
   if (o.parquet) await writeParquet(`${o.out}/data.parquet`, samples);
+  else await stale("data.parquet");
   const stats = statsJson(samples);
   await writeJsonAtomic(`${o.out}/stats.json`, stats);
   await writeFileAtomic(`${o.out}/stats.md`, statsMarkdown(stats));

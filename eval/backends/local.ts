@@ -157,7 +157,7 @@ export class LocalBackend implements Backend {
       const { model } = await loadModel(gpu, dir, { matrices: opts.dtype ?? "f16" });
       const id = opts.id ?? `local:${dir.replace(/\/+$/, "").split("/").pop()}#${await checkpointId(
         dir,
-      )}`;
+      )}:${opts.dtype ?? "f16"}`;
       return new LocalBackend(model, tokenizer, { ...opts, id }, true);
     } catch (e) {
       gpu.destroy();
