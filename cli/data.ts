@@ -213,8 +213,13 @@ const ingestCmd: Command = {
     need(flags, ["sources"], "golongrl data ingest");
     const r = await ingestPhase(flags.sources as string[], { quiet: flags.quiet as boolean });
     const w = await JsonlWriter.open(flags.out as string | undefined, io.out);
-    for (const d of r.docs) await w.write(d);
-    await w.commit();
+    try {
+      for (const d of r.docs) await w.write(d);
+      await w.commit();
+    } catch (e) {
+      await w.abort();
+      throw e;
+    }
     io.err(
       `${r.docs.length} documents, ${r.skipped.length} skipped, ${r.duplicates.length} duplicates\n`,
     );
@@ -378,8 +383,13 @@ const llmCmd: Command = {
     progress.finish();
     if (flags["drafts-out"]) {
       const w = await JsonlWriter.open(flags["drafts-out"] as string, io.out);
-      for (const d of r.drafts) await w.write(d);
-      await w.commit();
+      try {
+        for (const d of r.drafts) await w.write(d);
+        await w.commit();
+      } catch (e) {
+        await w.abort();
+        throw e;
+      }
     }
     const byTask = new Map<TaskType, typeof r.drafts>();
     for (const d of r.drafts) byTask.set(d.task, [...(byTask.get(d.task) ?? []), d]);

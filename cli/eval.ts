@@ -187,6 +187,12 @@ export const evalCommand: Command = {
       }
       dataPaths[b.dataFlag] = p;
     }
+    if (flags["judge-endpoint"] && !flags["judge-model"]) {
+      throw new UsageError(`${cmd}: --judge-endpoint needs --judge-model`, `${cmd} --help`);
+    }
+    if (flags.endpoint && !flags["model-name"]) {
+      throw new UsageError(`${cmd}: --endpoint needs --model-name`, `${cmd} --help`);
+    }
     let backend: Backend;
     let tokenizer;
     if (flags.model) {
