@@ -511,3 +511,29 @@ Deno.test({
     assertEquals(c.tokens, greedy.completions[0].tokens.slice(0, first + stop.length));
   },
 });
+
+Deno.test({
+  name: "a KV cache over the binding limit is refused with what to reduce",
+  ...opts,
+  fn: async () => {
+    const { model, golden } = await fixture("tied");
+    const p = golden.sequences[0].input_ids.slice(0, 4);
+    // 97-token vocabulary, d 8, 2 kv heads: 64 bytes per position per slot; ask for far too many.
+    const many = Array.from({ length: 64 }, () => p);
+    const slotsBytes = (64 + 64 * 400) * 2 * 8 * 4 * 100;
+    assert(slotsBytes > model.gpu.limits.maxStorageBufferBindingSize);
+    await assertRejects(
+      () =>
+        generate(model, many, {
+          n: 400,
+          maxNewTokens: 100,
+          temperature: 0,
+          topP: 1,
+          topK: 0,
+          seed: 0,
+          eosIds: [],
+        }),
+      /KV cache for 64 prompt\(s\) x 400 sample\(s\).*--batch-prompts/,
+    );
+  },
+});

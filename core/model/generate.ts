@@ -90,6 +90,21 @@ export async function generate(
   const maxLen = Math.max(maxPrompt, opts.maxNewTokens);
   const slots = P + B; // prompt slots 0..P-1, rollout slots P..P+B-1
   const scale = 1 / Math.sqrt(d);
+  // The decode kernel binds a layer's whole cache: it must fit one storage binding.
+  const cacheBytes = slots * hkv * maxLen * d * 4;
+  const maxBinding = gpu.limits.maxStorageBufferBindingSize;
+  if (cacheBytes > maxBinding) {
+    const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+    throw new Error(
+      `KV cache for ${P} prompt(s) x ${n} sample(s) at ${maxLen} positions needs ${
+        mib(cacheBytes)
+      } per ` +
+        `layer, over this adapter's ${
+          mib(maxBinding)
+        } storage-binding limit: generate fewer prompts ` +
+        "at once (--batch-prompts), fewer samples (--n) or shorter prompts/completions",
+    );
+  }
   const persistent = new Scratch(pool);
   const cacheShape = [slots, hkv, maxLen, d];
   const kCache: Tensor[] = [], vCache: Tensor[] = [];
