@@ -181,6 +181,16 @@ function translateParseError(
   }
 }
 
+/** Throws a usage error naming the first of `names` that was not given. */
+export function requireFlags(command: string, flags: FlagValues, names: string[]): void {
+  for (const n of names) {
+    const v = flags[n];
+    if (v === undefined || v === "" || (Array.isArray(v) && v.length === 0)) {
+      throw new UsageError(`${command}: --${n} is required`, `${command} --help`);
+    }
+  }
+}
+
 /** Suggests a command name for a misspelling. */
 export function suggestCommand(word: string, names: string[]): string {
   const c = closest(word, names);

@@ -125,13 +125,7 @@ const rewards: Command = {
     out: { type: "string", value: "DIR", description: "Write DIR/rewards.json." },
   },
   async run({ io, flags }) {
-    const tokens = String(flags.tokens).split(",").map((s) => Number(s.trim()));
-    if (tokens.some((t) => !Number.isInteger(t) || t < 1)) {
-      throw new UsageError(
-        `--tokens ${flags.tokens}: expected positive integers`,
-        "golongrl bench rewards --help",
-      );
-    }
+    const tokens = intList("tokens", flags.tokens, "golongrl bench rewards");
     const text = await loadBookText(findBooks(flags.books as string | undefined));
     const rows = rewardBench(text, {
       tokens,

@@ -1,6 +1,6 @@
 /** `golongrl data`: build long-context RLVR datasets from real documents, phase by phase or whole. */
 import type { Command } from "./command.ts";
-import type { FlagSpec, FlagValues } from "./args.ts";
+import { type FlagSpec, requireFlags } from "./args.ts";
 import { UsageError } from "../core/errors.ts";
 import { bucketName, bucketPhase, build, constructPhase, ingestPhase } from "../core/data/build.ts";
 import type { TokenCounter } from "../core/data/assemble.ts";
@@ -19,15 +19,6 @@ import { DEFAULT_DIFFICULTY, filterByDifficulty, type Policy } from "../core/dat
 import { endpointPolicy, localPolicy } from "../core/data/policies.ts";
 import { GPU_FLAGS, gpuOptions } from "./gpu_flags.ts";
 import { Progress } from "../core/progress.ts";
-
-function need(flags: FlagValues, names: string[], cmd: string) {
-  for (const n of names) {
-    const v = flags[n];
-    if (v === undefined || (Array.isArray(v) && v.length === 0)) {
-      throw new UsageError(`${cmd}: --${n} is required`, `${cmd} --help`);
-    }
-  }
-}
 
 /** "4k,16k,32768" → [4096, 16384, 32768]. */
 export function parseLengths(s: string, cmd: string): number[] {
@@ -142,7 +133,7 @@ const buildCmd: Command = {
     if (positionals.length) {
       flags.sources = [...((flags.sources as string[]) ?? []), ...positionals];
     }
-    need(flags, ["sources", "out"], cmd);
+    requireFlags(cmd, flags, ["sources", "out"]);
     const lengths = parseLengths(flags.lengths as string, cmd);
     const tasks = parseTasks(flags.tasks as string | undefined, cmd);
     const { count, name } = await counter(flags.tokenizer as string | undefined);
@@ -210,16 +201,11 @@ const ingestCmd: Command = {
     if (positionals.length) {
       flags.sources = [...((flags.sources as string[]) ?? []), ...positionals];
     }
-    need(flags, ["sources"], "golongrl data ingest");
+    requireFlags("golongrl data ingest", flags, ["sources"]);
     const r = await ingestPhase(flags.sources as string[], { quiet: flags.quiet as boolean });
-    const w = await JsonlWriter.open(flags.out as string | undefined, io.out);
-    try {
+    await JsonlWriter.with(flags.out as string | undefined, io.out, async (w) => {
       for (const d of r.docs) await w.write(d);
-      await w.commit();
-    } catch (e) {
-      await w.abort();
-      throw e;
-    }
+    });
     io.err(
       `${r.docs.length} documents, ${r.skipped.length} skipped, ${r.duplicates.length} duplicates\n`,
     );
@@ -239,7 +225,7 @@ const constructCmd: Command = {
   },
   async run({ io, flags }) {
     const cmd = "golongrl data construct";
-    need(flags, ["docs", "out"], cmd);
+    requireFlags(cmd, flags, ["docs", "out"]);
     const docs: Document[] = [];
     for await (const { value } of readJsonl(flags.docs as string)) {
       docs.push(value as unknown as Document);
@@ -341,7 +327,7 @@ const llmCmd: Command = {
   ],
   async run({ io, flags }) {
     const cmd = "golongrl data llm";
-    need(flags, ["docs", "endpoint", "model-name", "out"], cmd);
+    requireFlags(cmd, flags, ["docs", "endpoint", "model-name", "out"]);
     const { generateLlmDrafts } = await import("../core/data/llm_track.ts");
     const { OpenAIBackend } = await import("../eval/backends/openai.ts");
     const docs: Document[] = [];
@@ -382,14 +368,9 @@ const llmCmd: Command = {
     });
     progress.finish();
     if (flags["drafts-out"]) {
-      const w = await JsonlWriter.open(flags["drafts-out"] as string, io.out);
-      try {
+      await JsonlWriter.with(flags["drafts-out"] as string, io.out, async (w) => {
         for (const d of r.drafts) await w.write(d);
-        await w.commit();
-      } catch (e) {
-        await w.abort();
-        throw e;
-      }
+      });
     }
     const byTask = new Map<TaskType, typeof r.drafts>();
     for (const d of r.drafts) byTask.set(d.task, [...(byTask.get(d.task) ?? []), d]);
@@ -433,7 +414,7 @@ const statsCmd: Command = {
     out: { type: "string", value: "DIR", description: "Write DIR/stats.json and DIR/stats.md." },
   },
   async run({ io, flags }) {
-    need(flags, ["data"], "golongrl data stats");
+    requireFlags("golongrl data stats", flags, ["data"]);
     const stats = statsJson(await loadData(flags.data as string));
     if (flags.out) {
       await Deno.mkdir(flags.out as string, { recursive: true });
@@ -460,7 +441,7 @@ const exportCmd: Command = {
     },
   },
   async run({ io, flags }) {
-    need(flags, ["data", "out"], "golongrl data export");
+    requireFlags("golongrl data export", flags, ["data", "out"]);
     const samples = await loadData(flags.data as string);
     const n = await writeParquet(flags.out as string, samples, {
       layout: flags.layout as "verl" | "golongrl",
@@ -482,7 +463,7 @@ const importCmd: Command = {
     out: { type: "string", value: "FILE", description: "Samples JSONL." },
   },
   async run({ io, flags }) {
-    need(flags, ["input", "out"], "golongrl data import");
+    requireFlags("golongrl data import", flags, ["input", "out"]);
     const report = newImportReport();
     const samples: Sample[] = [];
     for await (const s of importDataset(flags.input as string, { report })) samples.push(s);
@@ -507,7 +488,7 @@ const decontamCmd: Command = {
     out: { type: "string", value: "FILE", description: "Kept samples JSONL." },
   },
   async run({ io, flags }) {
-    need(flags, ["data", "benchmarks", "out"], "golongrl data decontam");
+    requireFlags("golongrl data decontam", flags, ["data", "benchmarks", "out"]);
     const index = await buildBenchmarkIndex(flags.benchmarks as string[]);
     const r = decontaminate(await loadData(flags.data as string), index);
     await writeSamplesJsonl(flags.out as string, r.kept);
@@ -605,7 +586,7 @@ const filterCmd: Command = {
   },
   async run({ io, flags }) {
     const cmd = "golongrl data filter";
-    need(flags, ["data", "out"], cmd);
+    requireFlags(cmd, flags, ["data", "out"]);
     const samples = await loadData(flags.data as string);
     const sampling = {
       maxNewTokens: flags["max-new-tokens"] as number,

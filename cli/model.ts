@@ -1,8 +1,7 @@
 /** `golongrl model`: create, inspect, score with and generate from Qwen3 checkpoints. */
 import type { Command } from "./command.ts";
-import type { FlagSpec } from "./args.ts";
+import { type FlagSpec, requireFlags } from "./args.ts";
 import { GPU_FLAGS, gpuOptions } from "./gpu_flags.ts";
-import { UsageError } from "../core/errors.ts";
 import { acquireGpu } from "../core/gpu/device.ts";
 import {
   makeConfig,
@@ -53,14 +52,7 @@ const init: Command = {
   },
   examples: ["golongrl model init --preset tiny --tokenizer tok/ --out models/tiny"],
   async run({ io, flags }) {
-    for (const f of ["tokenizer", "out"]) {
-      if (!flags[f]) {
-        throw new UsageError(
-          `golongrl model init: --${f} is required`,
-          "golongrl model init --help",
-        );
-      }
-    }
+    requireFlags("golongrl model init", flags, ["tokenizer", "out"]);
     const tok = await loadTokenizer(flags.tokenizer as string);
     const config = makeConfig(flags.preset as "tiny" | "small", tok.vocabSize, {
       eos_token_id: tok.eosIds.length === 1 ? tok.eosIds[0] : tok.eosIds,
@@ -132,35 +124,26 @@ const score: Command = {
     ...GPU_FLAGS,
   },
   async run({ io, flags }) {
-    for (const f of ["model", "input"]) {
-      if (!flags[f]) {
-        throw new UsageError(
-          `golongrl model score: --${f} is required`,
-          "golongrl model score --help",
-        );
-      }
-    }
+    requireFlags("golongrl model score", flags, ["model", "input"]);
     const dir = flags.model as string;
     const gpu = await acquireGpu(gpuOptions(flags));
     const { model } = await loadModel(gpu, dir, { matrices: flags.dtype as "f32" | "f16" });
     const tok = await loadTokenizer(dir).catch(() => undefined);
     const inputs = await readScoreInputs(flags.input as string, tok);
-    const out = await JsonlWriter.open(flags.out as string | undefined, io.out);
     const progress = new Progress("score", {
       unit: "sequences",
       total: inputs.length,
       quiet: flags.quiet as boolean,
     });
-    try {
-      await scoreSequences(model, inputs, flags["batch-tokens"] as number, async (r) => {
-        await out.write(r);
-        progress.tick();
-      });
-      await out.commit();
-    } catch (e) {
-      await out.abort();
-      throw e;
-    }
+    await JsonlWriter.with(
+      flags.out as string | undefined,
+      io.out,
+      (out) =>
+        scoreSequences(model, inputs, flags["batch-tokens"] as number, async (r) => {
+          await out.write(r);
+          progress.tick();
+        }),
+    );
     progress.finish();
     gpu.destroy();
   },
@@ -222,14 +205,7 @@ const gen: Command = {
     ...GPU_FLAGS,
   },
   async run({ io, flags }) {
-    for (const f of ["model", "prompts"]) {
-      if (!flags[f]) {
-        throw new UsageError(
-          `golongrl model generate: --${f} is required`,
-          "golongrl model generate --help",
-        );
-      }
-    }
+    requireFlags("golongrl model generate", flags, ["model", "prompts"]);
     const dir = flags.model as string;
     const gpu = await acquireGpu(gpuOptions(flags));
     const { model } = await loadModel(gpu, dir, { matrices: flags.dtype as "f32" | "f16" });
@@ -237,7 +213,6 @@ const gen: Command = {
     const prompts = await readPrompts(flags.prompts as string, tok, {
       enableThinking: Boolean(flags["enable-thinking"]),
     });
-    const out = await JsonlWriter.open(flags.out as string | undefined, io.out);
     const n = flags.n as number;
     const per = flags["batch-prompts"] as number;
     const progress = new Progress("generate", {
@@ -245,7 +220,7 @@ const gen: Command = {
       total: prompts.length,
       quiet: flags.quiet as boolean,
     });
-    try {
+    await JsonlWriter.with(flags.out as string | undefined, io.out, async (out) => {
       for (let i = 0; i < prompts.length; i += per) {
         const batch = prompts.slice(i, i + per);
         const { completions } = await generate(model, batch.map((p) => p.tokens), {
@@ -272,11 +247,7 @@ const gen: Command = {
         }
         progress.tick(batch.length);
       }
-      await out.commit();
-    } catch (e) {
-      await out.abort();
-      throw e;
-    }
+    });
     progress.finish();
     gpu.destroy();
   },

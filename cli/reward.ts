@@ -5,8 +5,7 @@ import { rewardHandler } from "../core/reward/server.ts";
 import { Progress } from "../core/progress.ts";
 import { JsonlWriter } from "../core/jsonl_writer.ts";
 import type { RewardOptions } from "../tasks/types.ts";
-import type { FlagSpec, FlagValues } from "./args.ts";
-import { UsageError } from "../core/errors.ts";
+import { type FlagSpec, type FlagValues, requireFlags } from "./args.ts";
 import { verifierErrors } from "../tasks/registry.ts";
 import { setChineseSegmenter, ZH_SEGMENTERS, type ZhSegmenter } from "../eval/metrics/segment.ts";
 
@@ -114,29 +113,22 @@ export const reward: Command = {
   ],
   subcommands: [serve],
   async run({ io, flags }) {
-    for (const f of ["data", "responses"]) {
-      if (!flags[f]) {
-        throw new UsageError(`golongrl reward: --${f} is required`, "golongrl reward --help");
-      }
-    }
+    requireFlags("golongrl reward", flags, ["data", "responses"]);
     const opts = await rewardOptions(flags);
     const samples = await loadSampleRefs(flags.data as string);
-    const out = await JsonlWriter.open(flags.out as string | undefined, io.out);
     const progress = new Progress("reward", { unit: "responses", quiet: flags.quiet as boolean });
-    let table;
-    try {
-      table = await scoreResponses(
-        samples,
-        flags.responses as string,
-        opts,
-        (s) => out.write(s),
-        () => progress.tick(),
-      );
-      await out.commit();
-    } catch (e) {
-      await out.abort();
-      throw e;
-    }
+    const table = await JsonlWriter.with(
+      flags.out as string | undefined,
+      io.out,
+      (out) =>
+        scoreResponses(
+          samples,
+          flags.responses as string,
+          opts,
+          (s) => out.write(s),
+          () => progress.tick(),
+        ),
+    );
     progress.finish();
     io.err(formatTaskTable(table));
     const errs = Object.entries(verifierErrors()).filter(([, n]) => n > 0);

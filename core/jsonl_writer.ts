@@ -22,6 +22,26 @@ export class JsonlWriter {
     return new JsonlWriter(file, tmp, path, stdout);
   }
 
+  /**
+   * Opens `path` (or stdout), lets `fill` write, and commits; if `fill` throws, the
+   * temporary file is removed and the error goes on. The one way commands write JSONL.
+   */
+  static async with<T>(
+    path: string | undefined,
+    stdout: (s: string) => void,
+    fill: (w: JsonlWriter) => Promise<T>,
+  ): Promise<T> {
+    const w = await JsonlWriter.open(path, stdout);
+    try {
+      const r = await fill(w);
+      await w.commit();
+      return r;
+    } catch (e) {
+      await w.abort();
+      throw e;
+    }
+  }
+
   /** Queues one record; written in blocks. */
   async write(record: unknown): Promise<void> {
     this.pending.push(JSON.stringify(record) + "\n");

@@ -73,13 +73,19 @@ export function fromArray(
     );
   }
   const t = empty(gpu, shape, dtype, label);
-  const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
-  // writeBuffer needs a multiple of 4 bytes.
-  if (bytes.byteLength % 4 === 0) gpu.device.queue.writeBuffer(t.buffer, 0, bytes);
-  else {
-    const padded = new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
-    padded.set(bytes);
-    gpu.device.queue.writeBuffer(t.buffer, 0, padded);
-  }
+  writeBytes(gpu.device, t.buffer, data);
   return t;
+}
+
+/**
+ * Queues a write of a typed array's bytes at the start of `buffer`, padded to the
+ * 4-byte multiple `writeBuffer` requires (the buffer is at least that large).
+ */
+export function writeBytes(device: GPUDevice, buffer: GPUBuffer, data: ArrayBufferView): void {
+  const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+  if (bytes.byteLength === 0) return;
+  if (bytes.byteLength % 4 === 0) return device.queue.writeBuffer(buffer, 0, bytes);
+  const padded = new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
+  padded.set(bytes);
+  device.queue.writeBuffer(buffer, 0, padded);
 }

@@ -8,27 +8,22 @@
 import { computeReward } from "../../tasks/registry.ts";
 import type { RewardInput } from "../../tasks/types.ts";
 import { Progress } from "../progress.ts";
+import { splitGutenberg } from "../data/ingest/text.ts";
+import { cleanText } from "../data/ingest/common.ts";
 import { mulberry32 } from "../rng.ts";
 
 export const CHARS_PER_TOKEN = 4;
 
 /** Book bodies from a folder of Gutenberg .txt files (header and footer cut). */
 export async function loadBookText(dir: string): Promise<string> {
-  const parts: string[] = [];
-  const names = [...Deno.readDirSync(dir)].filter((e) => e.isFile && e.name.endsWith(".txt")).map((
-    e,
-  ) => e.name)
+  const names = [...Deno.readDirSync(dir)]
+    .filter((e) => e.isFile && e.name.endsWith(".txt"))
+    .map((e) => e.name)
     .sort();
-  for (const name of names) {
-    let t = (await Deno.readTextFile(`${dir}/${name}`)).replace(/^\uFEFF/, "").replace(
-      /\r\n?/g,
-      "\n",
-    );
-    const s = t.search(/\*\*\* ?START OF/);
-    const e = t.search(/\*\*\* ?END OF/);
-    if (s >= 0) t = t.slice(t.indexOf("\n", s) + 1, e > s ? e : undefined);
-    parts.push(t);
-  }
+  // The ingestion's Gutenberg handling (BOM, CRLF, header, footer, credits).
+  const parts = await Promise.all(
+    names.map(async (n) => splitGutenberg(cleanText(await Deno.readTextFile(`${dir}/${n}`))).body),
+  );
   if (!parts.length) throw new Error(`no .txt books in ${dir}`);
   return parts.join("\n\n");
 }

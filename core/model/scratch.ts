@@ -3,7 +3,7 @@
  * after the step's submission, so consecutive steps reuse the same memory.
  */
 import type { BufferPool } from "../gpu/pool.ts";
-import { BYTES, type DType, numel, type Tensor } from "../tensor.ts";
+import { BYTES, type DType, numel, type Tensor, writeBytes } from "../tensor.ts";
 
 const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
@@ -30,15 +30,7 @@ export class Scratch {
     label?: string,
   ): Tensor {
     const t = this.tensor(shape, data instanceof Float32Array ? "f32" : "u32", label);
-    const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
-    if (bytes.byteLength > 0) {
-      const padded = bytes.byteLength % 4 === 0 ? bytes : (() => {
-        const p = new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
-        p.set(bytes);
-        return p;
-      })();
-      this.pool.device.queue.writeBuffer(t.buffer, 0, padded);
-    }
+    writeBytes(this.pool.device, t.buffer, data);
     return t;
   }
 

@@ -107,8 +107,8 @@ function unwrapText(s: string): string {
   return s;
 }
 
-/** Known words that are math, not units or prose. */
-export const MATH_WORDS = new Set([
+/** Function names the parser understands (also math words, not units). */
+export const FUNCTION_NAMES = [
   "sin",
   "cos",
   "tan",
@@ -124,11 +124,10 @@ export const MATH_WORDS = new Set([
   "log",
   "ln",
   "exp",
-  "sqrt",
-  "pi",
-  "infty",
-  "inf",
-]);
+] as const;
+
+/** Known words that are math, not units or prose. */
+export const MATH_WORDS = new Set<string>([...FUNCTION_NAMES, "sqrt", "pi", "infty", "inf"]);
 
 /**
  * Drops trailing unit words after a numeric answer (`12 cm`, `3.5 square units`, `7 dollars`).

@@ -9,7 +9,7 @@
  * as flat n-ary nodes in loops, so long chains like `1+1+...+1` do not deepen the tree.
  */
 
-import { MATH_WORDS } from "./latex.ts";
+import { FUNCTION_NAMES, MATH_WORDS } from "./latex.ts";
 
 /** Maximum parser nesting (brackets, unary signs, exponents) before giving up. */
 export const MAX_DEPTH = 64;
@@ -43,23 +43,7 @@ interface Tok {
 /** Thrown internally for any unparsable input; never escapes {@link parseMath}. */
 class ParseFail extends Error {}
 
-const FUNCTIONS = new Set([
-  "sin",
-  "cos",
-  "tan",
-  "cot",
-  "sec",
-  "csc",
-  "arcsin",
-  "arccos",
-  "arctan",
-  "sinh",
-  "cosh",
-  "tanh",
-  "log",
-  "ln",
-  "exp",
-]);
+const FUNCTIONS = new Set<string>(FUNCTION_NAMES);
 
 /** LaTeX commands that have no meaning as an answer value: refuse rather than guess. */
 const REFUSED = new Set(["begin", "end", "pm", "mp", "to", "rightarrow", "implies", "iff"]);
