@@ -149,14 +149,19 @@ export function truncateMiddleChars(
  */
 export type ThinkStyle = "last" | "mrcr" | "frames";
 
-/** The answer part of a response (see {@link ThinkStyle}). */
+/** The answer part of a response (see {@link ThinkStyle}), trimmed. */
 export function stripThinking(text: string, style: ThinkStyle = "last"): string {
+  return removeThinking(text, style).trim();
+}
+
+/** {@link stripThinking} without the final trim (callers with Python strip semantics trim it). */
+export function removeThinking(text: string, style: ThinkStyle = "last"): string {
   if (style === "last") {
     const i = text.lastIndexOf("</think>");
-    return (i >= 0 ? text.slice(i + "</think>".length) : text).trim();
+    return i >= 0 ? text.slice(i + "</think>".length) : text;
   }
   let t = text.replace(/<think>[\s\S]*?<\/think>/g, "");
   const i = style === "mrcr" ? t.indexOf("</think>") : t.lastIndexOf("</think>");
   if (i >= 0) t = t.slice(i + "</think>".length);
-  return t.trim();
+  return t;
 }

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { removeThinking, truncateMiddleChars } from "../truncate.ts";
 import { InputError } from "../../core/errors.ts";
 import { pyStrip } from "../metrics/pystr.ts";
 
@@ -51,10 +52,7 @@ export function messagesTokens(
  * remaining `</think>` (vLLM drops the opening tag), then Python-strip.
  */
 export function stripThink(text: string): string {
-  let t = text.replace(/<think>[\s\S]*?<\/think>/g, "");
-  const i = t.lastIndexOf("</think>");
-  if (i !== -1) t = t.slice(i + "</think>".length);
-  return pyStrip(t);
+  return pyStrip(removeThinking(text, "frames"));
 }
 
 /** "1k", "4k", "128k", "1m" for powers-of-two-ish token counts; the number itself otherwise. */
@@ -87,12 +85,7 @@ export function replaceChain(template: string, pairs: readonly [string, string][
  * (code points) with "\n...[truncated]...\n" between them.
  */
 export function middleTruncateChars(text: string, maxChars: number): string {
-  if (text.length <= maxChars) return text; // UTF-16 length ≥ code points: nothing to cut
-  const cps = Array.from(text);
-  if (cps.length <= maxChars) return text;
-  const half = Math.floor(maxChars / 2);
-  return cps.slice(0, half).join("") + "\n...[truncated]...\n" +
-    cps.slice(cps.length - half).join("");
+  return truncateMiddleChars(text, maxChars);
 }
 
 /** A record read from a data file, with where it came from. */
