@@ -1,6 +1,7 @@
 /**
  * Streaming JSONL reading with errors that name the file and line. Lines are
- * read one at a time, so files larger than memory stream through.
+ * split on bytes (0x0A never occurs inside a UTF-8 sequence) and parsed one at
+ * a time, so files larger than memory stream through.
  */
 import { InputError } from "./errors.ts";
 
@@ -9,50 +10,73 @@ export interface JsonlLine {
   value: Record<string, unknown>;
 }
 
-/** Yields each non-blank line of `path` parsed as a JSON object. */
-export async function* readJsonl(path: string): AsyncGenerator<JsonlLine> {
+/** One line: the parsed object, or why it is not one. */
+export type JsonlResult = JsonlLine | { line: number; error: InputError };
+
+/**
+ * Yields every non-blank line, a bad one (invalid JSON, not an object, invalid
+ * UTF-8) as an error, and goes on reading: one truncated line does not lose the
+ * rest of the file. A missing file throws.
+ */
+export async function* readJsonlLines(path: string): AsyncGenerator<JsonlResult> {
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path);
   } catch (e) {
     throw new InputError(`cannot open: ${(e as Error).message}`, path);
   }
-  const decoder = new TextDecoder("utf-8", { fatal: true });
-  let buf = "";
+  const dec = new TextDecoder("utf-8", { fatal: true });
   let line = 0;
-  const parse = (text: string): JsonlLine | undefined => {
+  const parse = (bytes: Uint8Array): JsonlResult | undefined => {
     line++;
+    let text: string;
+    try {
+      text = dec.decode(bytes);
+    } catch {
+      return { line, error: new InputError("not valid UTF-8 text (a binary file?)", path, line) };
+    }
+    if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     if (text.trim() === "") return undefined;
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch (e) {
-      throw new InputError(`invalid JSON: ${(e as Error).message}`, path, line);
+      return { line, error: new InputError(`invalid JSON: ${(e as Error).message}`, path, line) };
     }
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
-      throw new InputError("expected a JSON object", path, line);
+      return { line, error: new InputError("expected a JSON object", path, line) };
     }
     return { line, value: value as Record<string, unknown> };
   };
+  let buf = new Uint8Array(0);
   try {
     for await (const chunk of file.readable) {
-      try {
-        buf += decoder.decode(chunk, { stream: true });
-      } catch {
-        throw new InputError("not valid UTF-8 text (a binary file?)", path, line + 1);
-      }
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const r = parse(buf.slice(0, nl));
-        buf = buf.slice(nl + 1);
+      const merged = new Uint8Array(buf.length + chunk.length);
+      merged.set(buf);
+      merged.set(chunk, buf.length);
+      let from = 0;
+      for (let nl = merged.indexOf(10, from); nl >= 0; nl = merged.indexOf(10, from)) {
+        const r = parse(merged.subarray(from, nl));
+        from = nl + 1;
         if (r) yield r;
       }
+      buf = merged.slice(from);
     }
-    const r = parse(buf + decoder.decode());
-    if (r) yield r;
+    if (buf.length) {
+      const r = parse(buf);
+      if (r) yield r;
+    }
   } finally {
     try {
       file.close();
     } catch { /* already closed by the stream */ }
+  }
+}
+
+/** Yields each non-blank line as a JSON object; the first bad line throws its InputError. */
+export async function* readJsonl(path: string): AsyncGenerator<JsonlLine> {
+  for await (const r of readJsonlLines(path)) {
+    if ("error" in r) throw r.error;
+    yield r;
   }
 }

@@ -14,6 +14,7 @@
  */
 import type { Document, Skipped } from "../types.ts";
 import { InputError } from "../../errors.ts";
+import { readJsonlLines } from "../../jsonl.ts";
 import type { Progress } from "../../progress.ts";
 import { detectLanguage } from "../lang.ts";
 import { decodeTextBytes, readTextFile, skip } from "./common.ts";
@@ -125,79 +126,14 @@ export async function listFiles(
   return out;
 }
 
-/** One line of a JSONL file: the parsed object, or why it is not one. */
-type Line = { line: number; value: Record<string, unknown> } | { line: number; error: string };
-
-/**
- * Reads JSONL line by line like core/jsonl.ts's readJsonl, but a bad line
- * (invalid JSON, not an object, invalid UTF-8) is yielded as an error and
- * reading goes on, so one truncated line does not lose the rest of the file.
- * Lines are split on bytes (0x0A never occurs inside a UTF-8 sequence).
- */
-export async function* readJsonlTolerant(path: string): AsyncGenerator<Line> {
-  const file = await Deno.open(path);
-  const dec = new TextDecoder("utf-8", { fatal: true });
-  let line = 0;
-  const parse = (bytes: Uint8Array): Line | undefined => {
-    line++;
-    let text: string;
-    try {
-      text = dec.decode(bytes);
-    } catch {
-      return {
-        line,
-        error: new InputError("not valid UTF-8 text (a binary file?)", path, line).message,
-      };
-    }
-    if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    if (text.trim() === "") return undefined;
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (e) {
-      return {
-        line,
-        error: new InputError(`invalid JSON: ${(e as Error).message}`, path, line).message,
-      };
-    }
-    if (value === null || typeof value !== "object" || Array.isArray(value)) {
-      return { line, error: new InputError("expected a JSON object", path, line).message };
-    }
-    return { line, value: value as Record<string, unknown> };
-  };
-  let buf = new Uint8Array(0);
-  try {
-    for await (const chunk of file.readable) {
-      const merged = new Uint8Array(buf.length + chunk.length);
-      merged.set(buf);
-      merged.set(chunk, buf.length);
-      let from = 0;
-      for (let nl = merged.indexOf(10, from); nl >= 0; nl = merged.indexOf(10, from)) {
-        const r = parse(merged.subarray(from, nl));
-        from = nl + 1;
-        if (r) yield r;
-      }
-      buf = merged.slice(from);
-    }
-    if (buf.length) {
-      const r = parse(buf);
-      if (r) yield r;
-    }
-  } finally {
-    try {
-      file.close();
-    } catch { /* already closed by the stream */ }
-  }
-}
-
 /** Documents and skips from one JSONL file, the reader chosen by its first good record. */
 async function* ingestJsonl(path: string): AsyncGenerator<Document | Skipped> {
   let format: RecordFormat | undefined;
   let index = 0;
   const seen = new Set<string>();
-  for await (const l of readJsonlTolerant(path)) {
+  for await (const l of readJsonlLines(path)) {
     if ("error" in l) {
-      yield skip(`${path}:${l.line}`, l.error);
+      yield skip(`${path}:${l.line}`, l.error.message);
       continue;
     }
     const r = l.value;
