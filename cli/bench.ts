@@ -61,22 +61,34 @@ const runtime: Command = {
   },
 };
 
-/** The books folder: --books, else shared/corpora/books beside the checkout or the working directory. */
-function findBooks(flag?: string): string {
-  const candidates = flag ? [flag] : [
-    new URL("../../shared/corpora/books", import.meta.url).pathname,
-    "../shared/corpora/books",
-    "shared/corpora/books",
+/** A folder of the shared data beside the checkout or the working directory, when present. */
+function sharedDir(rel: string): string | undefined {
+  const candidates = [
+    new URL(`../../shared/${rel}`, import.meta.url).pathname,
+    `../shared/${rel}`,
+    `shared/${rel}`,
   ];
-  for (const c of candidates) {
+  return candidates.find((c) => {
     try {
-      if (Deno.statSync(c).isDirectory) return c;
-    } catch { /* try the next */ }
+      return Deno.statSync(c).isDirectory;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** The books folder: --books, else shared/corpora/books. */
+function findBooks(flag?: string): string {
+  if (flag) {
+    try {
+      if (Deno.statSync(flag).isDirectory) return flag;
+    } catch { /* reported below */ }
+    throw new UsageError(`--books ${flag}: not a folder`, "golongrl bench rewards --help");
   }
+  const dir = sharedDir("corpora/books");
+  if (dir) return dir;
   throw new UsageError(
-    flag
-      ? `--books ${flag}: not a folder`
-      : "no books folder found; pass --books DIR (a folder of .txt books)",
+    "no books folder found; pass --books DIR (a folder of .txt books)",
     "golongrl bench rewards --help",
   );
 }
@@ -488,21 +500,12 @@ const dataBenchCmd: Command = {
     out: { type: "string", value: "DIR", description: "Write DIR/data.json." },
   },
   async run({ io, flags }) {
-    const here = (p: string) => new URL(`../../${p}`, import.meta.url).pathname;
-    const exists = (p: string) => {
-      try {
-        return Deno.statSync(p).isDirectory;
-      } catch {
-        return false;
-      }
-    };
-    const sources = (flags.sources as string[] | undefined) ??
-      [here("shared/corpora")].filter(exists);
+    const corpora = sharedDir("corpora");
+    const sources = (flags.sources as string[] | undefined) ?? (corpora ? [corpora] : []);
     if (!sources.length) {
       throw new UsageError("no corpora found; pass --sources DIR", "golongrl bench data --help");
     }
-    const tok = (flags.tokenizer as string | undefined) ??
-      [here("shared/tokenizers/qwen3")].find(exists);
+    const tok = (flags.tokenizer as string | undefined) ?? sharedDir("tokenizers/qwen3");
     const r = await dataBench({
       sources,
       tokenizer: tok,
