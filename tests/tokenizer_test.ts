@@ -142,6 +142,13 @@ Deno.test("bpe: train on two books, load, exact round trips, deterministic outpu
     "<|im_start|>user\nhi<|im_end|>\n<think>\nx\n</think>\n\n",
   ];
   for (const s of samples) assertEquals(t.decode(t.encode(s)), s);
+  // As in Qwen3, <think> and </think> survive decoding with special tokens skipped: the
+  // reward's format gate reads the decoded response and needs them.
+  assertEquals(
+    t.decode(t.encode("<think>\nx\n</think>\n\nok<|im_end|>"), { skipSpecial: true }),
+    "<think>\nx\n</think>\n\nok",
+  );
+  assert(!t.specialIds.has(998) && !t.specialIds.has(999) && t.specialIds.has(997));
   // Compression on in-domain text: learned merges are used.
   const text = docs[1].slice(0, 20_000);
   assert(text.length / t.encode(text).length > 2.5, "chars per token");

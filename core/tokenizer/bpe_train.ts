@@ -26,6 +26,15 @@ export const SPECIAL_TOKENS = [
   "</think>",
 ];
 
+/**
+ * Whether an added token is "special" (dropped by decode with skip_special_tokens). As in
+ * Qwen3's tokenizer, `<think>` and `</think>` are added but not special: a response decoded for
+ * the reward keeps them, so the format gate (exactly one `</think>`) can see them.
+ */
+export function isSpecial(content: string): boolean {
+  return content !== "<think>" && content !== "</think>";
+}
+
 /** A minimal ChatML template with Qwen3's enable_thinking switch. */
 export const CHATML_TEMPLATE = "{%- for message in messages %}" +
   "{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' }}" +
@@ -334,7 +343,7 @@ export function tokenizerJson(model: BpeModel): Record<string, unknown> {
       lstrip: false,
       rstrip: false,
       normalized: false,
-      special: true,
+      special: isSpecial(s.content),
     })),
     // No NFC normalizer (Qwen has one): training and encoding keep text byte-exact.
     normalizer: null,
@@ -372,7 +381,7 @@ export function tokenizerConfigJson(model: BpeModel): Record<string, unknown> {
       normalized: false,
       rstrip: false,
       single_word: false,
-      special: true,
+      special: isSpecial(s.content),
     };
   }
   const has = (t: string) => model.special.some((s) => s.content === t);
