@@ -20,6 +20,19 @@ import {
   type PpoParams,
   ppoTokenLoss,
 } from "../kernels/ppo_loss.ts";
+import {
+  NO_TARGET,
+  xentBackwardRef,
+  xentChunkBackward,
+  xentChunkForward,
+  xentFinalize,
+} from "../kernels/xent.ts";
+import { loadModel } from "../core/model/load.ts";
+import { type PackedBatch, packSequences, type Qwen3 } from "../core/model/qwen3.ts";
+import { ParamSet } from "../core/model/params.ts";
+import { Scratch } from "../core/model/scratch.ts";
+import { meanCeCoef } from "../core/model/train_step.ts";
+import { ROOT } from "./helpers.ts";
 
 let shared: Gpu | undefined;
 async function gpu(): Promise<Gpu> {
@@ -467,3 +480,354 @@ Deno.test({
     assertThrows(() => ppoCoefficientsRef(x, { ...PARAMS, clipLow: 1.2 }), /clipLow/);
   },
 });
+
+// ---------------------------------------------------------------------------------------------
+// The entropy bonus in the cross-entropy backward
+
+/** Columns [c0, c0 + cs) of a row-major [T, V] matrix. */
+function chunkOf(x: Float32Array, T: number, V: number, c0: number, cs: number): Float32Array {
+  const out = new Float32Array(T * cs);
+  for (let t = 0; t < T; t++) out.set(x.subarray(t * V + c0, t * V + c0 + cs), t * cs);
+  return out;
+}
+
+/** The chunked forward, then the backward with (or without) entCoef, on the GPU: dlogits [T, V]. */
+async function xentBackwardGpu(
+  g: Gpu,
+  logits: Float32Array,
+  targets: Uint32Array,
+  coef: Float32Array,
+  entCoef: Float32Array | undefined,
+  V: number,
+  chunk: number,
+  invT: number,
+  maxBindBytes?: number,
+): Promise<Float32Array> {
+  const T = targets.length;
+  const tgt = uploadBuffer(g, targets), stats = storageBuffer(g, T * 16);
+  const lp = storageBuffer(g, T * 4), lse = storageBuffer(g, T * 4), ent = storageBuffer(g, T * 4);
+  const cb = uploadBuffer(g, coef), eb = entCoef ? uploadBuffer(g, entCoef) : undefined;
+  const chunks: { c0: number; cs: number; buf: GPUBuffer }[] = [];
+  for (let c0 = 0; c0 < V; c0 += chunk) {
+    const cs = Math.min(chunk, V - c0);
+    chunks.push({ c0, cs, buf: uploadBuffer(g, chunkOf(logits, T, V, c0, cs)) });
+  }
+  const common = { targets: tgt, tokens: T, invTemperature: invT, maxBindBytes };
+  const rec = new Recorder(g, pool(g));
+  for (const [i, c] of chunks.entries()) {
+    await xentChunkForward(g, rec, {
+      ...common,
+      logits: c.buf,
+      stats,
+      chunkStart: c.c0,
+      chunkSize: c.cs,
+      first: i === 0,
+    });
+  }
+  await xentFinalize(g, rec, { stats, logprobs: lp, lse, entropy: ent, tokens: T });
+  const reads = [];
+  for (const c of chunks) {
+    await xentChunkBackward(g, rec, {
+      ...common,
+      logits: c.buf,
+      lse,
+      coef: cb,
+      ...(eb ? { entCoef: eb, entropy: ent } : {}),
+      chunkStart: c.c0,
+      chunkSize: c.cs,
+    });
+    reads.push(rec.read(c.buf, T * c.cs * 4));
+  }
+  await rec.submit();
+  const out = new Float32Array(T * V);
+  for (const [i, c] of chunks.entries()) {
+    const d = new Float32Array(await reads[i]);
+    for (let t = 0; t < T; t++) out.set(d.subarray(t * c.cs, (t + 1) * c.cs), t * V + c.c0);
+  }
+  for (
+    const b of [
+      tgt,
+      stats,
+      lp,
+      lse,
+      ent,
+      cb,
+      ...(eb ? [eb] : []),
+      ...chunks.map((c) => c.buf),
+    ]
+  ) {
+    b.destroy();
+  }
+  return out;
+}
+
+const randArr = (n: number, s: number) =>
+  Float32Array.from({ length: n }, () => (rand() * 2 - 1) * s);
+const randTargets = (T: number, V: number) =>
+  Uint32Array.from({ length: T }, (_, t) => t % 3 === 1 ? NO_TARGET : Math.floor(rand() * V));
+
+/** f64: sum_t coef[t]·logprob[t] (0 without a target) + entCoef[t]·H_t of softmax(logits·invT). */
+function xentLossF64(
+  x: Float64Array,
+  targets: Uint32Array,
+  coef: ArrayLike<number>,
+  entCoef: ArrayLike<number>,
+  V: number,
+  invT: number,
+): number {
+  let loss = 0;
+  for (let t = 0; t < targets.length; t++) {
+    let m = -Infinity;
+    for (let v = 0; v < V; v++) m = Math.max(m, x[t * V + v] * invT);
+    let s = 0;
+    for (let v = 0; v < V; v++) s += Math.exp(x[t * V + v] * invT - m);
+    const lse = m + Math.log(s);
+    let h = 0;
+    for (let v = 0; v < V; v++) {
+      const l = x[t * V + v] * invT - lse;
+      h -= Math.exp(l) * l;
+    }
+    loss += entCoef[t] * h;
+    if (targets[t] !== NO_TARGET) loss += coef[t] * (x[t * V + targets[t]] * invT - lse);
+  }
+  return loss;
+}
+
+Deno.test({
+  name: "entropy term: the backward with entCoef equals the reference, windows and chunks",
+  ...opts,
+  fn: async () => {
+    const g = await gpu();
+    for (
+      const [T, V, chunk, bind] of [[1, 5, 5, 0], [9, 130, 40, 0], [17, 513, 256, 0], [
+        37,
+        203,
+        101,
+        2048,
+      ]]
+    ) {
+      for (const invT of [1, 1.6]) {
+        const logits = randArr(T * V, 4), targets = randTargets(T, V);
+        const coef = randArr(T, 2), ec = randArr(T, 1.5);
+        const got = await xentBackwardGpu(
+          g,
+          logits,
+          targets,
+          coef,
+          ec,
+          V,
+          chunk,
+          invT,
+          bind || undefined,
+        );
+        const want = xentBackwardRef(logits, targets, coef, invT, ec);
+        let worst = 0;
+        for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
+        assert(worst < 5e-6, `T=${T} V=${V} invT=${invT}: ${worst}`);
+        // The entropy term reaches rows without a target; without entCoef they stay exactly 0.
+        const plain = await xentBackwardGpu(g, logits, targets, coef, undefined, V, chunk, invT);
+        for (let t = 0; t < T; t++) {
+          const row = got.subarray(t * V, (t + 1) * V), prow = plain.subarray(t * V, (t + 1) * V);
+          if (targets[t] === NO_TARGET) {
+            assert(prow.every((x) => x === 0));
+            if (V > 1) assert(row.some((x) => x !== 0), `row ${t} has no entropy gradient`);
+          }
+        }
+        // entCoef = 0 reproduces the plain backward.
+        const zero = await xentBackwardGpu(
+          g,
+          logits,
+          targets,
+          coef,
+          new Float32Array(T),
+          V,
+          chunk,
+          invT,
+        );
+        let d0 = 0;
+        for (let i = 0; i < zero.length; i++) d0 = Math.max(d0, Math.abs(zero[i] - plain[i]));
+        assert(d0 < 1e-6, `entCoef 0 vs plain ${d0}`);
+      }
+    }
+  },
+});
+
+Deno.test({
+  name: "entropy term: dlogits match central finite differences of sum(coef*logprob + ec*H)",
+  ...opts,
+  fn: async () => {
+    const g = await gpu();
+    const T = 5, V = 19, invT = 0.7;
+    const logits = randArr(T * V, 3), targets = randTargets(T, V);
+    const coef = randArr(T, 1), ec = randArr(T, 2);
+    const got = await xentBackwardGpu(g, logits, targets, coef, ec, V, 7, invT);
+    const ref = xentBackwardRef(logits, targets, coef, invT, ec);
+    const x = Float64Array.from(logits), h = 1e-5;
+    let worst = 0, worstRef = 0;
+    for (let i = 0; i < T * V; i++) {
+      const x0 = x[i];
+      x[i] = x0 + h;
+      const up = xentLossF64(x, targets, coef, ec, V, invT);
+      x[i] = x0 - h;
+      const down = xentLossF64(x, targets, coef, ec, V, invT);
+      x[i] = x0;
+      const fd = (up - down) / (2 * h);
+      worst = Math.max(worst, Math.abs(fd - got[i]));
+      worstRef = Math.max(worstRef, Math.abs(fd - ref[i]));
+    }
+    assert(worst < 1e-5, `GPU vs finite differences: ${worst}`);
+    assert(worstRef < 1e-6, `reference vs finite differences: ${worstRef}`);
+    // The entropy term alone (coef 0): its gradient sums to 0 over each row (softmax shift).
+    const only = await xentBackwardGpu(g, logits, targets, new Float32Array(T), ec, V, 7, invT);
+    for (let t = 0; t < T; t++) {
+      const s = only.subarray(t * V, (t + 1) * V).reduce((a, b) => a + b, 0);
+      assert(Math.abs(s) < 1e-6, `row ${t} sums to ${s}`);
+      assert(only.subarray(t * V, (t + 1) * V).some((v) => Math.abs(v) > 1e-3));
+    }
+  },
+});
+
+Deno.test({
+  name: "xentChunkBackward refuses entCoef without the forward's entropy",
+  ...opts,
+  fn: async () => {
+    const g = await gpu();
+    const b = storageBuffer(g, 64);
+    let err: unknown;
+    try {
+      await xentChunkBackward(g, new Recorder(g, pool(g)), {
+        logits: b,
+        targets: b,
+        lse: b,
+        coef: b,
+        entCoef: b,
+        tokens: 1,
+        chunkStart: 0,
+        chunkSize: 1,
+      });
+    } catch (e) {
+      err = e;
+    }
+    assert(err instanceof Error && /entCoef and entropy go together/.test(err.message));
+    b.destroy();
+  },
+});
+
+// ---------------------------------------------------------------------------------------------
+// The entropy bonus through the tiny model
+
+const FIX = `${ROOT}/tests/fixtures/qwen3_tiny`;
+
+/** sum_t ec[t]·H_t from the model's forward entropies (f64 sum of the f32 values). */
+async function entropyLoss(model: Qwen3, batch: PackedBatch, ec: Float32Array): Promise<number> {
+  const rec = new Recorder(model.gpu, model.pool);
+  const st = await model.forward(rec, batch);
+  const r = rec.read(st.entropy.buffer, batch.ids.length * 4);
+  await rec.submit();
+  const h = new Float32Array(await r);
+  model.release(st);
+  let s = 0;
+  for (let t = 0; t < h.length; t++) s += ec[t] * h[t];
+  return s;
+}
+
+for (const name of ["tied", "untied"] as const) {
+  Deno.test({
+    name:
+      `${name} tiny model: backward with entCoef gives the gradient of sum ec*H (finite differences)`,
+    ...opts,
+    fn: async () => {
+      const g = await gpu();
+      const { model } = await loadModel(g, `${FIX}/${name}`);
+      const golden = JSON.parse(await Deno.readTextFile(`${FIX}/${name}/golden.json`)) as {
+        sequences: { input_ids: number[] }[];
+      };
+      const batch = packSequences(golden.sequences.map((s) => s.input_ids));
+      const T = batch.ids.length;
+      const ec = Float32Array.from({ length: T }, () => 0.2 + rand()); // every token, targets or not
+      const coef = new Float32Array(T);
+      const grads = ParamSet.zerosLike(g, model.config, "grad");
+      const rec = new Recorder(g, model.pool);
+      const st = await model.forward(rec, batch, { train: true });
+      const s = new Scratch(model.pool);
+      await model.backward(rec, st, s.upload(coef), grads, s.upload(ec));
+      const host = await grads.toHost(g, rec);
+      model.release(st);
+      s.releaseAll();
+      grads.destroy();
+      // Probe the largest gradients of a few tensors at every depth of the model.
+      const weights = new Map(model.weights.entries().map((e) => [e.name, e.tensor]));
+      const names = [
+        "model.embed_tokens.weight",
+        ...(name === "untied" ? ["lm_head.weight"] : []),
+        "model.norm.weight",
+        "model.layers.1.mlp.down_proj.weight",
+        "model.layers.0.self_attn.q_proj.weight",
+        "model.layers.0.input_layernorm.weight",
+      ];
+      let checked = 0;
+      for (const pname of names) {
+        const grad = host.get(pname)!, w = weights.get(pname)!;
+        const order = [...grad.keys()].sort((a, b) => Math.abs(grad[b]) - Math.abs(grad[a]));
+        const vals = new Float32Array(await readTensorHost(model, w));
+        for (const i of order.slice(0, 2)) {
+          const h = 1e-2 * Math.max(1, Math.abs(vals[i]));
+          const set = (v: number) =>
+            g.device.queue.writeBuffer(w.buffer, i * 4, new Float32Array([v]));
+          set(vals[i] + h);
+          const up = await entropyLoss(model, batch, ec);
+          set(vals[i] - h);
+          const down = await entropyLoss(model, batch, ec);
+          set(vals[i]);
+          const fd = (up - down) / (2 * h);
+          assert(
+            Math.abs(fd - grad[i]) <= 1e-2 * Math.abs(grad[i]) + 1e-4,
+            `${pname}[${i}]: backward ${grad[i]} vs finite differences ${fd}`,
+          );
+          checked++;
+        }
+      }
+      assert(checked >= 10);
+      // Linear in the two coefficients: the logprob part adds on top of the entropy part.
+      const ce = meanCeCoef(batch);
+      const both = await modelGrads(model, batch, ce, ec);
+      const ceOnly = await modelGrads(model, batch, ce);
+      for (const [pname, gb] of both) {
+        const ge = host.get(pname)!, gc = ceOnly.get(pname)!;
+        let worst = 0, scale = 0;
+        for (let i = 0; i < gb.length; i++) {
+          worst = Math.max(worst, Math.abs(gb[i] - gc[i] - ge[i]));
+          scale = Math.max(scale, Math.abs(gb[i]));
+        }
+        assert(worst <= 1e-4 * scale + 1e-7, `${pname}: ${worst} vs ${scale}`);
+      }
+      model.weights.destroy();
+    },
+  });
+}
+
+async function readTensorHost(model: Qwen3, t: { buffer: GPUBuffer; shape: number[] }) {
+  const rec = new Recorder(model.gpu, model.pool);
+  const r = rec.read(t.buffer, t.shape.reduce((a, b) => a * b, 1) * 4);
+  await rec.submit();
+  return await r;
+}
+
+/** Every parameter gradient of sum coef·logprob (+ sum entCoef·H). */
+async function modelGrads(
+  model: Qwen3,
+  batch: PackedBatch,
+  coef: Float32Array,
+  entCoef?: Float32Array,
+): Promise<Map<string, Float32Array>> {
+  const grads = ParamSet.zerosLike(model.gpu, model.config, "grad");
+  const rec = new Recorder(model.gpu, model.pool);
+  const st = await model.forward(rec, batch, { train: true });
+  const s = new Scratch(model.pool);
+  await model.backward(rec, st, s.upload(coef), grads, entCoef ? s.upload(entCoef) : undefined);
+  const host = await grads.toHost(model.gpu, rec);
+  model.release(st);
+  s.releaseAll();
+  grads.destroy();
+  return host;
+}
