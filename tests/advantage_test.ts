@@ -144,6 +144,23 @@ Deno.test("singleton groups: grpo mu 0 sigma 1, dr-grpo and rloo keep r, tmn mu 
   assertAlmostEquals(neg.advantages[2], -0.2 / (S + EPS) * Math.exp(-0.5), 1e-12);
 });
 
+Deno.test("qwenlong-task: task-wide mean and unbiased std, no per-prompt centring", () => {
+  const xs: AdvantageInput[] = [
+    ...[1, 0].map((reward) => ({ uid: "g", task: "T", reward })),
+    ...[1, 1, 0].map((reward) => ({ uid: "h", task: "T", reward })),
+    ...[0.2, 0.4].map((reward) => ({ uid: "k", task: "U", reward })),
+  ];
+  // T: m = 0.6, squared deviations sum to 1.2 over 5 rollouts: unbiased var 0.3.
+  const r = computeAdvantages("qwenlong-task", xs);
+  assertAlmostEquals(r.stats.taskScale.T, Math.sqrt(0.3), 1e-15);
+  assertAlmostEquals(r.stats.taskScale.U, Math.sqrt(0.02), 1e-15);
+  assertAlmostEquals(r.advantages[0], 0.4 / (Math.sqrt(0.3) + EPS), 1e-12);
+  assertAlmostEquals(r.advantages[4], -0.6 / (Math.sqrt(0.3) + EPS), 1e-12);
+  assertAlmostEquals(r.advantages[5], -0.1 / (Math.sqrt(0.02) + EPS), 1e-12);
+  // The same reward gets the same advantage in both prompts of a task.
+  assertEquals(r.advantages[0], r.advantages[2]);
+});
+
 Deno.test("task keys: '' is a key; a missing or mixed task is an error for task estimators", () => {
   const xs: AdvantageInput[] = [
     { uid: "a", task: "", reward: 1 },
