@@ -157,6 +157,43 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   logits[k] = coef[t] * p.inv_t * (onehot - prob);
 }`;
 
+/**
+ * The backward with an entropy term: adds d(entCoef[t]·H_t)/dlogits, where H_t is the entropy of
+ * softmax(l), l = logits·invT: dH/dl_v = −p_v·(log p_v + H), times invT for the logits. Applied on
+ * every row (a row with no target gets only this term); a separate source so the plain backward
+ * stays as it was.
+ */
+const BACKWARD_ENT_WGSL = /* wgsl */ `
+struct Params {
+  n: u32, chunk: u32, chunk_start: u32, inv_t: f32,
+  loff: u32, row0: u32, _a: u32, _b: u32,
+}
+@group(0) @binding(0) var<storage, read_write> logits: array<f32>;
+@group(0) @binding(1) var<storage, read> targets: array<u32>;
+@group(0) @binding(2) var<storage, read> lse: array<f32>;
+@group(0) @binding(3) var<storage, read> coef: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(5) var<storage, read> ent_coef: array<f32>;
+@group(0) @binding(6) var<storage, read> entropy: array<f32>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  if (i >= p.n) { return; }
+  let r = i / p.chunk;
+  let c = i - r * p.chunk;
+  let t = p.row0 + r;
+  let tid = targets[t];
+  let k = p.loff + i;
+  let logp = logits[k] * p.inv_t - lse[t];
+  let prob = exp(logp);
+  let onehot = select(0.0, 1.0, tid == p.chunk_start + c);
+  // The logprob term is 0 on rows with no target (their logprob is the constant 0).
+  let g_lp = select(coef[t] * (onehot - prob), 0.0, tid == 0xFFFFFFFFu);
+  let g_ent = -ent_coef[t] * prob * (logp + entropy[t]);
+  logits[k] = p.inv_t * (g_lp + g_ent);
+}`;
+
 /** A window of whole rows of a row-major matrix, bound at a 256-aligned byte offset. */
 export interface RowWindow {
   /** First row of the window. */
@@ -289,6 +326,14 @@ export interface XentChunkBackwardArgs {
   lse: View;
   /** f32 [tokens]: dLoss/dlogprob[t]. */
   coef: View;
+  /**
+   * f32 [tokens], optional: adds the gradient of sum_t entCoef[t]·H_t (H_t the entropy of
+   * softmax(l)) on every row, targets or not. An entropy bonus of β under loss aggregation
+   * weights w is entCoef = −β·w (the loss is minimised). Needs `entropy`.
+   */
+  entCoef?: View;
+  /** f32 [tokens] from {@link xentFinalize}; required with `entCoef`. */
+  entropy?: View;
   tokens: number;
   chunkStart: number;
   chunkSize: number;
@@ -300,15 +345,22 @@ export interface XentChunkBackwardArgs {
 /**
  * In place: the logits chunk becomes dLoss/dlogits = coef[t] * invTemperature * (onehot(target) -
  * softmax(l))[v], with coef[t] = dLoss/dlogprob[t]. Rows with no target get 0 (their logprob is the
- * constant 0).
+ * constant 0). With `entCoef`, adds entCoef[t] * invTemperature * (-p_v (log p_v + H_t)) on every
+ * row: the gradient of sum_t entCoef[t] * H_t.
  */
 export async function xentChunkBackward(
   gpu: Gpu,
   rec: Recorder,
   a: XentChunkBackwardArgs,
 ): Promise<void> {
+  if ((a.entCoef === undefined) !== (a.entropy === undefined)) {
+    throw new Error("xentChunkBackward: entCoef and entropy go together");
+  }
   if (a.tokens === 0 || a.chunkSize === 0) return;
-  const pipe = await pipeline(gpu, "xent_backward", BACKWARD_WGSL);
+  const ent = a.entCoef && a.entropy ? [a.entCoef, a.entropy] : [];
+  const pipe = ent.length
+    ? await pipeline(gpu, "xent_backward_entropy", BACKWARD_ENT_WGSL)
+    : await pipeline(gpu, "xent_backward", BACKWARD_WGSL);
   for (const w of rowWindows(gpu, a.logits, a.tokens, a.chunkSize, a.maxBindBytes)) {
     const n = w.rows * a.chunkSize;
     const u = new ArrayBuffer(32);
@@ -316,7 +368,7 @@ export async function xentChunkBackward(
     new Float32Array(u, 12, 1)[0] = a.invTemperature ?? 1;
     rec.dispatch(
       pipe,
-      [w.binding, a.targets, a.lse, a.coef, { uniform: new Uint8Array(u) }],
+      [w.binding, a.targets, a.lse, a.coef, { uniform: new Uint8Array(u) }, ...ent],
       grid1d(gpu, n),
       "xent_backward",
     );
@@ -354,22 +406,31 @@ export function xentRef(
   return { logprobs, lse, entropy };
 }
 
-/** CPU reference (f64): dLoss/dlogits [T, V] for dLoss/dlogprob = coef (0 on rows with no target). */
+/**
+ * CPU reference (f64): dLoss/dlogits [T, V] for dLoss/dlogprob = coef (0 on rows with no target),
+ * plus, with `entCoef`, the gradient of sum_t entCoef[t] * H_t on every row.
+ */
 export function xentBackwardRef(
   logits: Float32Array,
   targets: Uint32Array,
   coef: Float32Array,
   invTemperature = 1,
+  entCoef?: ArrayLike<number>,
 ): Float32Array {
   const T = targets.length, V = logits.length / T;
   const out = new Float32Array(T * V);
   for (let t = 0; t < T; t++) {
-    if (targets[t] === NO_TARGET) continue;
+    const hasTarget = targets[t] !== NO_TARGET;
+    if (!hasTarget && !entCoef) continue;
     const row = logits.subarray(t * V, (t + 1) * V);
-    const { lse } = rowStats(row, invTemperature);
+    const { lse, entropy } = rowStats(row, invTemperature);
+    const ec = entCoef ? entCoef[t] : 0;
     for (let v = 0; v < V; v++) {
-      const prob = Math.exp(row[v] * invTemperature - lse);
-      out[t * V + v] = coef[t] * invTemperature * ((v === targets[t] ? 1 : 0) - prob);
+      const logp = row[v] * invTemperature - lse, prob = Math.exp(logp);
+      const dLp = hasTarget ? (v === targets[t] ? 1 : 0) - prob : 0;
+      out[t * V + v] = entCoef
+        ? invTemperature * (coef[t] * dLp - ec * prob * (logp + entropy))
+        : coef[t] * invTemperature * dLp;
     }
   }
   return out;

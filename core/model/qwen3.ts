@@ -689,8 +689,16 @@ export class Qwen3 {
   /**
    * Records the backward of sum_t coef[t] · logprob[t] into `grads` (accumulated:
    * clear them first for a fresh step). For cross-entropy, coef = -1/N on target tokens.
+   * With `entCoef` [T], the loss also has sum_t entCoef[t] · H_t, H_t the forward's entropy
+   * (on every token, targets or not; an entropy bonus β is entCoef = -β · weight).
    */
-  async backward(rec: Recorder, st: ForwardState, coef: Tensor, grads: ParamSet): Promise<void> {
+  async backward(
+    rec: Recorder,
+    st: ForwardState,
+    coef: Tensor,
+    grads: ParamSet,
+    entCoef?: Tensor,
+  ): Promise<void> {
     if (!st.opts.train) throw new Error("backward needs a forward with train: true");
     const { gpu } = this;
     const { V, H, L } = this.dims;
@@ -731,6 +739,7 @@ export class Qwen3 {
         targets: b.targets.buffer,
         lse: st.lse.buffer,
         coef: coef.buffer,
+        ...(entCoef ? { entCoef: entCoef.buffer, entropy: st.entropy.buffer } : {}),
         tokens: T,
         chunkStart: c0,
         chunkSize: n,
