@@ -16,6 +16,7 @@ import { modelCommand } from "./model.ts";
 import { data } from "./data.ts";
 import { evalCommand } from "./eval.ts";
 import { advantage } from "./advantage.ts";
+import { sft, train } from "./train.ts";
 
 /** Registered commands: only ones that work end to end. */
 export const COMMANDS: Command[] = [
@@ -26,6 +27,8 @@ export const COMMANDS: Command[] = [
   modelCommand,
   reward,
   evalCommand,
+  sft,
+  train,
   advantage,
   bench,
 ];

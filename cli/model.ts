@@ -15,7 +15,7 @@ import { copyTokenizerFiles, loadModel } from "../core/model/load.ts";
 import { loadTokenizer } from "../core/tokenizer/tokenizer.ts";
 import { readScoreInputs, scoreSequences } from "../core/model/score.ts";
 import { readPrompts } from "../core/model/prompts.ts";
-import { generate } from "../core/model/generate.ts";
+import { rollout } from "../core/model/rollout.ts";
 import { JsonlWriter } from "../core/jsonl_writer.ts";
 import { Progress } from "../core/progress.ts";
 
@@ -158,7 +158,9 @@ const gen: Command = {
   description:
     'Prompt lines: {"id", "prompt": "text"} (raw), {"id", "messages": [...]} (chat template), or\n' +
     '{"id", "tokens": [...]}. Output lines: {"id", "sample", "text", "tokens", "logprobs",\n' +
-    '"finish_reason"}. A prompt\'s KV cache is computed once and shared by its --n completions.',
+    '"finish_reason"}; "text" is the response as rewards read it (special tokens skipped, a\n' +
+    "trailing EOS removed, cut before a stop string). A prompt's KV cache is computed once and\n" +
+    "shared by its --n completions.",
   flags: {
     model: { type: "string", value: "DIR", description: "Model folder (with tokenizer files)." },
     prompts: { type: "string", value: "FILE", description: "JSONL prompts." },
@@ -221,9 +223,10 @@ const gen: Command = {
       quiet: flags.quiet as boolean,
     });
     await JsonlWriter.with(flags.out as string | undefined, io.out, async (out) => {
+      // Batches of --batch-prompts, written as each finishes (a long run keeps its output).
       for (let i = 0; i < prompts.length; i += per) {
         const batch = prompts.slice(i, i + per);
-        const { completions } = await generate(model, batch.map((p) => p.tokens), {
+        const rolls = await rollout(model, tok, batch.map((p) => p.tokens), {
           n,
           maxNewTokens: flags["max-new-tokens"] as number,
           temperature: flags.temperature as number,
@@ -231,18 +234,16 @@ const gen: Command = {
           topK: flags["top-k"] as number,
           seed: flags.seed as number,
           rowIdBase: i * n,
-          eosIds: tok.eosIds,
           stop: flags.stop as string[] | undefined,
-          decode: (ids) => tok.decode(ids, { skipSpecial: false }),
         });
-        for (const c of completions) {
+        for (const r of rolls) {
           await out.write({
-            id: batch[c.prompt].id,
-            sample: c.sample,
-            text: c.text,
-            tokens: c.tokens,
-            logprobs: c.logprobs,
-            finish_reason: c.finishReason,
+            id: batch[r.prompt].id,
+            sample: r.sample,
+            text: r.text,
+            tokens: r.tokens,
+            logprobs: r.logprobs,
+            finish_reason: r.finishReason,
           });
         }
         progress.tick(batch.length);

@@ -1,7 +1,8 @@
 /**
  * One AdamW step with PyTorch semantics (torch.optim.AdamW, single-tensor path):
  *
- *   g = grad · gradScale[0] (when given: the clip coefficient, read on the GPU)
+ *   g = grad · gradScale[0] (when given: the clip coefficient, read on the GPU; a negative
+ *       value, which clipCoefficient writes for a non-finite norm, skips the whole update)
  *   p ← p·(1 − lr·wd)                       decoupled weight decay, first
  *   m ← m + (1 − β1)(g − m)                 (torch's lerp)
  *   v ← β2·v + (1 − β2)·g²
@@ -46,6 +47,7 @@ ${scaled ? `@group(0) @binding(5) var<storage, ${sMode}> gscale: array<f32>;` : 
 fn main(${BUILTINS}) {
   let i = ${WG_INDEX} * ${WG}u + lid.x;
   if (i >= p.n) { return; }
+  ${scaled ? "if (gscale[0] < 0.0) { return; } // a non-finite gradient norm: skip the step" : ""}
   let g = grad[i]${scaled ? " * gscale[0]" : ""};
   let pd = param[i] * p.decay;
   let mi = m[i] + p.omb1 * (g - m[i]);

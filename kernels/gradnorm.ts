@@ -69,7 +69,12 @@ fn main(@builtin(local_invocation_id) lid: vec3u) {
   if (lid.x == 0u) { out[0] = out[0] + red[0]; }
 }`;
 
-/** coef = [min(1, maxNorm / (‖g‖ + 1e-6)), ‖g‖] from ‖g‖² (PyTorch clip_grad_norm_). */
+/**
+ * coef = [min(1, maxNorm / (‖g‖ + 1e-6)), ‖g‖] from ‖g‖² (PyTorch clip_grad_norm_). A NaN or
+ * infinite norm gives coef[0] = -1: the optimiser reads that as "skip this step" (no update of
+ * the parameters or moments), so a non-finite gradient never reaches the weights. Finiteness is
+ * tested on the bits: shader compilers may assume arithmetic never produces NaN.
+ */
 export const CLIP_COEF_WGSL = (mode: string) => /* wgsl */ `
 struct P { maxNorm: f32, _a: u32, _b: u32, _c: u32 }
 @group(0) @binding(0) var<storage, ${mode}> nsq: array<f32>;
@@ -79,7 +84,8 @@ struct P { maxNorm: f32, _a: u32, _b: u32, _c: u32 }
 @compute @workgroup_size(1)
 fn main() {
   let norm = sqrt(nsq[0]);
-  coef[0] = min(1.0, p.maxNorm / (norm + 1e-6));
+  let finite = (bitcast<u32>(nsq[0]) & 0x7f800000u) != 0x7f800000u;
+  coef[0] = select(-1.0, min(1.0, p.maxNorm / (norm + 1e-6)), finite);
   coef[1] = norm;
 }`;
 
@@ -143,8 +149,8 @@ export function gradNormSqRef(tensors: ArrayLike<number>[]): number {
   return s;
 }
 
-/** CPU reference of {@link clipCoefficient}: [coefficient, norm]. */
+/** CPU reference of {@link clipCoefficient}: [coefficient (-1 = skip), norm]. */
 export function clipCoefficientRef(normSq: number, maxNorm: number): [number, number] {
   const norm = Math.sqrt(normSq);
-  return [Math.min(1, maxNorm / (norm + 1e-6)), norm];
+  return [Number.isFinite(normSq) ? Math.min(1, maxNorm / (norm + 1e-6)) : -1, norm];
 }

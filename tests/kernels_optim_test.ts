@@ -188,3 +188,30 @@ Deno.test({
     assert(maxRel(gm, want.m, 1e-7) <= 1, `m: ${maxRel(gm, want.m, 1e-7)}`);
   },
 });
+
+Deno.test({
+  name: "a NaN or infinite gradient skips the AdamW step: parameters and moments untouched",
+  ...opts,
+  fn: async () => {
+    const g = await gpu();
+    for (const bad of [NaN, Infinity]) {
+      const n = 300, G = randArr(n, 11), P = randArr(n, 12), M = randArr(n, 13);
+      G[17] = bad;
+      const param = uploadBuffer(g, P), grad = uploadBuffer(g, G);
+      const m = uploadBuffer(g, M), v = uploadBuffer(g, M.map(Math.abs));
+      const nsq = storageBuffer(g, 16), coef = storageBuffer(g, 16);
+      const rec = new Recorder(g, pool!);
+      await fill(g, rec, { x: nsq, value: 0, n: 1 });
+      await gradNormSq(g, rec, { tensors: [{ view: grad, n }], out: nsq });
+      await clipCoefficient(g, rec, { normSq: nsq, coef, maxNorm: 1 });
+      await adamw(g, rec, { param, grad, m, v, n, ...HYPER, step: 3, gradScale: coef });
+      const out = rec.read(param, n * 4), mo = rec.read(m, n * 4), co = rec.read(coef, 8);
+      await rec.submit();
+      assertEquals(new Float32Array(await out), P, `params changed with a ${bad} gradient`);
+      assertEquals(new Float32Array(await mo), M);
+      const c = new Float32Array(await co);
+      assertEquals(c[0], -1);
+      assertEquals(clipCoefficientRef(gradNormSqRef([G]), 1)[0], -1);
+    }
+  },
+});

@@ -5,17 +5,7 @@
 import type { Policy } from "./difficulty.ts";
 import type { Sample } from "./types.ts";
 import type { Qwen3 } from "../model/qwen3.ts";
-import { generate } from "../model/generate.ts";
-
-export interface LocalPolicyTokenizer {
-  encode(text: string): number[];
-  decode(ids: number[], opts?: { skipSpecial?: boolean }): string;
-  applyChatTemplate(
-    messages: { role: string; content: string }[],
-    opts: { addGenerationPrompt: boolean; enableThinking: boolean },
-  ): string;
-  eosIds: number[];
-}
+import { rollout, type RolloutTokenizer } from "../model/rollout.ts";
 
 export interface SamplingConfig {
   maxNewTokens: number;
@@ -31,40 +21,25 @@ export interface SamplingConfig {
 export function localPolicy(
   name: string,
   model: Qwen3,
-  tok: LocalPolicyTokenizer,
+  tok: RolloutTokenizer,
   s: SamplingConfig,
 ): Policy {
   return {
     name,
     async respond(samples: Sample[], k: number): Promise<string[][]> {
-      const out: string[][] = [];
-      for (let i = 0; i < samples.length; i += s.batch) {
-        const batch = samples.slice(i, i + s.batch);
-        const prompts = batch.map((x) =>
-          tok.encode(
-            tok.applyChatTemplate(x.prompt, {
-              addGenerationPrompt: true,
-              enableThinking: s.enableThinking,
-            }),
-          )
-        );
-        const { completions } = await generate(model, prompts, {
-          n: k,
-          maxNewTokens: s.maxNewTokens,
-          temperature: s.temperature,
-          topP: s.topP,
-          topK: 0,
-          seed: s.seed,
-          rowIdBase: i * k,
-          eosIds: tok.eosIds,
-        });
-        for (let j = 0; j < batch.length; j++) out.push([]);
-        for (const c of completions) {
-          // The chat template opened <think> in the prompt when thinking is on; the verifier's
-          // format gate reads the response as the reference's decoded completion (special tokens skipped).
-          out[i + c.prompt].push(tok.decode(c.tokens, { skipSpecial: true }));
-        }
-      }
+      // The chat template opened <think> in the prompt when thinking is on; the verifier's
+      // format gate reads the response as the reference decodes it (special tokens skipped).
+      const rolls = await rollout(model, tok, samples.map((x) => ({ messages: x.prompt })), {
+        n: k,
+        maxNewTokens: s.maxNewTokens,
+        temperature: s.temperature,
+        topP: s.topP,
+        seed: s.seed,
+        enableThinking: s.enableThinking,
+        batchPrompts: s.batch,
+      });
+      const out: string[][] = samples.map(() => []);
+      for (const r of rolls) out[r.prompt].push(r.text);
       return out;
     },
   };

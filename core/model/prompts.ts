@@ -1,24 +1,17 @@
 /** Prompt files for generation: raw text, chat messages, or token ids. */
 import { InputError } from "../errors.ts";
 import { readJsonl } from "../jsonl.ts";
+import { promptIds, type RolloutTokenizer } from "./rollout.ts";
 
 export interface Prompt {
   id: string;
   tokens: number[];
 }
 
-export interface PromptTokenizer {
-  encode(text: string): number[];
-  applyChatTemplate(
-    messages: { role: string; content: string }[],
-    opts: { addGenerationPrompt: boolean; enableThinking: boolean },
-  ): string;
-}
-
 /** Reads `{"id", "prompt"}`, `{"id", "messages"}` or `{"id", "tokens"}` lines. */
 export async function readPrompts(
   path: string,
-  tok: PromptTokenizer,
+  tok: Pick<RolloutTokenizer, "encode" | "applyChatTemplate">,
   opts: { enableThinking: boolean },
 ): Promise<Prompt[]> {
   const out: Prompt[] = [];
@@ -45,11 +38,7 @@ export async function readPrompts(
           );
         }
       }
-      const text = tok.applyChatTemplate(msgs as { role: string; content: string }[], {
-        addGenerationPrompt: true,
-        enableThinking: opts.enableThinking,
-      });
-      tokens = tok.encode(text);
+      tokens = promptIds(tok, { messages: msgs as { role: string; content: string }[] }, opts);
     } else if (typeof value.prompt === "string") {
       tokens = tok.encode(value.prompt);
     } else {

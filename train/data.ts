@@ -1,0 +1,145 @@
+/**
+ * Training data: samples from a `data build` output, a deterministic prompt sampler whose whole
+ * state is a small cursor (saved in checkpoints, so a resumed run draws the same prompts), and
+ * the supervised targets `sft` learns from.
+ *
+ * Sampling orders are permutations keyed by (seed, epoch[, task]): "natural" walks shuffled
+ * epochs over all samples (the task mix of the data); "balanced" visits tasks round-robin, each
+ * task walking its own shuffled epochs, so rare tasks get as many prompts as common ones.
+ */
+import { readSamples } from "../core/data/schema.ts";
+import type { Sample } from "../core/data/types.ts";
+import { goldResponse } from "../core/data/stats.ts";
+import { subSeed } from "../core/data/build.ts";
+import { mulberry32 } from "../core/rng.ts";
+import { InputError } from "../core/errors.ts";
+import { joinPath } from "../core/fsutil.ts";
+
+/** Reads samples (a JSONL file, or a build folder's data.jsonl), keeping `tasks` when given. */
+export async function loadSamples(path: string, tasks: readonly string[] = []): Promise<Sample[]> {
+  let file = path;
+  try {
+    if ((await Deno.stat(path)).isDirectory) file = joinPath(path, "data.jsonl");
+  } catch (e) {
+    throw new InputError(`cannot read: ${(e as Error).message}`, path);
+  }
+  const out: Sample[] = [];
+  for await (const s of readSamples(file)) {
+    if (tasks.length === 0 || tasks.includes(s.ability)) out.push(s);
+  }
+  if (out.length === 0) {
+    throw new InputError(
+      tasks.length ? `no samples of tasks ${tasks.join(", ")}` : "no samples",
+      file,
+    );
+  }
+  return out;
+}
+
+/** A seeded permutation of 0..n-1 (Fisher-Yates). */
+export function permutation(n: number, seed: number): number[] {
+  const p = Array.from({ length: n }, (_, i) => i);
+  const r = mulberry32(seed);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [p[i], p[j]] = [p[j], p[i]];
+  }
+  return p;
+}
+
+/** The sampler's position: JSON-serialisable, saved in checkpoints. */
+export interface SamplerState {
+  /** natural: [epoch, position]; balanced: per task [epoch, position]. */
+  cursors: Record<string, [number, number]>;
+  /** balanced: the next task to draw from (index into the sorted task list). */
+  nextTask: number;
+  drawn: number;
+}
+
+/** Draws sample indices in a reproducible order; {@link state} / {@link restore} for resume. */
+export class PromptSampler {
+  readonly #groups: Map<string, number[]>;
+  readonly #keys: string[];
+  #state: SamplerState;
+  /** The live epoch's order per key. */
+  #orders = new Map<string, { epoch: number; order: number[] }>();
+
+  constructor(
+    samples: readonly Sample[],
+    readonly mode: "natural" | "balanced",
+    readonly seed: number,
+  ) {
+    this.#groups = new Map();
+    if (mode === "natural") this.#groups.set("*", samples.map((_, i) => i));
+    else {
+      for (const [i, s] of samples.entries()) {
+        if (!this.#groups.has(s.ability)) this.#groups.set(s.ability, []);
+        this.#groups.get(s.ability)!.push(i);
+      }
+    }
+    this.#keys = [...this.#groups.keys()].sort();
+    this.#state = {
+      cursors: Object.fromEntries(this.#keys.map((k) => [k, [0, 0]])),
+      nextTask: 0,
+      drawn: 0,
+    };
+  }
+
+  #order(key: string, epoch: number): number[] {
+    const live = this.#orders.get(key);
+    if (live?.epoch === epoch) return live.order;
+    const members = this.#groups.get(key)!;
+    const seed = subSeed(this.seed, `sampler/${key}#${epoch}`);
+    const order = permutation(members.length, seed).map((i) => members[i]);
+    this.#orders.set(key, { epoch, order });
+    return order;
+  }
+
+  /** The next `k` sample indices. */
+  next(k: number): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < k; i++) {
+      const key = this.mode === "natural"
+        ? "*"
+        : this.#keys[this.#state.nextTask++ % this.#keys.length];
+      const c = this.#state.cursors[key];
+      const o = this.#order(key, c[0]);
+      out.push(o[c[1]]);
+      c[1]++;
+      if (c[1] >= o.length) [c[0], c[1]] = [c[0] + 1, 0];
+    }
+    this.#state.nextTask %= this.#keys.length;
+    this.#state.drawn += k;
+    return out;
+  }
+
+  state(): SamplerState {
+    return structuredClone(this.#state);
+  }
+
+  restore(s: SamplerState): void {
+    for (const k of this.#keys) {
+      if (!Array.isArray(s.cursors?.[k])) {
+        throw new Error(`sampler state has no cursor for "${k}": was the data changed?`);
+      }
+    }
+    this.#state = structuredClone(s);
+  }
+
+  /** Epochs completed (natural) or the smallest over tasks (balanced). */
+  get epoch(): number {
+    return Math.min(...this.#keys.map((k) => this.#state.cursors[k][0]));
+  }
+}
+
+/**
+ * The supervised target of a sample: the answer written the way its verifier parses it (the gold
+ * self-check's response, core/data/stats.ts), behind a thinking block when thinking is on.
+ */
+export function sftTarget(s: Sample, opts: { thinking: boolean; think?: string }): string {
+  const g = goldResponse(s);
+  if ("error" in g) throw new Error(`sample ${s.id}: ${g.error}`);
+  const body = g.response.replace(/^<think>\n<\/think>\n/, "");
+  if (!opts.thinking) return body;
+  return `<think>\n${opts.think ?? ""}\n</think>\n\n${body}`;
+}
