@@ -23,20 +23,14 @@
  * @module
  */
 import type { Backend, ChatRequest, ChatResult } from "./types.ts";
-import { generate } from "../../core/model/generate.ts";
+import { rollout, type RolloutTokenizer } from "../../core/model/rollout.ts";
 import type { Qwen3 } from "../../core/model/qwen3.ts";
 import { acquireGpu, type GpuOptions } from "../../core/gpu/device.ts";
 import { loadModel } from "../../core/model/load.ts";
 import { loadTokenizer } from "../../core/tokenizer/tokenizer.ts";
-import type { ChatMessage, ChatOptions } from "../../core/tokenizer/chat.ts";
 
-/** What the backend needs of a tokenizer (core/tokenizer/tokenizer.ts's Tokenizer fits). */
-export interface LocalTokenizer {
-  encode(text: string): number[];
-  decode(ids: readonly number[], opts?: { skipSpecial?: boolean }): string;
-  eosIds: number[];
-  applyChatTemplate(messages: readonly ChatMessage[], opts?: ChatOptions): string;
-}
+/** What the backend needs of a tokenizer: the rollout helper's interface. */
+export type LocalTokenizer = RolloutTokenizer;
 
 /** Options of {@link LocalBackend}. */
 export interface LocalBackendOptions {
@@ -276,43 +270,35 @@ export class LocalBackend implements Backend {
     this.#rows = (this.#rows + batch.length * n) >>> 0;
     this.stats.batches++;
     this.stats.maxBatch = Math.max(this.stats.maxBatch, batch.length);
-    let completions;
+    let rolls;
     try {
-      ({ completions } = await generate(this.model, batch.map((p) => p.ids), {
+      rolls = await rollout(this.model, tok, batch.map((p) => p.ids), {
         n,
         maxNewTokens: req.maxTokens,
         temperature: req.temperature,
         topP: req.topP,
         topK: this.#opts.topK ?? 0,
         seed: req.seed ?? this.#opts.seed ?? 0,
-        eosIds: tok.eosIds,
-        stop: req.stop?.length ? req.stop : undefined,
-        decode: (ids) => tok.decode(ids, { skipSpecial: false }),
+        stop: req.stop,
         rowIdBase,
-      }));
+      });
     } catch (e) {
       for (const p of batch) p.reject(e);
       return;
     }
     const out: ChatResult[][] = batch.map(() => []);
-    for (const c of completions) {
+    for (const c of rolls) {
       const p = batch[c.prompt];
-      const ids = c.finishReason === "eos" ? c.tokens.slice(0, -1) : c.tokens;
-      let text = tok.decode(ids, { skipSpecial: true });
-      if (c.finishReason === "stop") {
-        const cuts = req.stop!.map((s) => text.indexOf(s)).filter((i) => i >= 0);
-        if (cuts.length) text = text.slice(0, Math.min(...cuts));
-      }
       const r: ChatResult = {
-        text,
+        text: c.text,
         finishReason: c.finishReason === "length" ? "length" : "stop",
         latencyMs: performance.now() - p.t0,
       };
       if (this.#opts.splitReasoning ?? true) {
-        const end = text.indexOf("</think>");
+        const end = c.text.indexOf("</think>");
         if (end >= 0) {
-          r.reasoning = text.slice(0, end).replace(/^\s*<think>/, "");
-          r.text = text.slice(end + "</think>".length);
+          r.reasoning = c.text.slice(0, end).replace(/^\s*<think>/, "");
+          r.text = c.text.slice(end + "</think>".length);
         }
       }
       out[c.prompt][c.sample] = r;
@@ -323,7 +309,7 @@ export class LocalBackend implements Backend {
       // Usage is per request, on the first result (as the OpenAI backend reports it).
       out[i][0].usage = {
         promptTokens: p.ids.length,
-        completionTokens: completions.filter((c) => c.prompt === i)
+        completionTokens: rolls.filter((c) => c.prompt === i)
           .reduce((a, c) => a + c.tokens.length, 0),
       };
       p.resolve(out[i]);
