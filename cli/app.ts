@@ -15,6 +15,7 @@ import { tokenizer } from "./tokenizer.ts";
 import { modelCommand } from "./model.ts";
 import { data } from "./data.ts";
 import { evalCommand } from "./eval.ts";
+import { reportCommand } from "./report.ts";
 
 /** Registered commands: only ones that work end to end. */
 export const COMMANDS: Command[] = [
@@ -25,6 +26,7 @@ export const COMMANDS: Command[] = [
   modelCommand,
   reward,
   evalCommand,
+  reportCommand,
   bench,
 ];
 
