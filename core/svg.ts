@@ -51,6 +51,17 @@ function c(x: number): string {
 
 const isNum = (x: unknown): x is number => typeof x === "number" && Number.isFinite(x);
 
+/** Smallest and largest of `xs` (a loop: spreading 10^5 values into Math.min overflows the stack). */
+export function extent(xs: number[]): [number, number] | null {
+  if (!xs.length) return null;
+  let lo = xs[0], hi = xs[0];
+  for (const x of xs) {
+    if (x < lo) lo = x;
+    if (x > hi) hi = x;
+  }
+  return [lo, hi];
+}
+
 /** About how wide a 12px sans-serif string is, for layout (no font metrics available). */
 function textWidth(s: string, size = 12): number {
   return s.length * size * 0.6;
@@ -100,6 +111,8 @@ export function formatTick(v: number, step: number): string {
     const [m, e] = v.toExponential(Math.min(6, digits)).split("e");
     return `${m.includes(".") ? m.replace(/\.?0+$/, "") : m}e${Number(e)}`;
   }
+  // 150000 reads as 150k; only where the step keeps the label exact.
+  if (Math.abs(v) >= 1e4 && step >= 1000) return `${Number((v / 1000).toFixed(3))}k`;
   const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
   return v.toFixed(decimals);
 }
@@ -260,19 +273,49 @@ function segments(xs: number[], ...cols: (number | null | undefined)[][]): numbe
   return runs;
 }
 
+/**
+ * At most about `max` of a run's indices, keeping each bucket's lowest and
+ * highest point so spikes survive: a 100k-step run draws as fast as a short one.
+ */
+export function thin(run: number[], ys: (number | null | undefined)[], max: number): number[] {
+  if (run.length <= max) return run;
+  const buckets = Math.max(1, Math.floor(max / 2));
+  const size = run.length / buckets;
+  const keep: number[] = [];
+  for (let b = 0; b < buckets; b++) {
+    const part = run.slice(Math.floor(b * size), Math.floor((b + 1) * size));
+    if (!part.length) continue;
+    let lo = part[0], hi = part[0];
+    for (const i of part) {
+      if ((ys[i] as number) < (ys[lo] as number)) lo = i;
+      if ((ys[i] as number) > (ys[hi] as number)) hi = i;
+    }
+    keep.push(...(lo === hi ? [lo] : lo < hi ? [lo, hi] : [hi, lo]));
+  }
+  if (keep[0] !== run[0]) keep.unshift(run[0]);
+  if (keep[keep.length - 1] !== run[run.length - 1]) keep.push(run[run.length - 1]);
+  return keep;
+}
+
 function renderPanel(p: Panel, index: number, x0: number, y0: number, w: number, h: number) {
   const inline = p.legend === "inline" && p.series.some((s) => !s.noLegend);
   const ys = p.series.flatMap(finitePairs);
   const xs = p.series.flatMap((s) => s.x.filter(isNum));
-  const yAxis = niceAxis(p.yMin ?? Math.min(...ys), p.yMax ?? Math.max(...ys), 4);
+  const [yLo, yHi] = extent(ys) ?? [0, 1];
+  const yAxis = niceAxis(p.yMin ?? yLo, p.yMax ?? yHi, 4);
   if (p.yMin !== undefined) yAxis.lo = p.yMin;
   if (p.yMax !== undefined) yAxis.hi = p.yMax;
   yAxis.ticks = yAxis.ticks.filter((t) => t >= yAxis.lo - 1e-12 && t <= yAxis.hi + 1e-12);
-  const xLo = xs.length ? Math.min(...xs) : 0, xHi = xs.length ? Math.max(...xs) : 1;
-  const xAxis = niceAxis(xLo, xHi, Math.max(2, Math.floor(w / 90)), xs.every(Number.isInteger));
+  const [xLo, xHi] = extent(xs) ?? [0, 1];
+  const integer = xs.every(Number.isInteger);
+  const xAxis = xHi > xLo
+    ? niceAxis(xLo, xHi, Math.max(2, Math.floor(w / 90)), integer)
+    // One x value (one step): in the middle of a one-unit margin.
+    : niceAxis(xLo - 1, xHi + 1, 2, integer);
   // The data range, not the snapped one: a run of 37 steps ends at the right edge.
-  if (xs.length && xHi > xLo) xAxis.lo = xLo, xAxis.hi = xHi;
-  xAxis.ticks = xAxis.ticks.filter((t) => t >= xAxis.lo && t <= xAxis.hi);
+  if (xHi > xLo) xAxis.lo = xLo, xAxis.hi = xHi;
+  // No tick at step -1 when no x is negative.
+  xAxis.ticks = xAxis.ticks.filter((t) => t >= xAxis.lo && t <= xAxis.hi && (t >= 0 || xLo < 0));
   const yLabels = yAxis.ticks.map((t) => formatTick(t, yAxis.step));
   const left = 14 + Math.max(24, ...yLabels.map((l) => textWidth(l, 11))) + (p.yLabel ? 16 : 0);
   const top = (p.title ? 22 : 8) + (inline ? 16 : 0) + 6;
@@ -357,8 +400,21 @@ function renderPanel(p: Panel, index: number, x0: number, y0: number, w: number,
     const color = s.color ?? "#000";
     const opacity = s.opacity !== undefined ? ` stroke-opacity="${s.opacity}"` : "";
     out.push(`<g class="series" data-series="${escapeXml(s.name)}">`);
+    const maxPoints = Math.max(50, Math.round(2 * (R - L)));
     if (s.band) {
-      for (const run of segments(s.x, s.band.lo, s.band.hi)) {
+      for (const all of segments(s.x, s.band.lo, s.band.hi)) {
+        const run = thin(all, s.y, maxPoints);
+        if (run.length === 1) {
+          const x = c(px(s.x[run[0]]));
+          out.push(
+            `<line class="band" x1="${x}" y1="${
+              c(py(s.band.lo[run[0]] as number))
+            }" x2="${x}" y2="${
+              c(py(s.band.hi[run[0]] as number))
+            }" stroke="${color}" stroke-opacity="0.5" stroke-width="6"/>`,
+          );
+          continue;
+        }
         const upper = run.map((i) => `${c(px(s.x[i]))},${c(py(s.band!.hi[i] as number))}`);
         const lower = run.map((i) => `${c(px(s.x[i]))},${c(py(s.band!.lo[i] as number))}`)
           .reverse();
@@ -371,8 +427,9 @@ function renderPanel(p: Panel, index: number, x0: number, y0: number, w: number,
     }
     const runs = segments(s.x, s.y);
     const n = runs.reduce((a, r) => a + r.length, 0);
-    for (const run of runs) {
-      if (run.length < 2) continue;
+    for (const all of runs) {
+      if (all.length < 2) continue;
+      const run = thin(all, s.y, maxPoints);
       out.push(
         `<polyline fill="none" stroke="${color}" stroke-width="${s.width ?? 2}"${opacity}${
           s.dash ? ` stroke-dasharray="${s.dash}"` : ""
@@ -437,7 +494,8 @@ export function barChart(groups: BarGroup[], opts: BarChartOptions): string {
       vals.push(v, ...(isNum(e) ? [v - e, v + e] : []));
     });
   }
-  const lo = opts.yMin ?? Math.min(0, ...vals), hi = opts.yMax ?? Math.max(0, ...vals, 1e-9);
+  const [vLo, vHi] = extent([0, 1e-9, ...vals])!;
+  const lo = opts.yMin ?? vLo, hi = opts.yMax ?? vHi;
   // Headroom above the tallest bar for the group notes.
   const yAxis = niceAxis(lo, opts.yMax ?? hi + 0.1 * (hi - lo), 5);
   if (opts.yMin !== undefined) yAxis.lo = opts.yMin;

@@ -455,6 +455,12 @@ Deno.test("svg: nice axes and tick labels", () => {
   const lr = niceAxis(0, 3e-6, 4);
   assertEquals(lr.ticks.map((t) => formatTick(t, lr.step)), ["0", "1e-6", "2e-6", "3e-6"]);
   assertEquals(formatTick(2.5e-6, 5e-7), "2.5e-6");
+  // Neighbouring ticks never print alike: 1.05e-5 beside 1e-5 and 1.1e-5.
+  const c = niceAxis(9e-6, 1.1e-5, 4);
+  const labels = c.ticks.map((t) => formatTick(t, c.step));
+  assertEquals(new Set(labels).size, labels.length, labels.join(" "));
+  assertEquals(formatTick(150000, 50000), "150k");
+  assertEquals(formatTick(5000, 1000), "5000");
   assertEquals(niceAxis(1, 37, 5, true).step, 10);
   assertEquals(niceAxis(1, 3, 5, true).step, 1);
   const flat = niceAxis(0.5, 0.5);

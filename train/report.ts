@@ -10,6 +10,7 @@ import { readJsonlLines } from "../core/jsonl.ts";
 import {
   barChart,
   type BarGroup,
+  extent,
   lineChart,
   lineChartGrid,
   type Panel,
@@ -126,8 +127,14 @@ export interface RunReport {
 
 /** Steps averaged at each end for start → end figures. */
 export const END_WINDOW = 3;
-/** Weight of the debiased exponential moving average drawn over raw curves. */
-export const SMOOTHING = 0.6;
+/**
+ * Weight of the debiased exponential moving average drawn over raw curves: light
+ * (0.6, about 4 steps) on short runs, spanning about 1/30 of the run on long ones.
+ */
+export function smoothingWeight(points: number): number {
+  const span = Math.max(4, points / 30);
+  return Number((1 - 2 / (span + 1)).toFixed(4));
+}
 /** Response clip ratio (share of responses cut at the length limit) worth a warning. */
 export const CLIP_WARN = 0.1;
 /** Steps at the end whose mean clip ratio is checked (the run's present state). */
@@ -427,7 +434,7 @@ export function runFigures(d: RunData): RunFigures {
   const clips = d.rl.filter((s) => num(s.rec, "response_clip_ratio") !== undefined);
   if (clips.length) {
     const vals = clips.map((s) => num(s.rec, "response_clip_ratio")!);
-    const max = Math.max(...vals);
+    const max = extent(vals)![1];
     const recent = vals.slice(-CLIP_RECENT);
     clip = {
       mean: vals.reduce((a, b) => a + b, 0) / vals.length,
@@ -470,7 +477,7 @@ export function runFigures(d: RunData): RunFigures {
   return {
     rlSteps: d.rl.length,
     sftSteps: d.sft.length,
-    lastStep: all.length ? Math.max(...all.map((s) => s.step)) : null,
+    lastStep: extent(all.map((s) => s.step))?.[1] ?? null,
     repeatedLines: d.repeatedLines,
     reward: startEnd(d.rl.map((s) => num(s.rec, "reward_mean"))),
     rewardByTask,
@@ -494,7 +501,10 @@ function listSome(xs: string[], max = 12): string {
 // Charts
 
 /** Debiased exponential moving average (as TensorBoard draws it); gaps stay gaps. */
-export function smooth(ys: (number | undefined)[], weight = SMOOTHING): (number | undefined)[] {
+export function smooth(
+  ys: (number | undefined)[],
+  weight = smoothingWeight(ys.length),
+): (number | undefined)[] {
   let acc = 0, n = 0;
   return ys.map((y) => {
     if (!isNum(y)) return undefined;
@@ -512,10 +522,16 @@ function taskColors(tasks: string[]): Map<string, { color: string; dash?: string
 }
 
 /** Raw (faint) and smoothed series of one quantity. */
-function smoothedPair(name: string, x: number[], y: (number | undefined)[], color: string) {
+function smoothedPair(
+  name: string,
+  x: number[],
+  y: (number | undefined)[],
+  color: string,
+  weight: number,
+) {
   return [
     { name: `${name} (raw)`, x, y, color, width: 1, opacity: 0.3, noLegend: true, markers: false },
-    { name, x, y: smooth(y), color, width: 2 },
+    { name, x, y: smooth(y, weight), color, width: 2 },
   ] satisfies Series[];
 }
 
@@ -523,10 +539,17 @@ function smoothedPair(name: string, x: number[], y: (number | undefined)[], colo
 export function rewardChart(d: RunData, tasks: string[]): string {
   const x = d.rl.map((s) => s.step);
   const colors = taskColors(tasks);
+  const weight = smoothingWeight(d.rl.length);
   const panels: Panel[] = [{
     title: "all tasks",
     xLabel: "step",
-    series: smoothedPair("all tasks", x, d.rl.map((s) => num(s.rec, "reward_mean")), OVERALL_COLOR),
+    series: smoothedPair(
+      "all tasks",
+      x,
+      d.rl.map((s) => num(s.rec, "reward_mean")),
+      OVERALL_COLOR,
+      weight,
+    ),
   }];
   for (const t of tasks) {
     const pts = d.rl.filter((s) => numMap(s.rec, "reward_by_task")[t] !== undefined);
@@ -538,13 +561,13 @@ export function rewardChart(d: RunData, tasks: string[]): string {
         pts.map((s) => s.step),
         pts.map((s) => numMap(s.rec, "reward_by_task")[t]),
         colors.get(t)!.color,
+        weight,
       ),
     });
   }
   return lineChartGrid(panels, {
     title: "Train reward per task",
-    note:
-      `mean reward of the step's rollouts; lines: moving average (EMA ${SMOOTHING}), faint: raw`,
+    note: `mean reward of the step's rollouts; lines: moving average (EMA ${weight}), faint: raw`,
     columns: Math.min(3, panels.length),
     panelWidth: 360,
     panelHeight: 230,
@@ -704,7 +727,10 @@ export function sftChart(d: RunData): string {
   const x = d.sft.map((s) => s.step);
   const get = (k: string) => d.sft.map((s) => num(s.rec, k));
   const panels: Panel[] = [
-    { title: "loss", series: smoothedPair("loss", x, get("loss"), PALETTE_A) },
+    {
+      title: "loss",
+      series: smoothedPair("loss", x, get("loss"), PALETTE_A, smoothingWeight(d.sft.length)),
+    },
     { title: "learning rate", series: [{ name: "lr", x, y: get("lr"), color: "#333333" }] },
     {
       title: "grad norm",
@@ -719,7 +745,9 @@ export function sftChart(d: RunData): string {
   );
   return lineChartGrid(panels, {
     title: "Supervised warm-up",
-    note: `loss per token of the response; line: moving average (EMA ${SMOOTHING}), faint: raw`,
+    note: `loss per token of the response; line: moving average (EMA ${
+      smoothingWeight(d.sft.length)
+    }), faint: raw`,
     columns: 2,
     panelWidth: 380,
     panelHeight: 230,
@@ -845,10 +873,10 @@ export function runReportMarkdown(d: RunData, f: RunFigures, charts: string[]): 
   L.push("## Settings", "", ...settingRows(d.config));
   L.push("## Progress", "");
   if (f.rlSteps) {
-    L.push(`- RL steps done: ${f.rlSteps} (last step ${Math.max(...d.rl.map((s) => s.step))}).`);
+    L.push(`- RL steps done: ${f.rlSteps} (last step ${d.rl[d.rl.length - 1].step}).`);
   }
   if (f.sftSteps) {
-    L.push(`- SFT steps done: ${f.sftSteps} (last step ${Math.max(...d.sft.map((s) => s.step))}).`);
+    L.push(`- SFT steps done: ${f.sftSteps} (last step ${d.sft[d.sft.length - 1].step}).`);
   }
   if (f.repeatedLines) {
     L.push(
