@@ -1,6 +1,6 @@
 import { assert, assertAlmostEquals, assertEquals, assertMatch, assertRejects } from "./assert.ts";
 import { cli } from "./helpers.ts";
-import { readRun, runFigures, smooth, writeRunReport } from "../train/report.ts";
+import { readRun, runFigures, smooth, smoothingWeight, writeRunReport } from "../train/report.ts";
 import { barChart, formatTick, lineChart, lineChartGrid, niceAxis } from "../core/svg.ts";
 
 // ---------------------------------------------------------------------------
@@ -500,4 +500,33 @@ Deno.test("smooth: debiased EMA starts at the first value and skips gaps", () =>
   assertEquals(s[2], 1);
   // (0.125·1 + 0.25·1 + 0.5·3) / (1 − 0.5³)
   assertAlmostEquals(s[3]!, 1.875 / 0.875, 1e-12);
+});
+
+Deno.test("svg: a 200k-point series draws in bounded size and keeps its spike", () => {
+  const n = 200_000;
+  const x = Array.from({ length: n }, (_, i) => i + 1);
+  const y = x.map((i) => (i === 123_457 ? 5 : Math.sin(i / 1000)));
+  const svg = lineChart({ series: [{ name: "s", x, y }] }, { panelWidth: 500, panelHeight: 300 });
+  const els = checkSvg(svg);
+  const line = els.find((e) => e.name === "polyline")!;
+  const pts = line.attrs.points.split(" ").map((p) => p.split(",").map(Number));
+  assert(pts.length <= 2 * 500 + 2, `${pts.length} points`);
+  // The spike (y = 5) is the top of the frame: its point is kept.
+  const top = Math.min(...pts.map((p) => p[1]));
+  assert(pts.filter((p) => p[1] === top).length === 1, "one point at the spike");
+  assert(els.some((e) => e.name === "text" && e.text === "200k"), "x ticks in k");
+});
+
+Deno.test("svg: one step is centred with its error line; no negative step ticks", () => {
+  const els = checkSvg(lineChart({
+    series: [{ name: "v", x: [0], y: [0.3], band: { lo: [0.25], hi: [0.35] } }],
+  }));
+  const ticks = els.filter((e) => e.name === "text" && /^-?\d+$/.test(e.text)).map((e) => e.text);
+  assertEquals(ticks, ["0", "1"]);
+  assertEquals(els.filter((e) => e.name === "line" && e.attrs.class === "band").length, 1);
+});
+
+Deno.test("report: smoothing is light on short runs and spans ~1/30 of long ones", () => {
+  assertEquals(smoothingWeight(60), 0.6);
+  assertEquals(smoothingWeight(3000), Number((1 - 2 / 101).toFixed(4)));
 });
