@@ -117,6 +117,62 @@ export function formatTick(v: number, step: number): string {
   return v.toFixed(decimals);
 }
 
+/** Pixel y of a value on `axis` drawn from B (bottom) up to T, clamped to the frame. */
+function yScale(axis: Axis, T: number, B: number): (y: number) => number {
+  return (y) => {
+    const v = Math.min(axis.hi, Math.max(axis.lo, y));
+    return B - ((v - axis.lo) / (axis.hi - axis.lo)) * (B - T);
+  };
+}
+
+/** Width of the widest y tick label. */
+function yTickWidth(axis: Axis): number {
+  return Math.max(24, ...axis.ticks.map((t) => textWidth(formatTick(t, axis.step), 11)));
+}
+
+/** Horizontal grid lines, y tick labels and the rotated axis label left of them. */
+function yAxisMarks(axis: Axis, L: number, R: number, T: number, B: number, label?: string) {
+  const py = yScale(axis, T, B);
+  const out: string[] = [];
+  for (const t of axis.ticks) {
+    out.push(
+      `<line x1="${c(L)}" y1="${c(py(t))}" x2="${c(R)}" y2="${c(py(t))}" stroke="#e5e5e5"/>`,
+      `<text x="${c(L - 6)}" y="${c(py(t) + 4)}" text-anchor="end" font-size="11">${
+        formatTick(t, axis.step)
+      }</text>`,
+    );
+  }
+  if (label) {
+    const x = L - 18 - yTickWidth(axis), y = (T + B) / 2;
+    out.push(
+      `<text x="${c(x)}" y="${c(y)}" text-anchor="middle" font-size="11" transform="rotate(-90 ${
+        c(x)
+      } ${c(y)})">${escapeXml(label)}</text>`,
+    );
+  }
+  return out;
+}
+
+/** The chart's title and note, centred over its full width. */
+function chartHeader(width: number, opts: { title?: string; note?: string }): string[] {
+  const out: string[] = [];
+  if (opts.title) {
+    out.push(
+      `<text x="${c(width / 2)}" y="19" text-anchor="middle" font-size="15" font-weight="bold">${
+        escapeXml(opts.title)
+      }</text>`,
+    );
+  }
+  if (opts.note) {
+    out.push(
+      `<text x="${c(width / 2)}" y="${
+        c((opts.title ? TITLE_H : 6) + NOTE_H - 4)
+      }" text-anchor="middle" font-size="11" fill="#555">${escapeXml(opts.note)}</text>`,
+    );
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------
 // Line charts
 
@@ -185,21 +241,7 @@ export function lineChartGrid(panels: Panel[], opts: GridOptions = {}): string {
   const top = (opts.title ? TITLE_H : 6) + (opts.note ? NOTE_H : 0);
   const legendW = legend.length ? legendWidth(legend) : 0;
   const W = cols * pw + legendW, H = top + rows * ph + 4;
-  const body: string[] = [];
-  if (opts.title) {
-    body.push(
-      `<text x="${c(W / 2)}" y="19" text-anchor="middle" font-size="15" font-weight="bold">${
-        escapeXml(opts.title)
-      }</text>`,
-    );
-  }
-  if (opts.note) {
-    body.push(
-      `<text x="${c(W / 2)}" y="${c(top - 4)}" text-anchor="middle" font-size="11" fill="#555">${
-        escapeXml(opts.note)
-      }</text>`,
-    );
-  }
+  const body = chartHeader(W, opts);
   panels.forEach((p, i) => {
     const x0 = (i % cols) * pw, y0 = top + Math.floor(i / cols) * ph;
     body.push(...renderPanel(p, i, x0, y0, pw, ph));
@@ -316,17 +358,13 @@ function renderPanel(p: Panel, index: number, x0: number, y0: number, w: number,
   if (xHi > xLo) xAxis.lo = xLo, xAxis.hi = xHi;
   // No tick at step -1 when no x is negative.
   xAxis.ticks = xAxis.ticks.filter((t) => t >= xAxis.lo && t <= xAxis.hi && (t >= 0 || xLo < 0));
-  const yLabels = yAxis.ticks.map((t) => formatTick(t, yAxis.step));
-  const left = 14 + Math.max(24, ...yLabels.map((l) => textWidth(l, 11))) + (p.yLabel ? 16 : 0);
+  const left = 14 + yTickWidth(yAxis) + (p.yLabel ? 16 : 0);
   const top = (p.title ? 22 : 8) + (inline ? 16 : 0) + 6;
   const bottom = 22 + (p.xLabel ? 16 : 0) + 6;
   const right = 16;
   const L = x0 + left, R = x0 + w - right, T = y0 + top, B = y0 + h - bottom;
   const px = (x: number) => L + ((x - xAxis.lo) / (xAxis.hi - xAxis.lo)) * (R - L);
-  const py = (y: number) => {
-    const v = Math.min(yAxis.hi, Math.max(yAxis.lo, y));
-    return B - ((v - yAxis.lo) / (yAxis.hi - yAxis.lo)) * (B - T);
-  };
+  const py = yScale(yAxis, T, B);
   const out = [`<g class="panel" data-panel="${index}">`];
   if (p.title) {
     const shown = clip(p.title, Math.max(8, Math.floor((w - 16) / 8)));
@@ -354,14 +392,7 @@ function renderPanel(p: Panel, index: number, x0: number, y0: number, w: number,
       x += 32 + textWidth(label, 11);
     }
   }
-  for (const [i, t] of yAxis.ticks.entries()) {
-    out.push(
-      `<line x1="${c(L)}" y1="${c(py(t))}" x2="${c(R)}" y2="${c(py(t))}" stroke="#e5e5e5"/>`,
-      `<text x="${c(L - 6)}" y="${c(py(t) + 4)}" text-anchor="end" font-size="11">${
-        yLabels[i]
-      }</text>`,
-    );
-  }
+  out.push(...yAxisMarks(yAxis, L, R, T, B, p.yLabel));
   for (const t of xAxis.ticks) {
     out.push(
       `<line x1="${c(px(t))}" y1="${c(B)}" x2="${c(px(t))}" y2="${c(B + 4)}" stroke="black"/>`,
@@ -379,14 +410,6 @@ function renderPanel(p: Panel, index: number, x0: number, y0: number, w: number,
       `<text x="${c((L + R) / 2)}" y="${c(y0 + h - 8)}" text-anchor="middle" font-size="11">${
         escapeXml(p.xLabel)
       }</text>`,
-    );
-  }
-  if (p.yLabel) {
-    const yx = x0 + 12, yy = (T + B) / 2;
-    out.push(
-      `<text x="${c(yx)}" y="${c(yy)}" text-anchor="middle" font-size="11" transform="rotate(-90 ${
-        c(yx)
-      } ${c(yy)})">${escapeXml(p.yLabel)}</text>`,
     );
   }
   if (!ys.length) {
@@ -501,14 +524,13 @@ export function barChart(groups: BarGroup[], opts: BarChartOptions): string {
   if (opts.yMin !== undefined) yAxis.lo = opts.yMin;
   if (opts.yMax !== undefined) yAxis.hi = opts.yMax;
   yAxis.ticks = yAxis.ticks.filter((t) => t >= yAxis.lo - 1e-12 && t <= yAxis.hi + 1e-12);
-  const yLabels = yAxis.ticks.map((t) => formatTick(t, yAxis.step));
   const legend: LegendEntry[] = opts.series.map((s, i) => ({
     name: s.name,
     color: s.color ?? seriesStyle(i).color,
     kind: "box",
   }));
   const left = Math.max(
-    14 + Math.max(24, ...yLabels.map((l) => textWidth(l, 11))) + (opts.yLabel ? 16 : 0),
+    14 + yTickWidth(yAxis) + (opts.yLabel ? 16 : 0),
     // A slanted first label reaches left of its group by about cos(35°) of its width.
     rotate ? 0.82 * maxLabel - gap - (k * barW) / 2 + 6 : 0,
   );
@@ -517,41 +539,9 @@ export function barChart(groups: BarGroup[], opts: BarChartOptions): string {
   const plotW = Math.max(240, groups.length * groupW + gap);
   const L = left, R = left + plotW, T = top, B = top + 260;
   const W = Math.ceil(R + 16 + legendWidth(legend)), H = Math.ceil(B + bottom);
-  const py = (y: number) => {
-    const v = Math.min(yAxis.hi, Math.max(yAxis.lo, y));
-    return B - ((v - yAxis.lo) / (yAxis.hi - yAxis.lo)) * (B - T);
-  };
-  const body: string[] = [];
-  if (opts.title) {
-    body.push(
-      `<text x="${c(W / 2)}" y="19" text-anchor="middle" font-size="15" font-weight="bold">${
-        escapeXml(opts.title)
-      }</text>`,
-    );
-  }
-  if (opts.note) {
-    body.push(
-      `<text x="${c(W / 2)}" y="${
-        c((opts.title ? TITLE_H : 6) + NOTE_H - 4)
-      }" text-anchor="middle" font-size="11" fill="#555">${escapeXml(opts.note)}</text>`,
-    );
-  }
-  for (const [i, t] of yAxis.ticks.entries()) {
-    body.push(
-      `<line x1="${c(L)}" y1="${c(py(t))}" x2="${c(R)}" y2="${c(py(t))}" stroke="#e5e5e5"/>`,
-      `<text x="${c(L - 6)}" y="${c(py(t) + 4)}" text-anchor="end" font-size="11">${
-        yLabels[i]
-      }</text>`,
-    );
-  }
-  if (opts.yLabel) {
-    const yy = (T + B) / 2, yx = L - 20 - Math.max(24, ...yLabels.map((l) => textWidth(l, 11)));
-    body.push(
-      `<text x="${c(yx)}" y="${c(yy)}" text-anchor="middle" font-size="11" transform="rotate(-90 ${
-        c(yx)
-      } ${c(yy)})">${escapeXml(opts.yLabel)}</text>`,
-    );
-  }
+  const py = yScale(yAxis, T, B);
+  const body = chartHeader(W, opts);
+  body.push(...yAxisMarks(yAxis, L, R, T, B, opts.yLabel));
   const zero = py(Math.max(yAxis.lo, Math.min(yAxis.hi, 0)));
   groups.forEach((g, gi) => {
     const gx = L + gap + gi * groupW;

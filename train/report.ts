@@ -640,47 +640,27 @@ export function diagnosticsChart(d: RunData, tasks: string[]): string {
     title,
     series: [{ ...one(key), noLegend: true }],
   });
+  // A few quantities together, named under the panel title.
+  const several = (title: string, ...keys: [string, string][]): Panel => ({
+    title,
+    legend: "inline",
+    series: keys.map(([key, name], i) => one(key, name, [PALETTE_A, PALETTE_B, PALETTE_C][i])),
+  });
   const panels: Panel[] = [
     { title: "task scale S_k", series: perTask("task_scale") },
     { title: "pass rate p (vs smoothed baseline)", series: perTask("pass_rate_by_task") },
     { title: "difficulty weight (mean)", series: perTask("weight_mean_by_task") },
     single("zero-variance group fraction", "zero_variance_frac"),
     single("entropy", "entropy"),
-    {
-      title: "response length (tokens)",
-      legend: "inline",
-      series: [
-        one("response_length_mean", "mean", PALETTE_A),
-        one("response_length_max", "max", PALETTE_B),
-      ],
-    },
+    several("response length (tokens)", ["response_length_mean", "mean"], [
+      "response_length_max",
+      "max",
+    ]),
     single("responses cut at length limit", "response_clip_ratio"),
-    {
-      title: "PPO clip fraction",
-      legend: "inline",
-      series: [
-        one("pg_clipfrac", "clipped", PALETTE_A),
-        one("pg_clipfrac_lower", "dual-clip", PALETTE_B),
-      ],
-    },
-    {
-      title: "KL",
-      legend: "inline",
-      series: [
-        one("approx_kl", "approx KL (old→new)", PALETTE_A),
-        one("kl_ref", "to ref", PALETTE_B),
-      ],
-    },
+    several("PPO clip fraction", ["pg_clipfrac", "clipped"], ["pg_clipfrac_lower", "dual-clip"]),
+    several("KL", ["approx_kl", "approx KL (old→new)"], ["kl_ref", "to ref"]),
     single("train − rollout logprob", "rollout_logprob_diff"),
-    {
-      title: "advantage",
-      legend: "inline",
-      series: [
-        one("adv_mean", "mean", PALETTE_A),
-        one("adv_std", "std", PALETTE_B),
-        one("adv_abs_mean", "mean |A|", PALETTE_C),
-      ],
-    },
+    several("advantage", ["adv_mean", "mean"], ["adv_std", "std"], ["adv_abs_mean", "mean |A|"]),
     single("grad norm", "grad_norm"),
     single("learning rate", "lr"),
     single("tokens / s", "tokens_per_s"),
