@@ -17,6 +17,7 @@ import { data } from "./data.ts";
 import { evalCommand } from "./eval.ts";
 import { advantage } from "./advantage.ts";
 import { sft, train } from "./train.ts";
+import { reportCommand } from "./report.ts";
 
 /** Registered commands: only ones that work end to end. */
 export const COMMANDS: Command[] = [
@@ -29,6 +30,7 @@ export const COMMANDS: Command[] = [
   evalCommand,
   sft,
   train,
+  reportCommand,
   advantage,
   bench,
 ];

@@ -5,6 +5,7 @@
  * against context length. Nothing time-dependent goes into results.json, so a
  * resumed run reproduces it exactly.
  */
+import { escapeXml, PALETTE, svgDocument } from "../core/svg.ts";
 
 export interface ScoredSample {
   benchmark: string;
@@ -204,19 +205,7 @@ export function lengthPlotSvg(scored: ScoredSample[]): string {
   const x0 = Math.log2(Math.min(...xs, 1024)), x1 = Math.log2(Math.max(...xs, 2048));
   const px = (x: number) => L + ((Math.log2(x) - x0) / Math.max(1e-9, x1 - x0)) * (W - L - R);
   const py = (y: number) => T + (1 - y) * (H - T - B);
-  const colors = [
-    "#1f77b4",
-    "#d62728",
-    "#2ca02c",
-    "#9467bd",
-    "#ff7f0e",
-    "#8c564b",
-    "#e377c2",
-    "#17becf",
-  ];
   const out = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
     `<line x1="${L}" y1="${py(0)}" x2="${W - R}" y2="${py(0)}" stroke="black"/>`,
     `<line x1="${L}" y1="${py(0)}" x2="${L}" y2="${py(1)}" stroke="black"/>`,
   ];
@@ -237,7 +226,7 @@ export function lengthPlotSvg(scored: ScoredSample[]): string {
   [...series.keys()].sort().forEach((name, i) => {
     const m = series.get(name)!;
     const pts = [...m.keys()].sort((a, b) => a - b).map((x) => [px(x), py(avg(m.get(x)!))]);
-    const c = colors[i % colors.length];
+    const c = PALETTE[i % PALETTE.length];
     out.push(
       `<polyline fill="none" stroke="${c}" stroke-width="2" points="${
         pts.map((p) => p.join(",")).join(" ")
@@ -248,13 +237,5 @@ export function lengthPlotSvg(scored: ScoredSample[]): string {
       `<text x="${W - R + 10}" y="${T + 16 * (i + 1)}" fill="${c}">${escapeXml(name)}</text>`,
     );
   });
-  out.push("</svg>");
-  return out.join("\n") + "\n";
-}
-
-function escapeXml(s: string): string {
-  return s.replace(
-    /[<>&"]/g,
-    (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c]!,
-  );
+  return svgDocument(W, H, out);
 }
