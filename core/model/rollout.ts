@@ -90,6 +90,7 @@ export function responseText(
   stop?: readonly string[],
 ): string {
   const ids = finishReason === "eos" ? tokens.slice(0, -1) : tokens;
+  if (ids.length === 0) return ""; // an immediate EOS (HF's decode refuses an empty list)
   let text = tok.decode(ids, { skipSpecial: true });
   if (finishReason === "stop" && stop?.length) {
     const cuts = stop.map((s) => text.indexOf(s)).filter((i) => i >= 0);
