@@ -18,9 +18,11 @@ import { evalCommand } from "./eval.ts";
 import { advantage } from "./advantage.ts";
 import { sft, train } from "./train.ts";
 import { reportCommand } from "./report.ts";
+import { recipe } from "./recipe.ts";
 
 /** Registered commands: only ones that work end to end. */
 export const COMMANDS: Command[] = [
+  recipe,
   info,
   doctor,
   data,

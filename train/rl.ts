@@ -58,12 +58,20 @@ export interface RlOptions {
   log?: (line: string) => void;
   /** Stop after this many steps of this invocation (tests; the run stays resumable). */
   maxStepsThisRun?: number;
+  /**
+   * Wall-clock deadline (performance.now() ms): no step starts that would, at the mean duration
+   * of the steps so far, end after it (the first step always runs). The run then ends as if
+   * its steps were done: final checkpoint and model.
+   */
+  deadline?: number;
   /** Called after each step with its metrics. */
   onStep?: (m: Record<string, unknown>) => void;
 }
 
 export interface RlSummary {
   steps: number;
+  /** True when the deadline ended the run before train.steps. */
+  outOfTime?: boolean;
   resumedFrom?: number;
   out: string;
   lastMetrics?: Record<string, unknown>;
@@ -80,20 +88,25 @@ interface Traj {
   advantage: number;
 }
 
-/** A held-out evaluation: mean reward with its standard error, per task. */
+/** A held-out evaluation: mean reward with its standard error, overall and per task. */
+export interface Validation {
+  reward_mean: number;
+  reward_se: number;
+  n: number;
+  reward_by_task: Record<string, { mean: number; se: number; n: number }>;
+  /** Each sample's reward, in input order (for paired comparisons). */
+  rewards: number[];
+  /** Each sample's response, in input order. */
+  responses: string[];
+}
+
+/** A held-out evaluation: one response per sample (greedy by default), scored by its verifier. */
 export async function validate(
   model: Qwen3,
   tok: Tokenizer,
   samples: readonly Sample[],
   cfg: TrainConfig,
-): Promise<
-  {
-    reward_mean: number;
-    reward_se: number;
-    n: number;
-    reward_by_task: Record<string, { mean: number; se: number; n: number }>;
-  }
-> {
+): Promise<Validation> {
   const rolls = await rollout(model, tok, samples.map((s) => ({ messages: s.prompt })), {
     n: 1,
     maxNewTokens: cfg.log.val_max_new_tokens || cfg.rollout.max_new_tokens,
@@ -114,6 +127,8 @@ export async function validate(
   }
   const se = (xs: number[]) => xs.length > 1 ? statsOf(xs).std / Math.sqrt(xs.length) : 0;
   return {
+    rewards: all,
+    responses: rolls.map((r) => r.text),
     reward_mean: mean(all),
     reward_se: se(all),
     n: all.length,
@@ -279,7 +294,7 @@ export async function trainRl(cfg: TrainConfig, opts: RlOptions): Promise<RlSumm
     const runVal = async (atStep: number) => {
       if (!heldout.length) return undefined;
       const t = performance.now();
-      const v = await validate(model, tok, heldout, cfg);
+      const { rewards: _r, responses: _s, ...v } = await validate(model, tok, heldout, cfg);
       await appendJsonl(valPath, { step: atStep, ...v, seconds: (performance.now() - t) / 1000 });
       log(
         `val step ${atStep}: reward ${v.reward_mean.toFixed(4)} ± ${
@@ -319,8 +334,19 @@ export async function trainRl(cfg: TrainConfig, opts: RlOptions): Promise<RlSumm
     const t0 = performance.now();
     let last: Record<string, unknown> | undefined;
     log(header());
+    let interrupted = false, outOfTime = false;
     while (step < cfg.train.steps) {
-      if (opts.maxStepsThisRun !== undefined && step - startStep >= opts.maxStepsThisRun) break;
+      if (opts.maxStepsThisRun !== undefined && step - startStep >= opts.maxStepsThisRun) {
+        interrupted = true;
+        break;
+      }
+      if (opts.deadline !== undefined && step > startStep) {
+        const perStep = (performance.now() - t0) / (step - startStep);
+        if (performance.now() + perStep > opts.deadline) {
+          outOfTime = true;
+          break;
+        }
+      }
       step++;
       const tStep = performance.now();
       resetVerifierErrors();
@@ -575,14 +601,18 @@ export async function trainRl(cfg: TrainConfig, opts: RlOptions): Promise<RlSumm
       }
       if (step % cfg.checkpoint.every === 0 || step === cfg.train.steps) await save();
     }
+    if (outOfTime) {
+      log(`deadline: stopped after step ${step} of ${cfg.train.steps}`);
+      if (step % cfg.checkpoint.every !== 0) await save();
+    }
     // The final policy, in HF layout, for eval (golongrl eval --model DIR/model).
-    if (step >= cfg.train.steps) {
+    if (!interrupted) {
       const host = await model.weights.toHost(gpu, new Recorder(gpu, model.pool));
       await saveCheckpoint(joinPath(out, "model"), model.config, host);
       await copyTokenizerFiles(modelDir, joinPath(out, "model"));
     }
     trainer.destroy();
-    return { steps: step, resumedFrom: resume?.state.step, out, lastMetrics: last };
+    return { steps: step, outOfTime, resumedFrom: resume?.state.step, out, lastMetrics: last };
   } finally {
     gpu.destroy();
   }

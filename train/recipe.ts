@@ -1,0 +1,338 @@
+/**
+ * The whole GoLongRL recipe in one call, sized to a time budget:
+ *
+ *   1. data     build verifiable 9-task data from documents (default: the embedded ones in
+ *               assets/default/corpus) with a held-out split by source document;
+ *   2. measure  calibrate this machine (generation rate on a few held-out prompts), choose how
+ *               many held-out prompts fit, and evaluate the start model on them (greedy, each
+ *               response scored by its verifier; mean ± standard error per task);
+ *   3. train    GRPO with TMN-Reweight for as many steps as the remaining budget allows
+ *               (train/rl.ts with a deadline: each step's duration is measured, and no step
+ *               starts that would end past the time kept for the second evaluation);
+ *   4. measure  evaluate the trained model on the same prompts;
+ *   5. report   metrics, curves and a before/after table (train/report.ts), plus what the budget
+ *               bought and the paired before/after difference with its standard error.
+ *
+ * Machines of one kind differ up to 10x in WebGPU speed, so nothing here is sized by constants:
+ * every count comes from a rate measured in the same run.
+ */
+import { acquireGpu, type GpuOptions } from "../core/gpu/device.ts";
+import { loadModel } from "../core/model/load.ts";
+import { loadTokenizer } from "../core/tokenizer/tokenizer.ts";
+import { build } from "../core/data/build.ts";
+import type { Sample } from "../core/data/types.ts";
+import { applyOverrides, defaults } from "../core/config.ts";
+import { joinPath, writeFileAtomic, writeJsonAtomic } from "../core/fsutil.ts";
+import { formatDuration } from "../core/progress.ts";
+import { TRAIN_SCHEMA, type TrainConfig } from "./config.ts";
+import { loadSamples } from "./data.ts";
+import { trainRl, validate, type Validation } from "./rl.ts";
+import { writeRunReport } from "./report.ts";
+import { mean, statsOf } from "./metrics.ts";
+
+/** The embedded defaults (documents, tokenizer and tiny checkpoint), beside the source tree. */
+export const ASSETS = new URL("../assets/default/", import.meta.url).pathname;
+
+export interface RecipeOptions {
+  out: string;
+  /** Wall-clock budget for the whole run, seconds. */
+  budgetS: number;
+  /** Start checkpoint (default: the embedded tiny model). */
+  model?: string;
+  /** Samples: a data build folder or a data.jsonl with heldout.jsonl beside it (default: build). */
+  data?: string;
+  /** Documents to build from when no --data (default: the embedded corpus). */
+  sources?: string[];
+  /** Most RL steps (default: as many as fit). */
+  steps?: number;
+  /** Samples per task built from the documents (default 40). */
+  perTask?: number;
+  seed: number;
+  /** Settings for the RL phase (`key=value`, as `train --set`). */
+  set?: string[];
+  gpu?: GpuOptions;
+  log?: (line: string) => void;
+}
+
+export interface RecipeResult {
+  out: string;
+  report: string;
+  steps: number;
+  before: Validation;
+  after: Validation;
+  /** Mean paired difference (after - before) and its standard error. */
+  delta: number;
+  deltaSe: number;
+  significant: boolean;
+  summary: string[];
+}
+
+/** eval/report.ts's results.json shape, for the report's before/after table. */
+function asResults(model: string, v: Validation) {
+  return {
+    model,
+    benchmarks: {
+      ours: {
+        n: v.n,
+        mean: v.reward_mean,
+        stderr: v.reward_se,
+        subsets: Object.fromEntries(
+          Object.entries(v.reward_by_task).map((
+            [k, x],
+          ) => [k, { n: x.n, mean: x.mean, stderr: x.se }]),
+        ),
+      },
+    },
+  };
+}
+
+/** The RL settings of the default run (recipe §3-4 scaled to a tiny model on a CPU). */
+export function recipeConfig(o: {
+  model: string;
+  train: string;
+  seed: number;
+  steps: number;
+}): TrainConfig {
+  const c = defaults(TRAIN_SCHEMA) as TrainConfig;
+  c.seed = o.seed;
+  c.model.path = o.model;
+  c.data.train = o.train;
+  c.data.sampling = "balanced";
+  c.rollout.n = 4;
+  c.rollout.temperature = 1.0;
+  c.rollout.max_new_tokens = 48;
+  c.rollout.batch_prompts = 8;
+  c.train.steps = o.steps;
+  c.train.prompts_per_step = 8;
+  c.train.max_gen_rounds = 2;
+  c.train.estimator = "tmn-reweight";
+  c.train.micro_batch_tokens = 4096;
+  c.optim.lr = 1e-4;
+  c.optim.warmup_steps = 1;
+  c.checkpoint.every = 5;
+  c.log.val_every = 0; // the recipe evaluates before and after itself
+  c.log.dump_every = 5;
+  return c;
+}
+
+/** Runs the recipe; see the module doc. */
+export async function runRecipe(o: RecipeOptions): Promise<RecipeResult> {
+  const log = o.log ?? (() => {});
+  const t0 = performance.now();
+  const deadline = t0 + o.budgetS * 1000;
+  const left = () => (deadline - performance.now()) / 1000;
+  const model = o.model ?? joinPath(ASSETS, "model");
+  await Deno.mkdir(o.out, { recursive: true });
+
+  // ---- 1. Data.
+  log(
+    `[1/5 data] ${
+      o.data ? `samples from ${o.data}` : "building 9-task data from the embedded documents"
+    }`,
+  );
+  let trainPath: string, heldPath: string;
+  if (o.data) {
+    const isDir = (await Deno.stat(o.data)).isDirectory;
+    trainPath = isDir ? joinPath(o.data, "data.jsonl") : o.data;
+    heldPath = joinPath(trainPath.replace(/\/[^/]*$/, "") || ".", "heldout.jsonl");
+  } else {
+    const tok = await loadTokenizer(model);
+    const dataDir = joinPath(o.out, "data");
+    const r = await build({
+      sources: o.sources ?? [joinPath(ASSETS, "corpus")],
+      out: dataDir,
+      lengths: [512],
+      perTask: o.perTask ?? 40,
+      seed: o.seed,
+      count: (t) => tok.encode(t).length,
+      tokenizerName: model,
+      heldout: 0.25,
+      quiet: true,
+    });
+    log(`  ${r.samples} training samples, ${r.heldout} held out, from ${r.documents} documents`);
+    trainPath = joinPath(dataDir, "data.jsonl");
+    heldPath = joinPath(dataDir, "heldout.jsonl");
+  }
+  const heldAll = await loadSamples(heldPath).catch(() => {
+    throw new Error(`${heldPath}: the recipe needs a held-out split (data build --heldout)`);
+  });
+  // Interleave tasks so any prefix of the held-out list covers them all.
+  const held = interleaveByTask(heldAll);
+
+  // ---- 2. Calibrate and measure the start model.
+  const cfg0 = recipeConfig({ model, train: trainPath, seed: o.seed, steps: o.steps ?? 1_000_000 });
+  applyOverrides(TRAIN_SCHEMA, cfg0 as unknown as Record<string, unknown>, o.set ?? []);
+  const gpu = await acquireGpu(o.gpu);
+  let before: Validation, evalS: number, nHeld: number;
+  try {
+    const tok = await loadTokenizer(model);
+    const { model: m } = await loadModel(gpu, model, { matrices: "f32" });
+    const probeN = Math.min(4, held.length);
+    let t = performance.now();
+    await validate(m, tok, held.slice(0, probeN), cfg0);
+    const perPrompt = (performance.now() - t) / 1000 / probeN;
+    // Two evaluations may take at most 30% of the budget; at least 16 prompts, at most 64.
+    nHeld = Math.max(
+      Math.min(16, held.length),
+      Math.min(held.length, 64, Math.floor((0.15 * o.budgetS) / perPrompt)),
+    );
+    log(
+      `[2/5 measure] ${
+        perPrompt.toFixed(2)
+      } s per held-out prompt on this machine: evaluating ${nHeld} prompts`,
+    );
+    t = performance.now();
+    before = await validate(m, tok, held.slice(0, nHeld), cfg0);
+    evalS = (performance.now() - t) / 1000;
+    log(
+      `  start model: held-out reward ${fmt(before.reward_mean)} ± ${
+        fmt(before.reward_se)
+      } (n ${before.n}, ${evalS.toFixed(0)} s)`,
+    );
+  } finally {
+    gpu.destroy();
+  }
+  await writeResults(o.out, "eval_before", model, before);
+
+  // ---- 3. Train until the time kept for the second evaluation and the report.
+  const reserve = evalS * 1.15 + 10;
+  const trainDeadline = deadline - reserve * 1000;
+  log(
+    `[3/5 train] GRPO with TMN-Reweight, ${
+      formatDuration(Math.max(0, left() - reserve))
+    } for training`,
+  );
+  const tTrain = performance.now();
+  const rl = await trainRl(cfg0, {
+    out: o.out,
+    resume: false,
+    gpu: o.gpu,
+    deadline: trainDeadline,
+    log: (s) => log(`  ${s}`),
+  });
+  const trainS = (performance.now() - tTrain) / 1000;
+  const trained = joinPath(o.out, "model");
+
+  // ---- 4. Measure the trained model on the same prompts.
+  log(`[4/5 measure] the trained model on the same ${nHeld} held-out prompts`);
+  const gpu2 = await acquireGpu(o.gpu);
+  let after: Validation;
+  try {
+    const tok = await loadTokenizer(trained);
+    const { model: m } = await loadModel(gpu2, trained, { matrices: "f32" });
+    after = await validate(m, tok, held.slice(0, nHeld), cfg0);
+  } finally {
+    gpu2.destroy();
+  }
+  await writeResults(o.out, "eval_after", trained, after);
+
+  // ---- 5. Report.
+  const diffs = after.rewards.map((r, i) => r - before.rewards[i]);
+  const delta = mean(diffs);
+  const deltaSe = diffs.length > 1 ? statsOf(diffs).std / Math.sqrt(diffs.length) : 0;
+  const significant = deltaSe > 0 ? Math.abs(delta) > 2 * deltaSe : false;
+  const metrics = await readSteps(joinPath(o.out, "metrics.jsonl"));
+  const tokens = metrics.reduce((a, m) => a + ((m.tokens as number) ?? 0), 0);
+  const rollouts = metrics.reduce((a, m) => a + ((m.groups as number) ?? 0) * cfg0.rollout.n, 0);
+  const budget = {
+    budget_s: o.budgetS,
+    elapsed_s: (performance.now() - t0) / 1000,
+    eval_s: evalS,
+    train_s: trainS,
+    steps: rl.steps,
+    out_of_time: rl.outOfTime ?? false,
+    rollouts,
+    tokens,
+    heldout_prompts: nHeld,
+    delta,
+    delta_se: deltaSe,
+    significant,
+  };
+  await writeJsonAtomic(joinPath(o.out, "recipe.json"), budget);
+  const rep = await writeRunReport(o.out);
+  const verdict = significant
+    ? delta > 0 ? "a gain beyond 2 standard errors" : "a LOSS beyond 2 standard errors"
+    : "no change beyond 2 standard errors";
+  const md = [
+    "",
+    "## What the budget bought",
+    "",
+    `Budget ${formatDuration(o.budgetS)}; the run took ${formatDuration(budget.elapsed_s)} ` +
+    `(training ${formatDuration(trainS)}, each held-out evaluation ${formatDuration(evalS)}).`,
+    `Training: ${rl.steps} RL step(s) of ${cfg0.train.prompts_per_step} prompts x ` +
+    `${cfg0.rollout.n} rollouts (${rollouts} rollouts, ${tokens.toLocaleString("en-US")} tokens` +
+    ` through the update)${rl.outOfTime ? ", stopped by the budget" : ""}.`,
+    "",
+    "## Held-out reward, paired",
+    "",
+    `The same ${nHeld} held-out prompts (documents never trained on), greedy, before and after:`,
+    `${fmt(before.reward_mean)} → ${fmt(after.reward_mean)}, paired difference ` +
+    `${delta >= 0 ? "+" : ""}${fmt(delta)} ± ${fmt(deltaSe)} (standard error): ${verdict}.`,
+    significant ? "" : whyNot(rl.steps, nHeld),
+    "",
+  ].join("\n");
+  const text = await Deno.readTextFile(rep.path);
+  await writeFileAtomic(rep.path, text + md);
+  const summary = [
+    `report: ${rep.path}`,
+    `held-out reward ${fmt(before.reward_mean)} → ${fmt(after.reward_mean)} ` +
+    `(paired ${delta >= 0 ? "+" : ""}${fmt(delta)} ± ${
+      fmt(deltaSe)
+    }: ${verdict}) after ${rl.steps} ` +
+    `RL step(s) in ${formatDuration(budget.elapsed_s)}`,
+  ];
+  return {
+    out: o.out,
+    report: rep.path,
+    steps: rl.steps,
+    before,
+    after,
+    delta,
+    deltaSe,
+    significant,
+    summary,
+  };
+}
+
+function whyNot(steps: number, n: number): string {
+  return `With ${steps} step(s) and ${n} held-out prompts the budget was too small to separate ` +
+    "a change from noise on this machine: raise --budget (or run on a GPU), or pass --steps and " +
+    "a larger held-out split.";
+}
+
+function fmt(x: number): string {
+  return x.toFixed(4);
+}
+
+/** Round-robin over tasks (each task's order kept), so a prefix covers every task. */
+function interleaveByTask(xs: readonly Sample[]): Sample[] {
+  const by = new Map<string, Sample[]>();
+  for (const s of xs) by.set(s.ability, [...(by.get(s.ability) ?? []), s]);
+  const lists = [...by.keys()].sort().map((k) => by.get(k)!);
+  const out: Sample[] = [];
+  for (let i = 0; out.length < xs.length; i++) {
+    for (const l of lists) if (i < l.length) out.push(l[i]);
+  }
+  return out;
+}
+
+async function writeResults(out: string, name: string, model: string, v: Validation) {
+  const dir = joinPath(out, name);
+  await Deno.mkdir(dir, { recursive: true });
+  await writeJsonAtomic(joinPath(dir, "results.json"), asResults(model, v));
+  await writeJsonAtomic(joinPath(dir, "responses.json"), {
+    rewards: v.rewards,
+    responses: v.responses,
+  });
+}
+
+async function readSteps(path: string): Promise<Record<string, unknown>[]> {
+  const text = await Deno.readTextFile(path).catch(() => "");
+  return text.split("\n").filter((l) => l.trim()).flatMap((l) => {
+    try {
+      return [JSON.parse(l)];
+    } catch {
+      return [];
+    }
+  });
+}
