@@ -16,6 +16,7 @@ import { evalThroughputBench, formatEvalBench } from "../core/bench/eval.ts";
 import { dataBench, formatDataBench } from "../core/bench/data.ts";
 import { parseLengths } from "./data.ts";
 import { Progress } from "../core/progress.ts";
+import { formatTrainBench, trainBenchLoop } from "../train/bench.ts";
 
 const runtime: Command = {
   name: "runtime",
@@ -517,9 +518,69 @@ const dataBenchCmd: Command = {
   },
 };
 
+const trainBenchCmd: Command = {
+  name: "train",
+  summary: "The RL loop's step time by phase, each phase against its bare engine ceiling.",
+  usage: "golongrl bench train [--presets tiny,small] [--prompts P] [--n N] [--prompt-tokens T]\n" +
+    "                     [--new-tokens M] [--steps S] [--json] [--out DIR]",
+  description:
+    "Runs `train` on a random model of each preset (summary prompts over the embedded books) and\n" +
+    "times the same rollout and update calls bare on the same shapes. Target: the loop's own\n" +
+    "overhead (time outside the engine calls) under 10% of a step.",
+  flags: {
+    presets: { type: "string", value: "LIST", default: "tiny,small", description: "Presets." },
+    prompts: { type: "integer", value: "P", default: 4, min: 1, description: "Prompts per step." },
+    n: { type: "integer", value: "N", default: 4, min: 1, description: "Rollouts per prompt." },
+    "prompt-tokens": {
+      type: "integer",
+      value: "T",
+      default: 256,
+      min: 8,
+      description: "Prompt length (about).",
+    },
+    "new-tokens": {
+      type: "integer",
+      value: "M",
+      default: 32,
+      min: 1,
+      description: "Response length.",
+    },
+    steps: { type: "integer", value: "S", default: 2, min: 1, description: "Timed loop steps." },
+    json: { type: "boolean", description: "Print JSON." },
+    out: { type: "string", value: "DIR", description: "Write results.json here." },
+    ...GPU_FLAGS,
+  },
+  async run({ io, flags }) {
+    const presets = (flags.presets as string).split(",").map((s) => s.trim()).filter(Boolean);
+    for (const p of presets) {
+      if (!(p in PRESETS)) {
+        throw new UsageError(`unknown preset "${p}" (${Object.keys(PRESETS).join(", ")})`);
+      }
+    }
+    const results = [];
+    for (const p of presets) {
+      results.push(
+        await trainBenchLoop({
+          preset: p as keyof typeof PRESETS,
+          vocab: p === "tiny" ? 2048 : 4096,
+          prompts: flags.prompts as number,
+          n: flags.n as number,
+          promptTokens: flags["prompt-tokens"] as number,
+          newTokens: flags["new-tokens"] as number,
+          steps: flags.steps as number,
+          gpu: gpuOptions(flags),
+          log: flags.quiet ? undefined : (s) => io.err(s + "\n"),
+        }),
+      );
+    }
+    if (flags.out) await writeJsonAtomic(`${flags.out}/results.json`, results);
+    io.out(flags.json ? JSON.stringify(results, null, 2) + "\n" : formatTrainBench(results));
+  },
+};
+
 export const bench: Command = {
   name: "bench",
   summary: "Performance, as ratios against references measured in the same run.",
   usage: "golongrl bench <benchmark> [flags]",
-  subcommands: [runtime, rewards, kernels, modelBench, evalBench, dataBenchCmd],
+  subcommands: [runtime, rewards, kernels, modelBench, trainBenchCmd, evalBench, dataBenchCmd],
 };

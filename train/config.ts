@@ -97,6 +97,11 @@ export const TRAIN_SCHEMA = {
     gamma: num(1.0, { min: 0, description: "TMN-Reweight difficulty strength." }),
     mini_batches: int(1, { min: 1, description: "Optimizer steps per rollout batch (per epoch)." }),
     ppo_epochs: int(1, { min: 1 }),
+    old_logprobs: str("auto", {
+      choices: ["auto", "recompute"],
+      description: "recompute: a forward before the update (verl); auto: only when a step makes " +
+        "more than one update (with one update the old policy is the current one, ratio 1).",
+    }),
     micro_batch_tokens: int(4096, {
       min: 1,
       description: "Tokens per forward/backward (gradient accumulation above it).",

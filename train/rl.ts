@@ -430,18 +430,27 @@ export async function trainRl(cfg: TrainConfig, opts: RlOptions): Promise<RlSumm
       }));
       t = performance.now();
       const allPacks = microBatches(seqs, cfg.train.micro_batch_tokens).map((m) => pack(seqs, m));
-      const oldLp = trajs.length ? await responseLogprobs(model, seqs, allPacks, invT) : [];
+      const nMini = Math.min(cfg.train.mini_batches, Math.max(1, kept.length));
+      const single = cfg.train.ppo_epochs === 1 && nMini === 1;
+      const recompute = cfg.train.old_logprobs === "recompute" || !single;
+      const oldLp = trajs.length && recompute
+        ? await responseLogprobs(model, seqs, allPacks, invT)
+        : undefined;
       const refLp = ref && trajs.length
         ? await responseLogprobs(ref, seqs, allPacks, invT)
         : undefined;
       time.old_logprob = (performance.now() - t) / 1000;
+      // Train/rollout mismatch: the training forward's logprobs of the sampled tokens against
+      // the sampler's (from the recompute, or from the update's own forward below).
       let mismatch = 0, mismatchN = 0;
-      trajs.forEach((x, i) => {
+      const addMismatch = (i: number, lp: ArrayLike<number>) => {
+        const x = trajs[i];
         for (let j = 0; j < x.roll.logprobs.length; j++) {
-          mismatch += Math.abs(oldLp[i][j] - x.roll.logprobs[j]);
+          mismatch += Math.abs(lp[j] - x.roll.logprobs[j]);
           mismatchN++;
         }
-      });
+      };
+      if (oldLp) oldLp.forEach((lp, i) => addMismatch(i, lp));
 
       // ---- 6. PPO-clip updates: mini-batches of prompt groups, ppo_epochs passes.
       t = performance.now();
@@ -454,7 +463,6 @@ export async function trainRl(cfg: TrainConfig, opts: RlOptions): Promise<RlSumm
           groupIdx.push(g.map(() => i++));
         }
       }
-      const nMini = Math.min(cfg.train.mini_batches, Math.max(1, kept.length));
       for (let epoch = 0; epoch < cfg.train.ppo_epochs && trajs.length; epoch++) {
         for (let mbi = 0; mbi < nMini; mbi++) {
           const members = groupIdx.filter((_, gi) => gi % nMini === mbi).flat();
@@ -472,7 +480,7 @@ export async function trainRl(cfg: TrainConfig, opts: RlOptions): Promise<RlSumm
           const micro: MicroBatch[] = packs.map((p) => ({
             batch: p.batch,
             ppo: {
-              oldLogprob: scatter(p, seqs, (i, j) => oldLp[i][j]),
+              oldLogprob: oldLp ? scatter(p, seqs, (i, j) => oldLp[i][j]) : undefined,
               advantage: scatter(p, seqs, (i) => trajs[i].advantage),
               weight: scatter(p, seqs, (i) => weightOf.get(i)!),
               refLogprob: refLp ? scatter(p, seqs, (i, j) => refLp[i][j]) : undefined,
@@ -499,10 +507,15 @@ export async function trainRl(cfg: TrainConfig, opts: RlOptions): Promise<RlSumm
               dualN += st[tk * 4 + 2];
               klSum += st[tk * 4 + 3];
               entSum += r.micro[pi].entropy[tk];
-              const d = r.micro[pi].logprobs[tk] - micro[pi].ppo!.oldLogprob[tk];
+              const old = micro[pi].ppo!.oldLogprob;
+              const d = old ? r.micro[pi].logprobs[tk] - old[tk] : 0;
               approxKl += 0.5 * d * d;
             }
-            void p;
+            if (!oldLp && epoch === 0) {
+              for (let k = 0; k < p.members.length; k++) {
+                addMismatch(p.members[k], gather(p, seqs, k, r.micro[pi].logprobs));
+              }
+            }
           }
         }
       }

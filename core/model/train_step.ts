@@ -67,7 +67,11 @@ export interface MicroBatch {
   coef?: Float32Array;
   /** PPO inputs per token (0 weight on prompt tokens); the coefficient is computed on the GPU. */
   ppo?: {
-    oldLogprob: Float32Array;
+    /**
+     * The behaviour policy's logprobs. Absent: this forward's own logprobs (ratio exactly 1),
+     * which is what a recomputed old logprob equals when the step makes a single update.
+     */
+    oldLogprob?: Float32Array;
     advantage: Float32Array;
     weight: Float32Array;
     refLogprob?: Float32Array;
@@ -166,7 +170,7 @@ export class Trainer {
         stats = s.tensor([T, 4]);
         await ppoCoefficients(gpu, rec, {
           logprob: st.logprobs.buffer,
-          oldLogprob: s.upload(mb.ppo.oldLogprob).buffer,
+          oldLogprob: mb.ppo.oldLogprob ? s.upload(mb.ppo.oldLogprob).buffer : st.logprobs.buffer,
           advantage: s.upload(mb.ppo.advantage).buffer,
           weight: s.upload(mb.ppo.weight).buffer,
           refLogprob: mb.ppo.refLogprob ? s.upload(mb.ppo.refLogprob).buffer : undefined,
