@@ -10,6 +10,7 @@
  * @module
  */
 
+import { RULER_SAMPLING } from "./sampling.ts";
 import {
   generateRulerSample,
   loadRulerResources,
@@ -82,6 +83,7 @@ export function rulerBenchmark(tasks: readonly RulerTask[] = RULER_TASK_NAMES): 
     description:
       "RULER-style synthetic suite on real book text: NIAH x8, variable tracking, common words, NQ QA",
     primaryMetric: "string_match",
+    sampling: RULER_SAMPLING,
     load: (opts) => load(name, tasks, opts),
     score(item, prediction): ScoreResult {
       const ref = item.reference as RulerReference;
