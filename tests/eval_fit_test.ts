@@ -87,7 +87,8 @@ Deno.test("fit: MRCR keeps the last message and folds the earlier turns into one
   }
   const query = {
     role: "user" as const,
-    content: "Prepend aZ3kQ9 to the 2nd (1 indexed) poem about topic 3. Do not include any other text.",
+    content:
+      "Prepend aZ3kQ9 to the 2nd (1 indexed) poem about topic 3. Do not include any other text.",
   };
   const messages = [...turns, query];
   const max = 4000;
