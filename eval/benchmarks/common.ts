@@ -265,8 +265,7 @@ export function pyFloatRepr(x: number): string {
   const [mant, expS] = x.toExponential().split("e");
   const exp = Number(expS);
   if (exp < -4 || exp >= 16) {
-    const m = mant.includes(".") ? mant : mant;
-    return `${m}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
+    return `${mant}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
   }
   const digits = mant.replace("-", "").replace(".", "");
   const sign = x < 0 ? "-" : "";
