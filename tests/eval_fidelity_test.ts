@@ -11,6 +11,7 @@ import { MockOpenAI, type MockRequest } from "../eval/backends/mock_openai.ts";
 import { loadTokenizer, type Tokenizer } from "../core/tokenizer/tokenizer.ts";
 import { writeRecordsParquet } from "../core/data/parquet.ts";
 import { promptTokens } from "../eval/fit.ts";
+import { getBenchmark } from "../eval/benchmarks/mod.ts";
 
 const SHARED = `${ROOT}/../shared`;
 const TOKENIZER = `${SHARED}/tokenizers/qwen3`;
@@ -270,6 +271,21 @@ Deno.test("eval --max-input-tokens: no request over the limit on any benchmark, 
   const prompts = server.log.map((x) => x.prompt).join("\n\n");
   for (const q of Object.values(Q)) assert(prompts.includes(q), `question kept: ${q}`);
   assert(prompts.includes("You are an analyst reading a corpus of documents."));
+  // RULER: each item's text after the haystack (the query) reaches the model whole.
+  const rulerPrompts = server.log.filter((x) => benchOf(x) === "ruler").map((x) => x.prompt);
+  let rulerItems = 0;
+  for await (
+    const it of getBenchmark("ruler")!.load({ seed: 0, lengths: [2048], limit: 2, tokenizer: t })
+  ) {
+    const span = it.meta!.contextSpan as [number, number];
+    const query = it.messages[0].content.slice(span[1]);
+    assert(
+      query.length > 20 && rulerPrompts.some((p) => p.includes(query)),
+      `RULER query kept: ${query}`,
+    );
+    rulerItems++;
+  }
+  assertEquals(rulerItems, 22);
   const lme = server.log.find((x) => benchOf(x) === "longmemeval")!;
   assertEquals((lme.body as { messages: { role: string }[] }).messages[0].role, "system");
   const mrcr = server.log.find((x) => benchOf(x) === "mrcr")!;

@@ -61,6 +61,8 @@ async function* load(
           lengthBucket: lengthLabel(length),
           contextTokensHint: s.totalTokens,
           messages: [{ role: "user", content: s.input }],
+          // The haystack: a cut keeps the task instructions and the query whole.
+          document: s.input.slice(s.contextSpan[0], s.contextSpan[1]) || undefined,
           reference,
           meta: {
             answerPrefix: s.answerPrefix,
