@@ -12,6 +12,8 @@ import { loadTokenizer, type Tokenizer } from "../core/tokenizer/tokenizer.ts";
 import { writeRecordsParquet } from "../core/data/parquet.ts";
 import { promptTokens } from "../eval/fit.ts";
 import { getBenchmark } from "../eval/benchmarks/mod.ts";
+import { OpenAIBackend } from "../eval/backends/openai.ts";
+import { LocalBackend } from "../eval/backends/local.ts";
 
 const SHARED = `${ROOT}/../shared`;
 const TOKENIZER = `${SHARED}/tokenizers/qwen3`;
@@ -435,4 +437,44 @@ Deno.test("eval: an item that cannot fit is failed with its reason and named in 
   assertEquals(b.generation.unsendable, 1);
   const report = await Deno.readTextFile(`${dir}/out/report.md`);
   assertMatch(report, /\| longmemeval\/e47becba \| does not fit --max-input-tokens/);
+});
+
+Deno.test("an answer prefix continues the assistant turn: OpenAI body (vLLM continue_final_message) and local prompt", () => {
+  const req = {
+    messages: [{ role: "user" as const, content: "Find the magic number." }],
+    maxTokens: 8,
+    temperature: 0,
+    topP: 1,
+  };
+  const api = new OpenAIBackend({ baseUrl: "http://127.0.0.1:9/v1", model: "m" });
+  const plain = api.body(req);
+  assertEquals(plain.messages, req.messages);
+  assertEquals("continue_final_message" in plain, false);
+  const pre = api.body({ ...req, prefill: " The magic number is" });
+  assertEquals(pre.messages, [
+    ...req.messages,
+    { role: "assistant", content: " The magic number is" },
+  ]);
+  assertEquals([pre.continue_final_message, pre.add_generation_prompt], [true, false]);
+  assertEquals(req.messages.length, 1, "the request is not mutated");
+  // Local: the chat template with the generation prompt, then the prefix.
+  const tok = {
+    encode: (t: string) => [...t].map((c) => c.charCodeAt(0)),
+    decode: (ids: readonly number[]) => String.fromCharCode(...ids),
+    eosIds: [0],
+    applyChatTemplate: (ms: readonly { role: string; content: string }[], o?: {
+      addGenerationPrompt?: boolean;
+    }) =>
+      ms.map((m) => `<${m.role}>${m.content}`).join("") +
+      (o?.addGenerationPrompt ? "<assistant>" : ""),
+  };
+  const local = new LocalBackend({} as never, tok);
+  assertEquals(
+    tok.decode(local.promptIds(req.messages, " The magic number is")),
+    "<user>Find the magic number.<assistant> The magic number is",
+  );
+  assertEquals(
+    tok.decode(local.promptIds(req.messages)),
+    "<user>Find the magic number.<assistant>",
+  );
 });
