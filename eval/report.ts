@@ -219,9 +219,11 @@ export function reportMarkdown(r: Results): string {
     }
     if (b.failed.reasons) {
       lines.push("| failed item | reason |", "|---|---|");
-      for (const [id, why] of Object.entries(b.failed.reasons)) {
+      const rows = Object.entries(b.failed.reasons);
+      for (const [id, why] of rows.slice(0, 50)) {
         lines.push(`| ${id} | ${why.replace(/\|/g, "\\|").replace(/\n/g, " ").slice(0, 300)} |`);
       }
+      if (rows.length > 50) lines.push(`| … | ${rows.length - 50} more in results.json |`);
       lines.push("");
     }
     for (const [title, group] of [["subset", b.subsets], ["length", b.lengths]] as const) {
