@@ -56,38 +56,43 @@ export function promptTokens(
 }
 
 const ROUNDS = 8;
+/**
+ * Tokens by which joining texts can change their separate counts (BPE merges and
+ * pre-tokenization at two junctions); within this of the limit the whole prompt is counted.
+ */
+const JUNCTION_SLACK = 16;
 
 /** Fits `input` into `max` prompt tokens (see the module doc). */
 export function fitPrompt(tok: TruncTokenizer, input: FitInput, max: number): FitResult {
   const count = (ms: readonly TruncMessage[]) => promptTokens(tok, ms, input.prefill);
-  const before = count(input.messages);
-  if (before <= max) {
-    return { ok: true, messages: input.messages.slice(), truncated: false, tokens: before, before };
+  if (input.rule === "mrcr") {
+    const before = count(input.messages);
+    if (before <= max) return unchanged(input.messages, before);
+    return fitMrcr(tok, input, max, before, count);
   }
-  return input.rule === "mrcr"
-    ? fitMrcr(tok, input, max, before, count)
-    : fitDocument(tok, input, max, before, count);
+  return fitDocument(tok, input, max, count);
 }
 
-function fitDocument(
-  tok: TruncTokenizer,
-  input: FitInput,
-  max: number,
-  before: number,
-  count: (ms: readonly TruncMessage[]) => number,
-): FitResult {
-  const msgs = input.messages;
+function unchanged(messages: readonly TruncMessage[], tokens: number): FitResult {
+  return { ok: true, messages: messages.slice(), truncated: false, tokens, before: tokens };
+}
+
+/** The message to cut and the document's span in it (the longest message when none is named). */
+function locate(
+  msgs: readonly TruncMessage[],
+  document?: string,
+): { at: number; start: number; end: number } | undefined {
   let at = -1;
-  let docStart = 0;
-  let docEnd = 0;
-  if (input.document) {
+  let start = 0;
+  let end = 0;
+  if (document) {
     // The longest message holding the document (a short prompt could quote it too).
     for (let i = 0; i < msgs.length; i++) {
-      const j = msgs[i].content.indexOf(input.document);
+      const j = msgs[i].content.indexOf(document);
       if (j >= 0 && (at < 0 || msgs[i].content.length > msgs[at].content.length)) {
         at = i;
-        docStart = j;
-        docEnd = j + input.document.length;
+        start = j;
+        end = j + document.length;
       }
     }
   }
@@ -95,19 +100,42 @@ function fitDocument(
     for (let i = 0; i < msgs.length; i++) {
       if (at < 0 || msgs[i].content.length > msgs[at].content.length) at = i;
     }
-    if (at < 0) return { ok: false, error: "no messages", before };
-    docStart = 0;
-    docEnd = msgs[at].content.length;
+    if (at < 0) return undefined;
+    start = 0;
+    end = msgs[at].content.length;
   }
+  return { at, start, end };
+}
+
+function fitDocument(
+  tok: TruncTokenizer,
+  input: FitInput,
+  max: number,
+  count: (ms: readonly TruncMessage[]) => number,
+): FitResult {
+  const msgs = input.messages;
+  const span = locate(msgs, input.document);
+  if (!span) return { ok: false, error: "no messages", before: 0 };
+  const { at } = span;
   const content = msgs[at].content;
-  const head = content.slice(0, docStart);
-  const tail = content.slice(docEnd);
-  const docIds = tok.encode(content.slice(docStart, docEnd));
+  const head = content.slice(0, span.start);
+  const tail = content.slice(span.end);
+  const withDoc = (doc: string): TruncMessage[] => {
+    const out = msgs.slice();
+    out[at] = { role: msgs[at].role, content: head + doc + tail };
+    return out;
+  };
+  // One encode of the document; the rest of the prompt is small. Their sum is the prompt's
+  // count up to the junctions, so only a prompt near the limit is counted whole.
+  const docIds = tok.encode(content.slice(span.start, span.end));
+  const others = count(withDoc(""));
+  let before = others + docIds.length;
+  if (Math.abs(before - max) <= JUNCTION_SLACK) before = count(msgs);
+  if (before <= max) return unchanged(msgs, before);
   const headN = tok.encode(head).length;
   const tailN = tok.encode(tail).length;
-  const total = headN + docIds.length + tailN;
   // Tokens of the message we may keep: its share minus the excess.
-  let k = total - (before - max);
+  let k = headN + docIds.length + tailN - (before - max);
   for (let round = 0; round < ROUNDS; round++) {
     if (k < headN + tailN) break;
     // The reference keeps ⌊k/2⌋ of the message's ids at each end; the protected head and tail
@@ -121,20 +149,17 @@ function fitDocument(
     else if (tailN > half) left = keep;
     left = Math.min(left, keep);
     right = Math.min(right, keep - left);
-    const kept = docIds.slice(0, left).concat(right > 0 ? docIds.slice(docIds.length - right) : []);
-    const doc = tok.decode(kept.slice(0, left), { skipSpecial: true }) +
-      tok.decode(kept.slice(left), { skipSpecial: true });
-    const out = msgs.slice();
-    out[at] = { role: msgs[at].role, content: head + doc + tail };
+    const doc = tok.decode(docIds.slice(0, left), { skipSpecial: true }) +
+      (right > 0 ? tok.decode(docIds.slice(docIds.length - right), { skipSpecial: true }) : "");
+    const out = withDoc(doc);
     const n = count(out);
     if (n <= max) return { ok: true, messages: out, truncated: true, tokens: n, before };
     k -= n - max;
   }
   return {
     ok: false,
-    error: `prompt of ${before} tokens cannot fit ${max}: ${
-      before - docIds.length
-    } tokens are outside the document (system prompts, instructions, question)`,
+    error: `prompt of ${before} tokens cannot fit ${max}: ${others} tokens are outside the ` +
+      "document (system prompts, instructions, question)",
     before,
   };
 }

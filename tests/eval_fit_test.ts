@@ -27,7 +27,8 @@ Deno.test("fit: a single-message prompt is cut in its document; the question sur
   for (const max of [8000, 3001, 600]) {
     const r = fitPrompt(t, { messages, document: doc }, max);
     assert(r.ok, `fits ${max}`);
-    assertEquals(r.before, before);
+    // The count before the cut sums the document's and the rest's (exact up to the junctions).
+    assert(Math.abs(r.before - before) <= 4, `${r.before} ~ ${before}`);
     assert(r.truncated);
     const n = promptTokens(t, r.messages);
     assertEquals(n, r.tokens);
@@ -39,9 +40,12 @@ Deno.test("fit: a single-message prompt is cut in its document; the question sur
     assert(out.includes(doc.slice(0, 200)), "the document's start survives");
     assert(out.includes("\n</text>\n\n"), "the text after the document is whole");
   }
-  // Under the limit nothing changes.
+  // Under the limit nothing changes; at the limit the whole prompt is counted exactly.
   const same = fitPrompt(t, { messages, document: doc }, before);
   assert(same.ok && !same.truncated && same.messages[0].content === content);
+  assertEquals(same.tokens, before);
+  const over = fitPrompt(t, { messages, document: doc }, before - 1);
+  assert(over.ok && over.truncated && over.tokens <= before - 1);
 });
 
 Deno.test("fit: without protected text the cut is the reference's (first and last halves of the ids)", async () => {
