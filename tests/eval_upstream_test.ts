@@ -61,6 +61,17 @@ Deno.test("mrcr: an openai/mrcr parquet shard folder loads and scores with the o
   assertEquals(items.map((x) => x.subset), ["2needle", "2needle", "4needle"]);
   assertEquals(items[0].messages.length, 5);
   assertEquals(items[0].messages[3], { role: "assistant", content: "tapirs hum" });
+  // An HF hub snapshot: the shards are symlinks into the blob store.
+  const snap = await Deno.makeTempDir();
+  await Deno.mkdir(`${snap}/blobs`);
+  await Deno.mkdir(`${snap}/snapshot/2needle`, { recursive: true });
+  await Deno.copyFile(`${dir}/2needle/2needle_0.parquet`, `${snap}/blobs/0a1b2c`);
+  await Deno.symlink(`${snap}/blobs/0a1b2c`, `${snap}/snapshot/2needle/2needle_0.parquet`);
+  await Deno.symlink(`${dir}/4needle`, `${snap}/snapshot/4needle`);
+  assertEquals(
+    (await loadAll("mrcr", { path: `${snap}/snapshot` })).map((x) => x.subset),
+    ["2needle", "2needle", "4needle"],
+  );
   // A single shard file loads too.
   assertEquals((await loadAll("mrcr", { path: `${dir}/4needle/4needle_0.parquet` })).length, 1);
   const b = getBenchmark("mrcr")!;

@@ -138,9 +138,18 @@ async function listDataFiles(dir: string, exts: readonly string[], depth = 0): P
   for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     if (e.name.startsWith(".")) continue;
     const p = `${dir}/${e.name}`;
-    if (e.isFile && exts.some((x) => e.name.endsWith(x))) out.push(p);
+    // HF hub snapshots are symlinks into the blob store: follow them.
+    let kind: { isFile: boolean; isDirectory: boolean } = e;
+    if (e.isSymlink) {
+      try {
+        kind = await Deno.stat(p);
+      } catch {
+        continue; // a dangling link
+      }
+    }
+    if (kind.isFile && exts.some((x) => e.name.endsWith(x))) out.push(p);
     // Folders of shards (HF parquet layouts: `2needle/2needle_0.parquet`, `cfg/test-0000….parquet`).
-    else if (e.isDirectory && depth < MAX_DEPTH) {
+    else if (kind.isDirectory && depth < MAX_DEPTH) {
       out.push(...await listDataFiles(p, exts, depth + 1));
     }
   }
