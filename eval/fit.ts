@@ -18,7 +18,9 @@
  *   overflows, the budget shrinks until it fits.
  *
  * Re-encoding decoded text can differ by a token or two at the cut under BPE, so the result is
- * counted again and the cut deepened until it fits (a few rounds at most).
+ * counted again and the cut deepened until it fits (a few rounds at most). The document is
+ * encoded once; the rest of the prompt is counted apart, and the whole prompt is counted only
+ * when their sum is within a few tokens of the limit (long documents dominate the cost).
  *
  * @module
  */
