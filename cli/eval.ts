@@ -71,7 +71,8 @@ export const evalCommand: Command = {
       type: "integer",
       value: "N",
       min: 16,
-      description: "Middle-truncate prompts to N tokens.",
+      description:
+        "Fit every prompt into N tokens: cut the document in its middle, keep system prompts and the question; an item that cannot fit fails.",
     },
     tokenizer: {
       type: "string",
@@ -115,24 +116,26 @@ export const evalCommand: Command = {
     "max-tokens": {
       type: "integer",
       value: "N",
-      default: 1024,
       min: 1,
-      description: "Generation length.",
+      description:
+        "Generation length for every benchmark [default: each benchmark's own, e.g. LongBench v2 128].",
     },
     temperature: {
       type: "number",
       value: "T",
-      default: 0,
       min: 0,
-      description: "Sampling temperature.",
+      description: "Sampling temperature [default: each benchmark's reference setting].",
     },
     "top-p": {
       type: "number",
       value: "P",
-      default: 1,
       min: 0,
       max: 1,
-      description: "Nucleus mass.",
+      description: "Nucleus mass [default: each benchmark's reference setting].",
+    },
+    "no-answer-prefix": {
+      type: "boolean",
+      description: "Do not prefill benchmarks' answer prefixes (RULER) as the assistant's start.",
     },
     seed: {
       type: "integer",
@@ -247,9 +250,10 @@ export const evalCommand: Command = {
       max_input_tokens: flags["max-input-tokens"] ?? null,
       samples: flags.samples,
       seed: flags.seed,
-      temperature: flags.temperature,
-      top_p: flags["top-p"],
-      max_tokens: flags["max-tokens"],
+      temperature: flags.temperature ?? "per benchmark",
+      top_p: flags["top-p"] ?? "per benchmark",
+      max_tokens: flags["max-tokens"] ?? "per benchmark",
+      answer_prefix: !flags["no-answer-prefix"],
       lengths: flags.lengths,
       data: dataPaths,
     };
@@ -261,9 +265,10 @@ export const evalCommand: Command = {
         judge,
         out,
         gen: {
-          maxTokens: flags["max-tokens"] as number,
-          temperature: flags.temperature as number,
-          topP: flags["top-p"] as number,
+          maxTokens: flags["max-tokens"] as number | undefined,
+          temperature: flags.temperature as number | undefined,
+          topP: flags["top-p"] as number | undefined,
+          answerPrefix: !flags["no-answer-prefix"],
           samples: flags.samples as number,
           seed: flags.seed as number,
         },

@@ -6,6 +6,7 @@
  * resumed run reproduces it exactly.
  */
 import { escapeXml, PALETTE, svgDocument } from "../core/svg.ts";
+import type { GenerationRecord } from "./sampling_record.ts";
 
 export interface ScoredSample {
   benchmark: string;
@@ -34,7 +35,10 @@ export interface BenchmarkResult extends Summary {
   k: number;
   subsets: Record<string, Summary>;
   lengths: Record<string, Summary>;
-  failed: { n: number; ids: string[] };
+  /** Failed items (named), with the reason of each where known. */
+  failed: { n: number; ids: string[]; reasons?: Record<string, string> };
+  /** What was sent: sampling, budgets, input limit (eval/sampling_record.ts). */
+  generation?: GenerationRecord;
 }
 
 export interface Results {
@@ -74,8 +78,9 @@ function roundSummary(s: Summary): Summary {
 export function aggregate(
   model: string,
   scored: ScoredSample[],
-  failures: { benchmark: string; item: string }[],
+  failures: { benchmark: string; item: string; reason?: string }[],
   primaryMetric: Record<string, string>,
+  generation: Record<string, GenerationRecord> = {},
 ): Results {
   const byBench = new Map<string, ScoredSample[]>();
   for (const s of scored) {
@@ -111,16 +116,35 @@ export function aggregate(
     };
     const failedIds = [...new Set(failures.filter((f) => f.benchmark === name).map((f) => f.item))]
       .sort();
-    const s = summarize(means);
+    const subsets = group("subset");
+    let s = summarize(means);
+    if (generation[name]?.average === "subsets" && Object.keys(subsets).length) {
+      // The reference's mean of subset means; its stderr from the subsets' (independent) ones.
+      const sub = Object.values(subsets);
+      s = {
+        n: s.n,
+        mean: avg(sub.map((x) => x.mean)),
+        stderr: Math.sqrt(sub.reduce((a, x) => a + x.stderr ** 2, 0)) / sub.length,
+      };
+    }
+    const reasons: Record<string, string> = {};
+    for (const f of failures) {
+      if (f.benchmark === name && f.reason && !(f.item in reasons)) reasons[f.item] = f.reason;
+    }
     benchmarks[name] = {
       ...roundSummary(s),
       primaryMetric: primaryMetric[name] ?? "score",
       avgAtK: round(s.mean),
       passAtK: round(avg(best)),
       k: Math.max(0, ...ids.map((id) => items.get(id)!.scores.length)),
-      subsets: group("subset"),
+      subsets,
       lengths: group("length"),
-      failed: { n: failedIds.length, ids: failedIds },
+      failed: {
+        n: failedIds.length,
+        ids: failedIds,
+        ...(Object.keys(reasons).length ? { reasons: sortedObject(reasons) } : {}),
+      },
+      ...(generation[name] ? { generation: generation[name] } : {}),
     };
   }
   const present = HEADLINE.filter((h) => benchmarks[h] && benchmarks[h].n > 0);
@@ -131,6 +155,10 @@ export function aggregate(
     headlineAverage: present.length ? round(avg(present.map((h) => benchmarks[h].mean))) : null,
     average: round(avg(all.map((b) => b.mean))),
   };
+}
+
+function sortedObject<T>(o: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
 }
 
 function avg(xs: number[]): number {
@@ -175,6 +203,30 @@ export function reportMarkdown(r: Results): string {
         ")",
       "",
     );
+    const g = b.generation;
+    if (g) {
+      lines.push(
+        `Sent: temperature ${g.temperature}, top_p ${g.topP}, max_tokens ${
+          g.maxTokens.join("/") || "-"
+        }` +
+          (g.answerPrefixed ? `, answer prefix on ${g.answerPrefixed}` : "") +
+          ` (${g.overridden.length ? `overridden: ${g.overridden.join(", ")}; ` : ""}${g.source})` +
+          (g.maxInputTokens !== null
+            ? `; input limit ${g.maxInputTokens} tokens: ${g.truncated} cut, ${g.unsendable} too long to send`
+            : "") +
+          (g.average === "subsets" ? "; score = mean of the subset means" : "") + ".",
+        "",
+      );
+    }
+    if (b.failed.reasons) {
+      lines.push("| failed item | reason |", "|---|---|");
+      const rows = Object.entries(b.failed.reasons);
+      for (const [id, why] of rows.slice(0, 50)) {
+        lines.push(`| ${id} | ${why.replace(/\|/g, "\\|").replace(/\n/g, " ").slice(0, 300)} |`);
+      }
+      if (rows.length > 50) lines.push(`| … | ${rows.length - 50} more in results.json |`);
+      lines.push("");
+    }
     for (const [title, group] of [["subset", b.subsets], ["length", b.lengths]] as const) {
       const keys = Object.keys(group);
       if (!keys.length) continue;

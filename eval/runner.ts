@@ -15,19 +15,21 @@ import {
   type ScoredSample,
 } from "./report.ts";
 import { judgeAny } from "./judge.ts";
-import {
-  stripThinking,
-  type ThinkStyle,
-  truncateMessagesMiddle,
-  type TruncTokenizer,
-} from "./truncate.ts";
+import { stripThinking, type ThinkStyle, type TruncTokenizer } from "./truncate.ts";
+import { buildRequest } from "./request.ts";
+import { samplingRecord } from "./sampling_record.ts";
 import { Progress } from "../core/progress.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../core/fsutil.ts";
 
 export interface GenerationParams {
-  maxTokens: number;
-  temperature: number;
-  topP: number;
+  /** Overrides every benchmark's own budget (`meta.maxNewTokens`, else its sampling default). */
+  maxTokens?: number;
+  /** Overrides the benchmark's sampling temperature. */
+  temperature?: number;
+  /** Overrides the benchmark's nucleus mass. */
+  topP?: number;
+  /** false: never prefill a benchmark's answer prefix (RULER). */
+  answerPrefix?: boolean;
   /** Samples per item (avg@k, pass@k). */
   samples: number;
   seed: number;
@@ -43,7 +45,7 @@ export interface RunOptions {
   dataPaths: Record<string, string>;
   limit?: number;
   lengths?: number[];
-  /** Middle-truncates each prompt to this many tokens (keeping the last message whole). */
+  /** Fits each prompt into this many tokens (eval/fit.ts); an item that cannot fit fails. */
   maxInputTokens?: number;
   /** Counts tokens for truncation and generated lengths (the model's tokenizer when local). */
   tokenizer?: TruncTokenizer;
@@ -66,6 +68,10 @@ interface Work {
   sample: number;
   key: string;
   request: ChatRequest;
+  /** Why the item was not sent (its prompt cannot fit). */
+  unsendable?: string;
+  /** The prompt was cut to fit --max-input-tokens. */
+  truncated?: boolean;
 }
 
 /** How each benchmark's reference strips thinking before scoring. */
@@ -109,17 +115,14 @@ async function run(
         tokenizer: o.tokenizer,
       })
     ) {
-      const messages = o.maxInputTokens && o.tokenizer
-        ? truncateMessagesMiddle(o.tokenizer, item.messages, o.maxInputTokens).messages
-        : item.messages;
+      const fit = o.maxInputTokens && o.tokenizer
+        ? { tokenizer: o.tokenizer, maxInputTokens: o.maxInputTokens }
+        : undefined;
+      const built = buildRequest(bench, item, o.gen, o.gen.seed, fit);
       for (let s = 0; s < o.gen.samples; s++) {
-        const request: ChatRequest = {
-          messages,
-          maxTokens: o.gen.maxTokens,
-          temperature: o.gen.temperature,
-          topP: o.gen.topP,
-          seed: o.gen.seed + s,
-        };
+        const request: ChatRequest = built.ok
+          ? { ...built.request, seed: o.gen.seed + s }
+          : { messages: [], maxTokens: 0, temperature: 0, topP: 1 };
         const key = await hashKey({
           model: o.backend.id,
           benchmark: bench.name,
@@ -127,12 +130,21 @@ async function run(
           request,
           sample: s,
         });
-        work.push({ bench, item, sample: s, key, request });
+        work.push({
+          bench,
+          item,
+          sample: s,
+          key,
+          request,
+          unsendable: built.ok ? undefined : built.error,
+          truncated: built.ok && built.truncated,
+        });
       }
     }
   }
   // 2. Generate what the cache lacks (or retry earlier failures), at bounded concurrency.
   const todo = o.rescore ? [] : work.filter((w) => {
+    if (w.unsendable) return false;
     const c = cache.get(w.key);
     return !c || c.error !== undefined;
   });
@@ -175,7 +187,7 @@ async function run(
   progress.finish();
   // 3. Score (judge where needed), in work order.
   const scored: ScoredSample[] = [];
-  const failures: { benchmark: string; item: string }[] = [];
+  const failures: { benchmark: string; item: string; reason?: string }[] = [];
   const judged: {
     w: Work;
     rule: number;
@@ -183,9 +195,13 @@ async function run(
   }[] = [];
   const pending: Promise<void>[] = [];
   for (const w of work) {
-    const c = cache.get(w.key);
+    const c = w.unsendable ? undefined : cache.get(w.key);
     if (!c || c.error !== undefined) {
-      failures.push({ benchmark: w.bench.name, item: w.item.id });
+      failures.push({
+        benchmark: w.bench.name,
+        item: w.item.id,
+        reason: w.unsendable ?? c?.error ?? "not generated",
+      });
       continue;
     }
     const r = w.bench.score(w.item, stripThinking(c.prediction, thinkStyle(w.bench.name)));
@@ -251,8 +267,9 @@ async function run(
   await Promise.all(pending);
   for (const j of judged) {
     const s = judgeScores.get(j.w)!;
-    if (Number.isNaN(s)) failures.push({ benchmark: j.w.bench.name, item: j.w.item.id });
-    else {
+    if (Number.isNaN(s)) {
+      failures.push({ benchmark: j.w.bench.name, item: j.w.item.id, reason: "judge failed" });
+    } else {
       scored.push({
         benchmark: j.w.bench.name,
         item: j.w.item.id,
@@ -269,7 +286,13 @@ async function run(
     a.benchmark.localeCompare(b.benchmark) || a.item.localeCompare(b.item) || a.sample - b.sample
   );
   const primary = Object.fromEntries(o.benchmarks.map((b) => [b.name, b.primaryMetric]));
-  const results = aggregate(o.backend.name, scored, failures, primary);
+  const results = aggregate(
+    o.backend.name,
+    scored,
+    failures,
+    primary,
+    samplingRecord(o.benchmarks, work, o.gen, o.maxInputTokens),
+  );
   await writeJsonAtomic(`${o.out}/results.json`, results);
   await writeFileAtomic(`${o.out}/report.md`, reportMarkdown(results));
   await writeFileAtomic(`${o.out}/score_vs_length.svg`, lengthPlotSvg(scored));

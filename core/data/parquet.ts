@@ -242,6 +242,24 @@ export interface ParquetRecord {
   row: number;
   value: Record<string, unknown>;
   kv: Record<string, string>;
+  /** Top-level columns of floating-point type (their integral values are still floats). */
+  doubles: ReadonlySet<string>;
+}
+
+/** Names of the top-level DOUBLE/FLOAT leaf columns of a parquet schema (flattened, DFS order). */
+function floatColumns(schema: readonly SchemaElement[]): Set<string> {
+  const out = new Set<string>();
+  let i = 1;
+  const skip = (): void => {
+    const n = schema[i++]?.num_children ?? 0;
+    for (let c = 0; c < n; c++) skip();
+  };
+  for (let c = 0; c < (schema[0]?.num_children ?? 0) && i < schema.length; c++) {
+    const el = schema[i];
+    if (!el.num_children && (el.type === "DOUBLE" || el.type === "FLOAT")) out.add(el.name);
+    skip();
+  }
+  return out;
 }
 
 /** Streams the rows of a parquet file as plain objects (one row group in memory at a time). */
@@ -263,6 +281,7 @@ export async function* readParquetRecords(path: string): AsyncGenerator<ParquetR
     }
     const kv: Record<string, string> = {};
     for (const { key, value } of metadata.key_value_metadata ?? []) kv[key] = value ?? "";
+    const doubles = floatColumns(metadata.schema as SchemaElement[]);
     let start = 0;
     for (const rg of metadata.row_groups) {
       const n = Number(rg.num_rows);
@@ -274,7 +293,12 @@ export async function* readParquetRecords(path: string): AsyncGenerator<ParquetR
         rowEnd: start + n,
       });
       for (let i = 0; i < rows.length; i++) {
-        yield { row: start + i, value: plainValue(rows[i]) as Record<string, unknown>, kv };
+        yield {
+          row: start + i,
+          value: plainValue(rows[i]) as Record<string, unknown>,
+          kv,
+          doubles,
+        };
       }
       start += n;
     }

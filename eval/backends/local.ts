@@ -177,11 +177,11 @@ export class LocalBackend implements Backend {
   }
 
   /** The prompt token ids for a request's messages. */
-  promptIds(messages: ChatRequest["messages"]): number[] {
+  promptIds(messages: ChatRequest["messages"], prefill = ""): number[] {
     const text = this.tokenizer.applyChatTemplate(messages, {
       addGenerationPrompt: true,
       enableThinking: this.#opts.enableThinking,
-    });
+    }) + prefill;
     return this.tokenizer.encode(text);
   }
 
@@ -190,7 +190,7 @@ export class LocalBackend implements Backend {
     if (signal?.aborted) return Promise.reject(signal.reason);
     let ids: number[];
     try {
-      ids = this.promptIds(req.messages);
+      ids = this.promptIds(req.messages, req.prefill);
     } catch (e) {
       return Promise.reject(e);
     }

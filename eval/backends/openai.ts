@@ -266,6 +266,12 @@ export class OpenAIBackend implements Backend {
     if (req.seed !== undefined) b.seed = req.seed;
     if ((req.n ?? 1) !== 1) b.n = req.n;
     if (req.stop?.length) b.stop = req.stop;
+    if (req.prefill) {
+      // vLLM / SGLang: continue a final assistant message instead of opening a new turn.
+      b.messages = [...req.messages, { role: "assistant", content: req.prefill }];
+      b.continue_final_message = true;
+      b.add_generation_prompt = false;
+    }
     return { ...b, ...this.#extraBody };
   }
 

@@ -20,6 +20,11 @@ export interface ChatRequest {
   n?: number;
   /** Strings that end a completion (cut before the string). */
   stop?: string[];
+  /**
+   * The start of the assistant's answer (RULER's answer prefix): the model continues it, and
+   * the result holds only the continuation.
+   */
+  prefill?: string;
 }
 
 /** One completion (one choice of a request). */

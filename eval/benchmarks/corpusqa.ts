@@ -12,11 +12,13 @@
  * @module
  */
 
+import { GOLONGRL_EVAL_SAMPLING } from "./sampling.ts";
 import { squadExactMatch } from "../metrics/squad.ts";
 import { pyStrip } from "../metrics/pystr.ts";
 import {
   baseName,
   messagesTokens,
+  pyStr,
   readRecords,
   requirePath,
   stableHash,
@@ -60,7 +62,16 @@ async function* load(name: string, opts: LoadOptions): AsyncGenerator<EvalItem> 
     const question = strField(r, "question");
     const rid = rec.id !== undefined ? String(rec.id) : stableHash(question);
     const bucket = /^(\d+[km])_/i.exec(baseName(r.file))?.[1]?.toLowerCase();
-    const reference: CorpusQaReference = { answer: strField(r, "answer"), question };
+    // A list (or number) answer reaches the judge as Python's str() of it, as corpusqa_eval.py.
+    if (rec.answer === undefined || rec.answer === null) {
+      throw new InputError(`record ${r.index}: field "answer" is missing`, r.file);
+    }
+    const reference: CorpusQaReference = { answer: pyStr(rec, "answer"), question };
+    // The document is what comes before the question in the longest message (the question and
+    // what follows it stay whole when the prompt is cut).
+    const longest = messages.reduce((a, m) => (m.content.length > a.length ? m.content : a), "");
+    const q = longest.lastIndexOf(question);
+    const document = q > 0 ? longest.slice(0, q) : undefined;
     yield {
       id: `${name}/${rid}`,
       benchmark: name,
@@ -68,6 +79,7 @@ async function* load(name: string, opts: LoadOptions): AsyncGenerator<EvalItem> 
       lengthBucket: bucket,
       contextTokensHint: messagesTokens(messages, count),
       messages,
+      document,
       reference,
     };
     n++;
@@ -83,6 +95,7 @@ export function corpusQaBenchmark(): Benchmark {
     description: "CorpusQA corpus-level aggregation QA: LLM judge as corpusqa_eval.py",
     dataFlag: "corpusqa",
     primaryMetric: "judge_acc",
+    sampling: GOLONGRL_EVAL_SAMPLING,
     load: (opts) => load(name, opts),
     score(item, prediction): ScoreResult {
       const ref = item.reference as CorpusQaReference;

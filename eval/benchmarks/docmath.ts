@@ -13,14 +13,16 @@
  * @module
  */
 
+import { GOLONGRL_EVAL_SAMPLING } from "./sampling.ts";
 import { type DocMathAnswerType, docmathExtractAnswer, docmathGetAcc } from "../metrics/docmath.ts";
 import {
   baseName,
   formatTemplate,
   messagesTokens,
+  numberSource,
+  pyFloatRepr,
   readRecords,
   requirePath,
-  type SourceReviver,
   stableHash,
   strField,
   stripThink,
@@ -47,16 +49,6 @@ export interface DocMathReference {
   question: string;
 }
 
-const GT_SOURCE = "__ground_truth_source";
-
-/** Keeps the literal text of numeric `ground_truth` values (int vs float). */
-const keepGtSource: SourceReviver = function (key, value, context) {
-  if (key === "ground_truth" && typeof value === "number" && context?.source !== undefined) {
-    this[GT_SOURCE] = context.source;
-  }
-  return value;
-};
-
 /** Python `str(x)` and `type(x).__name__` of a ground truth read from JSON. */
 export function docmathGroundTruth(
   value: unknown,
@@ -68,8 +60,7 @@ export function docmathGroundTruth(
     const isFloat = /[.eE]/.test(src) || !Number.isSafeInteger(value);
     if (!isFloat) return { text: String(BigInt(src.replace(/^\+/, ""))), type: "int" };
     // Python prints floats with repr; "3.0" stays "3.0"; other forms go through Number.
-    const text = Number.isInteger(value) && Math.abs(value) < 1e16 ? `${value}.0` : String(value);
-    return { text, type: "float" };
+    return { text: pyFloatRepr(value), type: "float" };
   }
   return { text: String(value), type: "str" };
 }
@@ -78,15 +69,16 @@ async function* load(name: string, opts: LoadOptions): AsyncGenerator<EvalItem> 
   const path = requirePath(opts.path, "docmath", "DocMath-Eval *_testmini.json(l)");
   const count = tokenCounter(opts.tokenizer);
   let n = 0;
-  for await (const r of readRecords(path, { reviver: keepGtSource })) {
+  for await (const r of readRecords(path)) {
     if (opts.limit !== undefined && n >= opts.limit) return;
     const rec = r.record;
     const paragraphs = Array.isArray(rec.paragraphs) ? rec.paragraphs.map(String) : [];
     const question = strField(r, "question");
-    const gt = docmathGroundTruth(rec.ground_truth, rec[GT_SOURCE] as string | undefined);
+    const gt = docmathGroundTruth(rec.ground_truth, numberSource(rec, "ground_truth"));
     const subset = typeof rec.subset === "string" ? rec.subset : baseName(r.file);
     const content = formatTemplate(DOCMATH_TEMPLATE, { context: paragraphs.join("\n"), question });
     const messages = [{ role: "user" as const, content }];
+    const document = paragraphs.join("\n");
     const qid = typeof rec.question_id === "string" ? rec.question_id : stableHash(content);
     const reference: DocMathReference = { groundTruth: gt.text, answerType: gt.type, question };
     yield {
@@ -96,6 +88,7 @@ async function* load(name: string, opts: LoadOptions): AsyncGenerator<EvalItem> 
       lengthBucket: /long/.test(subset) ? "long" : /short/.test(subset) ? "short" : undefined,
       contextTokensHint: messagesTokens(messages, count),
       messages,
+      document,
       reference,
       meta: { truncation: "middle-tokens-131000" },
     };
@@ -112,6 +105,7 @@ export function docmathBenchmark(): Benchmark {
     description: "DocMath-Eval testmini: numeric rule accuracy and LLM judge, max of the two",
     dataFlag: "docmath",
     primaryMetric: "max_acc",
+    sampling: GOLONGRL_EVAL_SAMPLING,
     load: (opts) => load(name, opts),
     score(item, prediction): ScoreResult {
       const ref = item.reference as DocMathReference;

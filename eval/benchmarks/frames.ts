@@ -12,6 +12,7 @@
  * @module
  */
 
+import { GOLONGRL_EVAL_SAMPLING } from "./sampling.ts";
 import { InputError } from "../../core/errors.ts";
 import { framesCem } from "../metrics/frames.ts";
 import { pyStrip } from "../metrics/pystr.ts";
@@ -62,7 +63,9 @@ async function* load(name: string, opts: LoadOptions): AsyncGenerator<EvalItem> 
   const path = requirePath(opts.path, "frames", "iic/frames test.jsonl (with wiki_items)");
   const count = tokenCounter(opts.tokenizer);
   let n = 0;
-  for await (const r of readRecords(path)) {
+  const hint = "FRAMES needs the Wikipedia text: use evalscope's iic/frames test.jsonl with " +
+    "wiki_items; google/frames-benchmark's test.tsv has links only";
+  for await (const r of readRecords(path, { hint })) {
     if (opts.limit !== undefined && n >= opts.limit) return;
     const rec = r.record;
     if (!Array.isArray(rec.wiki_items)) {
@@ -86,6 +89,7 @@ async function* load(name: string, opts: LoadOptions): AsyncGenerator<EvalItem> 
       subset: typeof rec.reasoning_types === "string" ? rec.reasoning_types : undefined,
       contextTokensHint: messagesTokens(messages, count),
       messages,
+      document: context,
       reference,
       meta: { wikiItems: rec.wiki_items.length, truncation: "middle-131072" },
     };
@@ -102,6 +106,7 @@ export function framesBenchmark(): Benchmark {
     description: "FRAMES multi-hop Wikipedia QA: max(CEM, LLM judge) as score_frame.py",
     dataFlag: "frames",
     primaryMetric: "max(cem,judge)",
+    sampling: GOLONGRL_EVAL_SAMPLING,
     load: (opts) => load(name, opts),
     score(item, prediction): ScoreResult {
       const ref = item.reference as FramesReference;

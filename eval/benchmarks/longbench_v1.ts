@@ -18,6 +18,7 @@
  * @module
  */
 
+import { GOLONGRL_EVAL_SAMPLING, LONGBENCH_V1_SAMPLING } from "./sampling.ts";
 import { InputError } from "../../core/errors.ts";
 import { longBenchSampleScore, qaF1Score } from "../metrics/longbench.ts";
 import {
@@ -146,36 +147,52 @@ async function* loadLongBench(
   } catch (e) {
     throw new InputError(`cannot open: ${(e as Error).message}`, path);
   }
-  const sources = stat.isDirectory
-    ? subsets.map((s) => `${path}/${s}.jsonl`).filter((f) => {
-      try {
-        return Deno.statSync(f).isFile;
-      } catch {
-        return false;
+  // Folder mode: each subset as `<name>.jsonl` (LongBench data.zip), `<name>_e.jsonl`
+  // (LongBench-E), `.json`, `.parquet`, or a folder of parquet shards (HF `<name>/test/…`).
+  const sources: string[] = [];
+  if (stat.isDirectory) {
+    for (const s of subsets) {
+      for (const stem of [s, `${s}_e`]) {
+        for (const f of [`${stem}.jsonl`, `${stem}.json`, `${stem}.parquet`, stem]) {
+          try {
+            await Deno.stat(`${path}/${f}`);
+            sources.push(`${path}/${f}`);
+          } catch { /* absent */ }
+        }
       }
-    })
-    : [path];
+    }
+  } else sources.push(path);
   if (sources.length === 0) {
-    throw new InputError(`none of ${subsets.join(", ")}.jsonl found`, path);
+    throw new InputError(
+      `none of ${subsets.join(", ")} found (as .jsonl, _e.jsonl, .json, .parquet or a folder)`,
+      path,
+    );
   }
   let n = 0;
   for (const file of sources) {
     for await (const r of readRecords(file)) {
       if (opts.limit !== undefined && n >= opts.limit) return;
       const rec = r.record;
-      const dataset = typeof rec.dataset === "string" ? rec.dataset : baseName(file);
+      // LongBench-E records and files carry "<name>_e"; prompts and metrics are the name's.
+      const dataset = (typeof rec.dataset === "string" ? rec.dataset : baseName(r.file))
+        .replace(/_e$/, "");
       if (!subsets.includes(dataset)) continue;
       const input = String(rec.input ?? "");
       const context = String(rec.context ?? "");
       const answers = Array.isArray(rec.answers) ? rec.answers.map(String) : [String(rec.answers)];
       const allClasses = Array.isArray(rec.all_classes) ? rec.all_classes.map(String) : [];
+      const document = mode === "official"
+        ? context
+        : middleTruncateChars(context, GOLONGRL_LBV1_MAX_CHARS);
       const content = mode === "official"
         ? formatTemplate(LONGBENCH_QA_PROMPTS[dataset], { context, input })
-        : formatTemplate(GOLONGRL_LBV1_PROMPT, {
-          context: middleTruncateChars(context, GOLONGRL_LBV1_MAX_CHARS),
-          question: input,
-        });
-      const rid = typeof rec._id === "string" ? rec._id : stableHash(input + "\n" + context);
+        : formatTemplate(GOLONGRL_LBV1_PROMPT, { context: document, question: input });
+      // `_id` (THUDM/LongBench), else `id` (GoLongRL's "<subset>_<i>" files), else a hash.
+      const rid = typeof rec._id === "string"
+        ? rec._id
+        : typeof rec.id === "string" || typeof rec.id === "number"
+        ? String(rec.id)
+        : stableHash(input + "\n" + context);
       const messages = [{ role: "user" as const, content }];
       const length = typeof rec.length === "number" ? rec.length : undefined;
       const reference: LongBenchV1Reference = { dataset, answers, allClasses, question: input };
@@ -186,6 +203,7 @@ async function* loadLongBench(
         lengthBucket: length !== undefined ? longBenchLengthBucket(length) : undefined,
         contextTokensHint: messagesTokens(messages, count),
         messages,
+        document,
         reference,
         meta: {
           maxNewTokens: mode === "official" ? LONGBENCH_QA_MAXLEN[dataset] : undefined,
@@ -208,6 +226,7 @@ export function longBenchV1Benchmark(): Benchmark {
       "LongBench v1 QA (narrativeqa, qasper, multifieldqa_en, hotpotqa, 2wikimqa, musique): official prompts, qa_f1",
     dataFlag: "longbench-v1",
     primaryMetric: "qa_f1",
+    sampling: LONGBENCH_V1_SAMPLING,
     load: (opts) => loadLongBench(name, LONGBENCH_V1_QA_SUBSETS, "official", opts),
     score(item, prediction): ScoreResult {
       const ref = item.reference as LongBenchV1Reference;
@@ -230,6 +249,9 @@ export function lbv1QaBenchmark(): Benchmark {
       "LongBench v1 QA as GoLongRL scores it (lbv1qa_eval.py): 'Therefore, the answer is' prompt, LLM judge",
     dataFlag: "longbench-v1",
     primaryMetric: "judge_acc",
+    sampling: GOLONGRL_EVAL_SAMPLING,
+    // lbv1qa_eval.py: the mean of each subset, then the mean of the subsets.
+    average: "subsets",
     load: (opts) => loadLongBench(name, GOLONGRL_LBV1_SUBSETS, "golongrl", opts),
     score(item, prediction): ScoreResult {
       const ref = item.reference as LongBenchV1Reference;

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { LONGBENCH_V2_SAMPLING } from "./sampling.ts";
 import { extractLongBenchV2Answer } from "../metrics/longbench_v2.ts";
 import {
   messagesTokens,
@@ -88,6 +89,7 @@ async function* load(name: string, opts: LoadOptions): AsyncGenerator<EvalItem> 
       lengthBucket: typeof r.record.length === "string" ? r.record.length : undefined,
       contextTokensHint: messagesTokens(messages, count),
       messages,
+      document: pyStrip(rec.context),
       reference,
       meta: {
         domain: r.record.domain,
@@ -109,6 +111,7 @@ export function longBenchV2Benchmark(): Benchmark {
       "LongBench v2: 503 long-context 4-choice questions, official 0-shot prompt, accuracy",
     dataFlag: "longbench-v2",
     primaryMetric: "accuracy",
+    sampling: LONGBENCH_V2_SAMPLING,
     load: (opts) => load(name, opts),
     score(item, prediction): ScoreResult {
       const ref = item.reference as LongBenchV2Reference;

@@ -11,11 +11,13 @@
  * @module
  */
 
+import { GOLONGRL_EVAL_SAMPLING } from "./sampling.ts";
 import { InputError } from "../../core/errors.ts";
 import { squadExactMatch } from "../metrics/squad.ts";
 import {
   formatTemplate,
   messagesTokens,
+  pyStr,
   readRecords,
   requirePath,
   strField,
@@ -99,21 +101,27 @@ async function* load(name: string, opts: LoadOptions): AsyncGenerator<EvalItem> 
     const qid = strField(r, "question_id");
     const qtype = typeof rec.question_type === "string" ? rec.question_type : "";
     const question = strField(r, "question");
+    const history = formatLongMemEvalHistory(rec.haystack_sessions, rec.haystack_dates);
     const user = formatTemplate(LONGMEMEVAL_HISTORY_TEMPLATE, {
-      history_text: formatLongMemEvalHistory(rec.haystack_sessions, rec.haystack_dates),
+      history_text: history,
       question,
     });
     const messages = [
       { role: "system" as const, content: LONGMEMEVAL_READING_SYSTEM },
       { role: "user" as const, content: user },
     ];
-    const reference: LongMemEvalReference = { answer: strField(r, "answer"), question };
+    // Answers can be numbers or lists; the judge sees Python's str() of them, as the reference.
+    if (rec.answer === undefined) {
+      throw new InputError(`record ${r.index}: field "answer" is missing`, r.file);
+    }
+    const reference: LongMemEvalReference = { answer: pyStr(rec, "answer"), question };
     yield {
       id: `${name}/${qid}`,
       benchmark: name,
       subset: longMemEvalCategory(qtype, qid),
       contextTokensHint: messagesTokens(messages, count),
       messages,
+      document: history,
       reference,
       meta: { question_type: qtype, question_date: rec.question_date },
     };
@@ -130,6 +138,7 @@ export function longMemEvalBenchmark(): Benchmark {
     description: "LongMemEval-S long chat-history memory QA: LLM judge as longmemeval_eval.py",
     dataFlag: "longmemeval",
     primaryMetric: "judge_acc",
+    sampling: GOLONGRL_EVAL_SAMPLING,
     load: (opts) => load(name, opts),
     score(item, prediction): ScoreResult {
       const ref = item.reference as LongMemEvalReference;

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { GOLONGRL_EVAL_SAMPLING } from "./sampling.ts";
 import { InputError } from "../../core/errors.ts";
 import { mrcrGrade } from "../metrics/mrcr.ts";
 import {
@@ -117,6 +118,8 @@ export function mrcrBenchmark(): Benchmark {
     description: "OpenAI MRCR multi-round coreference: prefix + difflib ratio (official grade)",
     dataFlag: "mrcr",
     primaryMetric: "mrcr_ratio",
+    sampling: GOLONGRL_EVAL_SAMPLING,
+    truncation: "mrcr",
     load: (opts) => load(name, opts),
     score(item, prediction): ScoreResult {
       const ref = item.reference as MrcrReference;

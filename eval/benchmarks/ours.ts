@@ -11,6 +11,7 @@
  * @module
  */
 
+import { OURS_SAMPLING } from "./sampling.ts";
 import { InputError } from "../../core/errors.ts";
 import { computeReward } from "../../tasks/registry.ts";
 import { messagesTokens, readRecords, requirePath, stableHash, tokenCounter } from "./common.ts";
@@ -81,6 +82,7 @@ export function oursBenchmark(): Benchmark {
     description: "our 9-task held-out samples, scored by the training reward (computeReward)",
     dataFlag: "ours",
     primaryMetric: "reward",
+    sampling: OURS_SAMPLING,
     load: (opts) => load(name, opts),
     score(item, prediction): ScoreResult {
       const ref = item.reference as OursReference;

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { RULER_SAMPLING } from "./sampling.ts";
 import {
   generateRulerSample,
   loadRulerResources,
@@ -60,6 +61,8 @@ async function* load(
           lengthBucket: lengthLabel(length),
           contextTokensHint: s.totalTokens,
           messages: [{ role: "user", content: s.input }],
+          // The haystack: a cut keeps the task instructions and the query whole.
+          document: s.input.slice(s.contextSpan[0], s.contextSpan[1]) || undefined,
           reference,
           meta: {
             answerPrefix: s.answerPrefix,
@@ -82,6 +85,7 @@ export function rulerBenchmark(tasks: readonly RulerTask[] = RULER_TASK_NAMES): 
     description:
       "RULER-style synthetic suite on real book text: NIAH x8, variable tracking, common words, NQ QA",
     primaryMetric: "string_match",
+    sampling: RULER_SAMPLING,
     load: (opts) => load(name, tasks, opts),
     score(item, prediction): ScoreResult {
       const ref = item.reference as RulerReference;

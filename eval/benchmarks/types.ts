@@ -7,6 +7,8 @@
  * @module
  */
 
+import type { SamplingDefaults } from "./sampling.ts";
+
 /** One chat message, as OpenAI-compatible endpoints take it. */
 export interface EvalMessage {
   role: "system" | "user" | "assistant";
@@ -22,6 +24,11 @@ export interface EvalItem {
   lengthBucket?: string;
   contextTokensHint?: number;
   messages: EvalMessage[];
+  /**
+   * The long text inside one message that `--max-input-tokens` may cut (verbatim substring of
+   * that message); the rest of the prompt (system prompts, instructions, question) stays whole.
+   */
+  document?: string;
   /** What the scorer needs. */
   reference: unknown;
   meta?: Record<string, unknown>;
@@ -65,4 +72,13 @@ export interface Benchmark {
   /** combine rule score and judge verdict as the reference does (e.g. DocMath: max of rule and judge) */
   combine?(rule: ScoreResult, judgeCorrect: boolean | undefined): number;
   primaryMetric: string;
+  /** The reference's generation settings (eval/benchmarks/sampling.ts). */
+  sampling: SamplingDefaults;
+  /**
+   * How the benchmark's score averages: over items (default), or over subsets, each subset the
+   * mean of its items (GoLongRL's LBV1-QA).
+   */
+  average?: "items" | "subsets";
+  /** How a too-long prompt is cut (eval/fit.ts): "document" (default) or "mrcr". */
+  truncation?: "document" | "mrcr";
 }
