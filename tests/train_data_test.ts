@@ -1,0 +1,123 @@
+/** Training data plumbing: the prompt sampler, SFT targets, packing, loss weights, the LR schedule. */
+import { assert, assertEquals, assertThrows } from "./assert.ts";
+import { PromptSampler, sftTarget } from "../train/data.ts";
+import { aggWeights, gather, microBatches, pack, scatter, type TrainSeq } from "../train/batch.ts";
+import { learningRate } from "../train/config.ts";
+import { computeReward } from "../tasks/registry.ts";
+import type { Sample } from "../core/data/types.ts";
+
+function sample(id: string, ability: string, extra: Partial<Sample> = {}): Sample {
+  return {
+    id,
+    data_source: "EM",
+    ability: ability as Sample["ability"],
+    prompt: [{ role: "user", content: `q ${id}` }],
+    reward_model: {
+      style: "rule",
+      ground_truth: { doc_ids: [], golden_label: `a${id}`, summary: "" },
+    },
+    extra_info: {
+      reward_mode: "EM",
+      question: "q",
+      index: id,
+      generator: "t",
+      source_docs: [],
+    },
+    ...extra,
+  };
+}
+
+Deno.test("sampler: natural order is a seeded permutation per epoch; state restores exactly", () => {
+  const xs = Array.from({ length: 7 }, (_, i) => sample(String(i), "precise_retrieval"));
+  const a = new PromptSampler(xs, "natural", 3);
+  const first = a.next(7);
+  assertEquals([...first].sort(), [0, 1, 2, 3, 4, 5, 6]);
+  const second = a.next(7);
+  assertEquals([...second].sort(), [0, 1, 2, 3, 4, 5, 6]);
+  assert(first.join() !== second.join(), "each epoch is reshuffled");
+  assertEquals(a.epoch, 2);
+  // Same seed, same stream; a restored sampler continues where the saved one was.
+  const b = new PromptSampler(xs, "natural", 3);
+  assertEquals(b.next(10), [...first, ...second].slice(0, 10));
+  const st = b.state();
+  const tail = b.next(6);
+  const c = new PromptSampler(xs, "natural", 3);
+  c.restore(JSON.parse(JSON.stringify(st)));
+  assertEquals(c.next(6), tail);
+  assert(new PromptSampler(xs, "natural", 4).next(7).join() !== first.join(), "seed matters");
+});
+
+Deno.test("sampler: balanced visits tasks round-robin, whatever their sizes", () => {
+  const xs = [
+    ...Array.from({ length: 9 }, (_, i) => sample(`a${i}`, "precise_retrieval")),
+    sample("b0", "summarization"),
+    sample("c0", "graded_ranking"),
+    sample("c1", "graded_ranking"),
+  ];
+  const s = new PromptSampler(xs, "balanced", 1);
+  const tasks = s.next(12).map((i) => xs[i].ability);
+  for (let i = 0; i < 12; i += 3) {
+    assertEquals([...tasks.slice(i, i + 3)].sort(), [
+      "graded_ranking",
+      "precise_retrieval",
+      "summarization",
+    ]);
+  }
+  assertThrows(() => s.restore({ cursors: {}, nextTask: 0, drawn: 0 }), /no cursor/);
+});
+
+Deno.test("sft targets score the verifier's maximum behind the think block", () => {
+  const s = sample("1", "precise_retrieval");
+  const t = sftTarget(s, { thinking: true });
+  assertEquals(t, "<think>\n\n</think>\n\na1");
+  const r = computeReward({
+    dataSource: s.data_source,
+    response: t,
+    groundTruth: s.reward_model.ground_truth,
+    extraInfo: s.extra_info,
+  });
+  assertEquals(r.reward, 1);
+  assertEquals(sftTarget(s, { thinking: false }), "a1");
+});
+
+Deno.test("packing: scatter/gather address response tokens; micro-batches keep the budget", () => {
+  const seqs: TrainSeq[] = [
+    { tokens: [1, 2, 3, 4, 5], respStart: 3 },
+    { tokens: [6, 7, 8], respStart: 1 },
+    { tokens: [9, 10, 11, 12], respStart: 2 },
+  ];
+  assertEquals(microBatches(seqs, 8), [[0, 1], [2]]);
+  assertEquals(microBatches(seqs, 2), [[0], [1], [2]], "a long sequence goes alone");
+  const p = pack(seqs, [0, 1]);
+  const v = scatter(p, seqs, (i, j) => 10 * (i + 1) + j);
+  // Position t predicts token t+1: response token j of seq 0 (index 3+j) sits at 2+j.
+  assertEquals(Array.from(v), [0, 0, 10, 11, 0, 20, 21, 0]);
+  assertEquals(Array.from(gather(p, seqs, 1, v)), [20, 21]);
+  // The target of each scattered position is indeed the response token.
+  for (let t = 0; t < v.length; t++) {
+    if (v[t]) assert(p.batch.targets[t] !== 0xffffffff);
+  }
+});
+
+Deno.test("loss aggregation weights reproduce verl's agg_loss modes", () => {
+  const L = [2, 4];
+  const total = (w: number[]) => w.reduce((a, x, i) => a + x * L[i], 0);
+  // Sum over tokens of weight = the normaliser each mode implies.
+  assertEquals(aggWeights("token-mean", L, 8), [1 / 6, 1 / 6]);
+  assert(Math.abs(total(aggWeights("token-mean", L, 8)) - 1) < 1e-12);
+  assertEquals(aggWeights("seq-mean-token-mean", L, 8), [1 / 4, 1 / 8]);
+  assert(Math.abs(total(aggWeights("seq-mean-token-mean", L, 8)) - 1) < 1e-12);
+  assertEquals(aggWeights("seq-mean-token-sum", L, 8), [1 / 2, 1 / 2]);
+  assertEquals(aggWeights("seq-mean-token-sum-norm", L, 8), [1 / 16, 1 / 16]);
+  assertEquals(aggWeights("token-mean", [0, 3], 8)[0], 0);
+  assertThrows(() => aggWeights("sum", L, 8));
+});
+
+Deno.test("learning rate: linear warm-up, then constant or cosine to the floor", () => {
+  const o = { lr: 1, warmup_steps: 4, schedule: "constant", min_lr_ratio: 0 };
+  assertEquals([1, 2, 4, 5, 100].map((t) => learningRate(o, t, 10)), [0.25, 0.5, 1, 1, 1]);
+  const c = { ...o, schedule: "cosine", min_lr_ratio: 0.1 };
+  assertEquals(learningRate(c, 4, 14), 1);
+  assert(Math.abs(learningRate(c, 9, 14) - 0.55) < 1e-12, "half way: the mean of lr and floor");
+  assert(Math.abs(learningRate(c, 14, 14) - 0.1) < 1e-12);
+});
