@@ -17,6 +17,13 @@ export interface ScoredSample {
   score: number;
 }
 
+/** A prediction whose metric threw: it is scored 0 and listed here. */
+export interface ScoreError {
+  benchmark: string;
+  item: string;
+  error: string;
+}
+
 export interface Summary {
   n: number;
   mean: number;
@@ -34,6 +41,8 @@ export interface BenchmarkResult extends Summary {
   subsets: Record<string, Summary>;
   lengths: Record<string, Summary>;
   failed: { n: number; ids: string[] };
+  /** Predictions whose metric threw (scored 0, counted in n): how many, which items, the first error. */
+  scoreErrors: { n: number; ids: string[]; first?: string };
 }
 
 export interface Results {
@@ -41,8 +50,8 @@ export interface Results {
   benchmarks: Record<string, BenchmarkResult>;
   /** Unweighted mean over the paper's six headline benchmarks present. */
   headlineAverage: number | null;
-  /** Unweighted mean over all benchmarks run. */
-  average: number;
+  /** Unweighted mean over the benchmarks with at least one scored item; null when none has. */
+  average: number | null;
 }
 
 /** The paper's table columns (recipe §5.1), in order. */
@@ -75,6 +84,7 @@ export function aggregate(
   scored: ScoredSample[],
   failures: { benchmark: string; item: string }[],
   primaryMetric: Record<string, string>,
+  scoreErrors: ScoreError[] = [],
 ): Results {
   const byBench = new Map<string, ScoredSample[]>();
   for (const s of scored) {
@@ -120,6 +130,7 @@ export function aggregate(
       subsets: group("subset"),
       lengths: group("length"),
       failed: { n: failedIds.length, ids: failedIds },
+      scoreErrors: errorsOf(scoreErrors.filter((e) => e.benchmark === name)),
     };
   }
   const present = HEADLINE.filter((h) => benchmarks[h] && benchmarks[h].n > 0);
@@ -128,8 +139,13 @@ export function aggregate(
     model,
     benchmarks,
     headlineAverage: present.length ? round(avg(present.map((h) => benchmarks[h].mean))) : null,
-    average: round(avg(all.map((b) => b.mean))),
+    average: all.length ? round(avg(all.map((b) => b.mean))) : null,
   };
+}
+
+function errorsOf(errs: ScoreError[]): BenchmarkResult["scoreErrors"] {
+  const ids = [...new Set(errs.map((e) => e.item))].sort();
+  return errs.length ? { n: errs.length, ids, first: errs[0].error } : { n: 0, ids };
 }
 
 function avg(xs: number[]): number {
@@ -137,6 +153,20 @@ function avg(xs: number[]): number {
 }
 
 const pct = (x: number) => (100 * x).toFixed(1);
+/** A benchmark's score for display: "n/a" when nothing was scored (all failed), never "0.0". */
+const shown = (b: Summary, x = b.mean) => (b.n > 0 ? pct(x) : "n/a");
+
+/** The stdout summary of a run: one line per benchmark, then the average and the files. */
+export function summaryText(r: Results, out: string): string {
+  const lines = Object.entries(r.benchmarks).map(([k, b]) =>
+    `${k.padEnd(18)} ${shown(b).padStart(6)}` + (b.n > 0 ? ` ± ${pct(b.stderr)}` : "") +
+    `  (n ${b.n}` + (b.failed.n ? `, ${b.failed.n} failed` : "") +
+    (b.scoreErrors.n ? `, ${b.scoreErrors.n} scoring errors` : "") + ")"
+  );
+  const avgText = r.average === null ? "n/a" : pct(r.average);
+  lines.push(`average            ${avgText.padStart(6)}`, `${out}/results.json, ${out}/report.md`);
+  return lines.join("\n") + "\n";
+}
 
 /** report.md: the paper-shaped table, then per-benchmark details. */
 export function reportMarkdown(r: Results): string {
@@ -150,8 +180,8 @@ export function reportMarkdown(r: Results): string {
     "",
     `| Model | ${head.join(" | ")} | Avg. |`,
     `|---|${head.map(() => "---:").join("|")}|---:|`,
-    `| ${r.model} | ${head.map((h) => pct(r.benchmarks[h].mean)).join(" | ")} | ${
-      pct(r.average)
+    `| ${r.model} | ${head.map((h) => shown(r.benchmarks[h])).join(" | ")} | ${
+      r.average === null ? "n/a" : pct(r.average)
     } |`,
     "",
     "Scores x 100; Avg. is the unweighted mean over the benchmarks shown" +
@@ -164,12 +194,15 @@ export function reportMarkdown(r: Results): string {
     const b = r.benchmarks[h];
     lines.push(`## ${h}`, "");
     lines.push(
-      `${b.primaryMetric}: ${pct(b.mean)} ± ${pct(b.stderr)} (n = ${b.n}` +
+      `${b.primaryMetric}: ${shown(b)}${b.n > 0 ? ` ± ${pct(b.stderr)}` : ""} (n = ${b.n}` +
         (b.k > 1 ? `, k = ${b.k}, avg@k ${pct(b.avgAtK)}, pass@k ${pct(b.passAtK)}` : "") +
         (b.failed.n
           ? `; ${b.failed.n} failed: ${b.failed.ids.slice(0, 10).join(", ")}${
             b.failed.n > 10 ? ", ..." : ""
           }`
+          : "") +
+        (b.scoreErrors.n
+          ? `; ${b.scoreErrors.n} scored 0 because the metric failed (${b.scoreErrors.first})`
           : "") +
         ")",
       "",

@@ -5,7 +5,7 @@
  * where the benchmark wants one (cached too), and the reports.
  */
 import type { Backend, ChatRequest } from "./backends/types.ts";
-import type { Benchmark, EvalItem } from "./benchmarks/types.ts";
+import type { Benchmark, EvalItem, ScoreResult } from "./benchmarks/types.ts";
 import { type CacheEntry, hashKey, JsonlCache } from "./cache.ts";
 import {
   aggregate,
@@ -13,6 +13,7 @@ import {
   reportMarkdown,
   type Results,
   type ScoredSample,
+  type ScoreError,
 } from "./report.ts";
 import { judgeAny } from "./judge.ts";
 import {
@@ -68,6 +69,19 @@ interface Work {
   request: ChatRequest;
 }
 
+/** A benchmark's score of one cached prediction; a metric that throws gives 0 and the error. */
+function scoreSafely(
+  bench: Benchmark,
+  item: EvalItem,
+  prediction: string,
+): ScoreResult & { error?: string } {
+  try {
+    return bench.score(item, stripThinking(prediction, thinkStyle(bench.name)));
+  } catch (e) {
+    return { score: 0, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
+  }
+}
+
 /** How each benchmark's reference strips thinking before scoring. */
 function thinkStyle(benchmark: string): ThinkStyle {
   return benchmark === "mrcr" ? "mrcr" : benchmark === "frames" ? "frames" : "last";
@@ -96,6 +110,7 @@ async function run(
   // 1. Items and their work units.
   const work: Work[] = [];
   for (const bench of o.benchmarks) {
+    const before = work.length;
     const path = bench.dataFlag ? o.dataPaths[bench.dataFlag] : undefined;
     if (bench.dataFlag && !path) {
       throw new Error(`benchmark ${bench.name} needs its data: pass --data-${bench.dataFlag} PATH`);
@@ -129,6 +144,10 @@ async function run(
         });
         work.push({ bench, item, sample: s, key, request });
       }
+    }
+    // An empty data file would otherwise report "average 0.0" and exit 0, like a real score.
+    if (work.length === before) {
+      throw new Error(`benchmark ${bench.name}: no items` + (path ? ` in ${path}` : ""));
     }
   }
   // 2. Generate what the cache lacks (or retry earlier failures), at bounded concurrency.
@@ -176,6 +195,7 @@ async function run(
   // 3. Score (judge where needed), in work order.
   const scored: ScoredSample[] = [];
   const failures: { benchmark: string; item: string }[] = [];
+  const scoreErrors: ScoreError[] = [];
   const judged: {
     w: Work;
     rule: number;
@@ -188,7 +208,13 @@ async function run(
       failures.push({ benchmark: w.bench.name, item: w.item.id });
       continue;
     }
-    const r = w.bench.score(w.item, stripThinking(c.prediction, thinkStyle(w.bench.name)));
+    const r = scoreSafely(w.bench, w.item, c.prediction);
+    if (r.error !== undefined) {
+      // A metric that throws on a hostile answer scores that item 0 and is recorded; the run
+      // goes on (the cached prediction stays, so a fixed metric can --rescore it).
+      log(`scoring error: ${w.bench.name} ${w.item.id}#${w.sample}: ${r.error}\n`);
+      scoreErrors.push({ benchmark: w.bench.name, item: w.item.id, error: r.error });
+    }
     if (r.needsJudge && o.judge) {
       // Several references (LongBench v1): the reference takes the best verdict over them.
       const many = (r.details?.judgeRequests as { reference: string }[] | undefined)?.map((x) =>
@@ -214,6 +240,15 @@ async function run(
         score: w.bench.combine ? w.bench.combine(r, undefined) : r.score,
       });
     }
+  }
+  if (o.rescore) {
+    // What --rescore could not score: no usable cached generation, or a metric that threw.
+    const missing = failures.length;
+    log(
+      `rescore: ${work.length - missing - scoreErrors.length} of ${work.length} cached entries ` +
+        `scored; ${missing} missing or failed generations, ${scoreErrors.length} scoring errors` +
+        (missing ? ` (${failures.slice(0, 5).map((f) => f.item).join(", ")})` : "") + "\n",
+    );
   }
   // Judge calls at the judge's concurrency, cached by (judge, item, prediction).
   let jn = 0;
@@ -269,7 +304,7 @@ async function run(
     a.benchmark.localeCompare(b.benchmark) || a.item.localeCompare(b.item) || a.sample - b.sample
   );
   const primary = Object.fromEntries(o.benchmarks.map((b) => [b.name, b.primaryMetric]));
-  const results = aggregate(o.backend.name, scored, failures, primary);
+  const results = aggregate(o.backend.name, scored, failures, primary, scoreErrors);
   await writeJsonAtomic(`${o.out}/results.json`, results);
   await writeFileAtomic(`${o.out}/report.md`, reportMarkdown(results));
   await writeFileAtomic(`${o.out}/score_vs_length.svg`, lengthPlotSvg(scored));
