@@ -101,11 +101,12 @@ class ConnReader {
 
   /** The bytes of one head (up to and without the blank line); null on EOF before any byte. */
   async head(max: number, onFirstByte: () => void): Promise<Uint8Array | null> {
-    let scanned = this.start;
+    // Offset from `start` already searched (fill() may move the bytes, never `start`'s data).
+    let scanned = 0;
     let first = this.buffered > 0;
     if (first) onFirstByte();
     for (;;) {
-      for (let i = Math.max(scanned, this.start + 3); i < this.end; i++) {
+      for (let i = this.start + Math.max(scanned, 3); i < this.end; i++) {
         if (
           this.buf[i] === 10 && this.buf[i - 1] === 13 && this.buf[i - 2] === 10 &&
           this.buf[i - 3] === 13
@@ -115,7 +116,7 @@ class ConnReader {
           return out;
         }
       }
-      scanned = this.end;
+      scanned = this.end - this.start;
       if (this.buffered > max) throw new HttpFault(431, `request head over ${max} bytes`);
       if (!(await this.fill())) {
         if (this.buffered === 0) return null;
