@@ -30,3 +30,43 @@ Deno.test("a directory where a JSONL file belongs: the error names the path", as
   assertEquals(r.code, 1);
   assert(r.err.includes(`${dir}: is a directory`), r.err);
 });
+
+Deno.test("tokenizer train rejects invalid UTF-8 and an empty corpus instead of training on them", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeFile(`${dir}/bad.txt`, new Uint8Array([0x68, 0x69, 0xff, 0xfe, 0x20, 0x61]));
+  let r = await cli(
+    "tokenizer",
+    "train",
+    "-q",
+    "--corpus",
+    `${dir}/bad.txt`,
+    "--vocab",
+    "300",
+    "--out",
+    `${dir}/t1`,
+  );
+  assertEquals(r.code, 1);
+  assert(r.err.includes(`${dir}/bad.txt: not valid UTF-8`), r.err);
+  await Deno.writeTextFile(`${dir}/empty.txt`, "");
+  await Deno.writeTextFile(`${dir}/empty.jsonl`, "");
+  for (const f of ["empty.txt", "empty.jsonl"]) {
+    r = await cli(
+      "tokenizer",
+      "train",
+      "-q",
+      "--corpus",
+      `${dir}/${f}`,
+      "--vocab",
+      "300",
+      "--out",
+      `${dir}/t2`,
+    );
+    assertEquals(r.code, 1, f);
+    assertMatch(r.err, /the corpus has no text to learn from/);
+  }
+  assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [
+    "bad.txt",
+    "empty.jsonl",
+    "empty.txt",
+  ]);
+});
