@@ -3,7 +3,7 @@
  * as files, tokenizer training input, checkpoints. Each case broke before the fix.
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { cli } from "./helpers.ts";
+import { cli, ROOT } from "./helpers.ts";
 
 Deno.test("--lengths below 1k is a usage error, not a build of 0 samples", async () => {
   const out = await Deno.makeTempDir();
@@ -69,4 +69,75 @@ Deno.test("tokenizer train rejects invalid UTF-8 and an empty corpus instead of 
     "empty.jsonl",
     "empty.txt",
   ]);
+});
+
+const FIXTURE = new URL("./fixtures/qwen3_tiny/tied/", import.meta.url).pathname;
+
+/** A copy of the tiny checkpoint (config.json, model.safetensors) in a fresh folder. */
+async function tinyCheckpoint(): Promise<string> {
+  const dir = await Deno.makeTempDir();
+  for (const f of ["config.json", "model.safetensors"]) {
+    await Deno.copyFile(FIXTURE + f, `${dir}/${f}`);
+  }
+  return dir;
+}
+
+Deno.test("model init refuses an --out that holds a checkpoint, and changes nothing there", async () => {
+  const tok = `${ROOT}/../shared/tokenizers/qwen3`;
+  const dir = await tinyCheckpoint();
+  const before = await Deno.readFile(`${dir}/model.safetensors`);
+  let r = await cli("model", "init", "--tokenizer", tok, "--out", dir);
+  assertEquals(r.code, 1);
+  assertMatch(r.err, /already holds a checkpoint \(config\.json, model\.safetensors\)/);
+  assertEquals(await Deno.readFile(`${dir}/model.safetensors`), before);
+  // A leftover shard index (and the shard it lists) alone is refused too.
+  const leftover = await Deno.makeTempDir();
+  await Deno.writeTextFile(
+    `${leftover}/model.safetensors.index.json`,
+    JSON.stringify({ weight_map: { "a": "keep.bin" } }),
+  );
+  await Deno.writeTextFile(`${leftover}/keep.bin`, "precious");
+  r = await cli("model", "init", "--tokenizer", tok, "--out", leftover);
+  assertEquals(r.code, 1);
+  assertEquals(await Deno.readTextFile(`${leftover}/keep.bin`), "precious");
+  assertEquals([...Deno.readDirSync(leftover)].length, 2);
+});
+
+Deno.test("model info checks the tensors: truncated, garbage, header-bomb and mismatched checkpoints fail", async () => {
+  const ok = await cli("model", "info", await tinyCheckpoint());
+  assertEquals(ok.code, 0, ok.err);
+  assertMatch(ok.out, /parameters\s+21,728/);
+  const cases: [string, (dir: string) => Promise<void>, RegExp][] = [
+    ["truncated", async (d) => {
+      const b = await Deno.readFile(`${d}/model.safetensors`);
+      await Deno.writeFile(`${d}/model.safetensors`, b.subarray(0, b.length >> 1));
+    }, /model\.safetensors/],
+    [
+      "garbage",
+      (d) =>
+        Deno.writeFile(
+          `${d}/model.safetensors`,
+          new Uint8Array(4096).map((_, i) => (i * 37) & 255),
+        ),
+      /model\.safetensors/,
+    ],
+    ["header bomb", async (d) => {
+      const b = new Uint8Array(16);
+      new DataView(b.buffer).setBigUint64(0, 2n ** 40n, true);
+      await Deno.writeFile(`${d}/model.safetensors`, b);
+    }, /model\.safetensors: header length \d+ is beyond the file size/],
+    ["config disagrees", async (d) => {
+      const c = JSON.parse(await Deno.readTextFile(`${d}/config.json`));
+      c.hidden_size = 64;
+      await Deno.writeTextFile(`${d}/config.json`, JSON.stringify(c));
+    }, /config\.json says vocab_size \d+, hidden_size 64/],
+    ["weights missing", (d) => Deno.remove(`${d}/model.safetensors`), /model\.safetensors/],
+  ];
+  for (const [name, spoil, want] of cases) {
+    const dir = await tinyCheckpoint();
+    await spoil(dir);
+    const r = await cli("model", "info", dir);
+    assertEquals(r.code, 1, `${name}: ${r.out}`);
+    assertMatch(r.err, want, name);
+  }
 });
