@@ -141,3 +141,28 @@ Deno.test("model info checks the tensors: truncated, garbage, header-bomb and mi
     assertMatch(r.err, want, name);
   }
 });
+
+Deno.test("data ingest follows symlinks and reports dangling links, loops and FIFOs instead of dropping them", async () => {
+  const real = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${real}/a.txt`, "Alpha text about rivers. ".repeat(40));
+  await Deno.mkdir(`${real}/sub`);
+  await Deno.writeTextFile(`${real}/sub/b.md`, "# Beta\n\n" + "Beta text about hills. ".repeat(40));
+  const src = await Deno.makeTempDir();
+  await Deno.symlink(`${real}/a.txt`, `${src}/link_a.txt`);
+  await Deno.symlink(`${real}/sub`, `${src}/linked_dir`);
+  await Deno.symlink(`${real}/gone.txt`, `${src}/dangling.txt`);
+  await Deno.symlink(src, `${src}/loop`); // a link to its own folder
+  const fifo = await new Deno.Command("mkfifo", { args: [`${src}/pipe.txt`] }).output();
+  assert(fifo.success);
+  const out = `${await Deno.makeTempDir()}/docs.jsonl`;
+  const r = await cli("data", "ingest", "--sources", src, "--out", out);
+  assertEquals(r.code, 0, r.err);
+  assertMatch(r.err, /^2 documents, 2 skipped/m);
+  assertMatch(r.err, /skipped .*dangling\.txt: cannot read: .*dangling link/);
+  assertMatch(r.err, /skipped .*pipe\.txt: not a regular file/);
+  const docs = (await Deno.readTextFile(out)).trim().split("\n").map((l) => JSON.parse(l));
+  assertEquals(docs.map((d) => d.text.includes("Beta text") ? "b" : d.text.slice(0, 5)).sort(), [
+    "Alpha",
+    "b",
+  ]);
+});
