@@ -2,6 +2,7 @@
  * Issue 12 (hardening): hostile model answers against the metrics. Each case broke before the fix.
  */
 import assert from "node:assert/strict";
+import { assertEquals } from "./assert.ts";
 import { docmathRuleAcc } from "../eval/metrics/docmath.ts";
 import { pyEval, PyEvalError } from "../eval/metrics/pyexpr.ts";
 
@@ -27,4 +28,24 @@ Deno.test("pyEval: math.<attr> reads only math's own names, never the JS prototy
   // Python raises AttributeError → normalize gives 0 → an answer of 0 matches, nothing else does.
   assert.equal(docmathRuleAcc("The answer is math.valueOf", "3", "int"), 0);
   assert.equal(docmathRuleAcc("The answer is math.constructor", "1", "float"), 0);
+});
+
+Deno.test("dedup of one 8 MB single-line document costs a few passes over the text, not dozens", async () => {
+  const { Deduper } = await import("../core/data/dedup.ts");
+  const w = ["alpha", "beta", "gamma", "delta", "river", "stone", "the", "of", "and", "house"];
+  let r = 1;
+  const text = Array.from({ length: 1_500_000 }, () => {
+    r = (r * 1103515245 + 12345) >>> 0;
+    return w[r % w.length];
+  }).join(" ");
+  // The machine's speed on this text: one NFKC pass (dedup needs at least that).
+  let t0 = performance.now();
+  text.normalize("NFKC").toLowerCase();
+  const pass = performance.now() - t0;
+  t0 = performance.now();
+  const v = new Deduper().check({ id: "big", text } as never);
+  const ms = performance.now() - t0;
+  assertEquals(v, undefined);
+  // Before: /\s+/ → " " over millions of single spaces and an array of every word, ~16 passes.
+  assert(ms < 8 * pass + 200, `dedup took ${ms.toFixed(0)} ms, one pass ${pass.toFixed(0)} ms`);
 });
