@@ -175,7 +175,10 @@ Deno.test("every item failed: the report says n/a, not 0.0; an empty data file i
     assert(!/0\.0/.test(r.out), r.out);
     const res = JSON.parse(await Deno.readTextFile(`${out}/results.json`));
     assertEquals(res.average, null);
-    assertMatch(await Deno.readTextFile(`${out}/report.md`), /\| openai:mock \| n\/a \| n\/a \|[^]*reward: n\/a \(n = 0; 3 failed/);
+    assertMatch(
+      await Deno.readTextFile(`${out}/report.md`),
+      /\| openai:mock \| n\/a \| n\/a \|[^]*reward: n\/a \(n = 0; 3 failed/,
+    );
     const empty = await plantedDataset(0);
     const e = await cli(...evalArgs(empty, server.baseUrl, out));
     assertEquals(e.code, 1);
