@@ -114,6 +114,14 @@ Deno.test("pool: a job past its time budget is cut off, its items score 0, the p
       "summary",
     ]);
     assertEquals(res[2].error, "time budget gone");
+    // A job queued behind a busy worker answers at its own deadline, not when the worker frees.
+    const busy = pool.score([input(heavySummary(8000, 3))], [1], performance.now() + 20_000, "x");
+    const q0 = performance.now();
+    const queued = await pool.score([input(em("a"))], [1], performance.now() + 300, "queued out");
+    const qms = performance.now() - q0;
+    assert(qms < 1500, `a queued job answered after ${qms.toFixed(0)} ms`);
+    assertEquals([queued[0].reward, queued[0].error], [0, "queued out"]);
+    assertEquals((await busy)[0].error, undefined, "the busy job still finishes");
     // A replacement worker takes over.
     const again = await pool.score([input(em("a"))], [1], performance.now() + 30_000, "x");
     assertEquals(again[0].reward, 1);

@@ -65,6 +65,8 @@ interface Chunk {
   deadline: number;
   budgetError: string;
   resolve: () => void;
+  /** Fires at the deadline while the chunk still waits for a worker. */
+  queueTimer?: ReturnType<typeof setTimeout>;
 }
 
 interface Slot {
@@ -157,6 +159,14 @@ export class ScorePool {
           },
         };
         this.#queue.push(chunk);
+        // Out of time while every worker is busy (or being replaced): answer without them.
+        chunk.queueTimer = setTimeout(() => {
+          const at = this.#queue.indexOf(chunk);
+          if (at < 0) return;
+          this.#queue.splice(at, 1);
+          chunk.items.forEach((it, k) => chunk.results[k] ??= unscored(it, budgetError));
+          chunk.resolve();
+        }, Math.max(0, deadline - performance.now()));
         this.#pump();
       })
     ));
@@ -171,7 +181,10 @@ export class ScorePool {
       s.worker.terminate();
       s.chunk?.resolve();
     }
-    for (const c of this.#queue.splice(0)) c.resolve();
+    for (const c of this.#queue.splice(0)) {
+      clearTimeout(c.queueTimer);
+      c.resolve();
+    }
     this.#slots = [];
     this.#idle = [];
   }
@@ -196,6 +209,7 @@ export class ScorePool {
     while (this.#idle.length && this.#queue.length) {
       const s = this.#idle.shift()!;
       const c = this.#queue.shift()!;
+      clearTimeout(c.queueTimer);
       const left = c.deadline - performance.now();
       if (left <= 0) {
         this.#idle.unshift(s);
