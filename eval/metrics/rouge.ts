@@ -48,6 +48,9 @@ export function lcsWords(x: readonly string[], y: readonly string[]): string[] {
   return lcsIndices(xi, yi).map((i) => x[i]);
 }
 
+/** The LCS table, grown to the largest pair seen (at most MAX_LCS_CELLS cells, 128 MB). */
+let scratch = new Uint16Array(0);
+
 /**
  * Indices into `x` of one LCS of two word-id sequences (pltrdy's tie-breaking, see
  * {@link lcsWords}). Comparing integer ids instead of strings makes the DP several times
@@ -64,9 +67,14 @@ function lcsIndices(x: Int32Array, y: Int32Array): number[] {
     // so any pair needing more than ~1000 steps raises); fail loudly instead of exhausting memory.
     throw new Error(`rouge: sentence pair too long for LCS (${n}×${m} words)`);
   }
-  // Memory is (n+1)(m+1) cells per pair, which is fine because sentences (split on ".") are
-  // short. Uint16 cells hold any LCS length when both sides are < 65536 words.
-  const t = Math.min(n, m) < 0xffff ? new Uint16Array(cells) : new Uint32Array(cells);
+  // Memory is (n+1)(m+1) cells per pair. Uint16 cells hold any LCS length: the cell cap keeps
+  // min(n, m) far below 65536. The table is reused across pairs: allocating (and freeing) up to
+  // 128 MB per pair costs page faults that stall every thread of the process, the reward
+  // server's event loop included. Only row 0 and column 0 must start at zero.
+  if (scratch.length < cells) scratch = new Uint16Array(cells);
+  const t = scratch;
+  t.fill(0, 0, w);
+  for (let i = 1; i <= n; i++) t[i * w] = 0;
   for (let i = 1; i <= n; i++) {
     const xv = x[i - 1];
     const row = i * w;
