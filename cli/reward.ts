@@ -1,7 +1,7 @@
 /** `golongrl reward`: score responses offline, or serve the verifiers over HTTP. */
 import type { Command } from "./command.ts";
 import { formatTaskTable, loadSampleRefs, scoreResponses } from "../core/reward/score_file.ts";
-import { DEFAULT_LIMITS, isLoopback, rewardHandler } from "../core/reward/server.ts";
+import { DEFAULT_LIMITS, isLoopback, rewardService } from "../core/reward/server.ts";
 import { ScorePool } from "../core/reward/pool.ts";
 import { serveHttp1 } from "../core/net/http1.ts";
 import { Progress } from "../core/progress.ts";
@@ -40,6 +40,8 @@ async function rewardOptions(flags: FlagValues): Promise<RewardOptions> {
     stripThink: Boolean(flags["strip-think"]),
   };
 }
+
+const JSON_HEADERS = { "content-type": "application/json" };
 
 const serve: Command = {
   name: "serve",
@@ -151,7 +153,7 @@ const serve: Command = {
     });
     const host = flags.host as string;
     const maxBodyBytes = Math.round((flags["max-body-mb"] as number) * 2 ** 20);
-    const handler = rewardHandler({
+    const service = rewardService({
       maxBodyBytes,
       reward,
       pool,
@@ -180,7 +182,10 @@ const serve: Command = {
               pool.mode === "workers" ? `${pool.size} scoring workers` : "scoring in process"
             })\n`,
         ),
-    }, handler);
+    }, async (req) => {
+      const r = await service({ ...req, body: () => Promise.resolve(req.body) });
+      return { status: r.status, headers: JSON_HEADERS, body: JSON.stringify(r.json) };
+    });
     const stop = async () => {
       const deadline = (flags["shutdown-timeout-s"] as number) * 1000;
       let timer: ReturnType<typeof setTimeout> | undefined;

@@ -188,7 +188,7 @@ Deno.test("http1: slowloris heads and idle keep-alives are cut off; the connecti
     bodyTimeoutMs: 300,
     maxHeaderBytes: 8192,
     maxBodyBytes: 1 << 20,
-  }, () => new Response("ok"));
+  }, () => ({ status: 200, body: "ok" }));
   const { port } = server.addr;
   const enc = new TextEncoder();
   try {

@@ -30,7 +30,30 @@ export interface Http1Options {
   onListen?: (addr: { hostname: string; port: number }) => void;
 }
 
-export type Http1Handler = (req: Request) => Response | Promise<Response>;
+/** One request, its body fully read. */
+export interface Http1Request {
+  method: string;
+  /** The request target as sent ("/score?x=1"). */
+  target: string;
+  /** The target's path ("/score"). */
+  path: string;
+  /** A header's value by lowercase name (repeated headers joined with ", "), or null. */
+  header(name: string): string | null;
+  body: Uint8Array;
+}
+
+/** The answer: written with a Content-Length. */
+export interface Http1Response {
+  status: number;
+  headers?: Record<string, string>;
+  body: string | Uint8Array;
+}
+
+/**
+ * Plain objects instead of `Request`/`Response`: building those (headers, body streams) cost
+ * more than the rest of the layer per request.
+ */
+export type Http1Handler = (req: Http1Request) => Http1Response | Promise<Http1Response>;
 
 export interface Http1Server {
   readonly addr: { hostname: string; port: number };
@@ -165,29 +188,38 @@ interface Head {
   method: string;
   target: string;
   version: string;
-  headers: Headers;
+  headers: Map<string, string>;
 }
 
+const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
 function parseHead(bytes: Uint8Array): Head {
-  const lines = latin1.decode(bytes).split("\r\n");
-  const m = /^([A-Z]+) (\S+) HTTP\/(1\.[01])$/.exec(lines[0]);
+  const text = latin1.decode(bytes);
+  let eol = text.indexOf("\r\n");
+  if (eol < 0) eol = text.length;
+  const m = /^([A-Z]+) (\S+) HTTP\/(1\.[01])$/.exec(text.slice(0, eol));
   if (!m) throw new HttpFault(400, "malformed request line");
-  const headers = new Headers();
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i];
-    const c = line.indexOf(":");
-    if (c <= 0 || /[\s]/.test(line[c - 1])) throw new HttpFault(400, "malformed header line");
-    try {
-      headers.append(line.slice(0, c), line.slice(c + 1).trim());
-    } catch {
-      throw new HttpFault(400, "invalid header");
-    }
+  const headers = new Map<string, string>();
+  let at = eol + 2;
+  while (at < text.length) {
+    let end = text.indexOf("\r\n", at);
+    if (end < 0) end = text.length;
+    const c = text.indexOf(":", at);
+    if (c < 0 || c >= end) throw new HttpFault(400, "malformed header line");
+    const name = text.slice(at, c);
+    if (!TOKEN_RE.test(name)) throw new HttpFault(400, "malformed header name");
+    const value = text.slice(c + 1, end).trim();
+    if (/[\0\r\n]/.test(value)) throw new HttpFault(400, "invalid header value");
+    const key = name.toLowerCase();
+    const had = headers.get(key);
+    headers.set(key, had === undefined ? value : `${had}, ${value}`);
+    at = end + 2;
   }
   return { method: m[1], target: m[2], version: m[3], headers };
 }
 
-async function readBody(r: ConnReader, h: Head, max: number): Promise<Uint8Array | null> {
-  const te = h.headers.get("transfer-encoding");
+async function readBody(r: ConnReader, h: Head, max: number): Promise<Uint8Array> {
+  const te = h.headers.get("transfer-encoding") ?? null;
   if (te !== null) {
     if (te.toLowerCase() !== "chunked") throw new HttpFault(501, `transfer-encoding ${te}`);
     const parts: Uint8Array[] = [];
@@ -210,8 +242,8 @@ async function readBody(r: ConnReader, h: Head, max: number): Promise<Uint8Array
     }
     return all;
   }
-  const cl = h.headers.get("content-length");
-  if (cl === null) return h.method === "POST" || h.method === "PUT" ? new Uint8Array(0) : null;
+  const cl = h.headers.get("content-length") ?? null;
+  if (cl === null) return new Uint8Array(0);
   if (!/^\d+$/.test(cl)) throw new HttpFault(400, "bad content-length");
   const n = Number(cl);
   if (n > max) {
@@ -225,11 +257,19 @@ async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
   while (off < data.length) off += await conn.write(data.subarray(off));
 }
 
-function serialize(status: number, headers: Headers, body: Uint8Array, close: boolean) {
+function serialize(
+  status: number,
+  headers: Record<string, string> | undefined,
+  body: Uint8Array,
+  close: boolean,
+): Uint8Array {
   let head = `HTTP/1.1 ${status} ${REASONS[status] ?? "Status"}\r\n`;
-  for (const [k, v] of headers) {
-    if (k !== "content-length" && k !== "connection" && k !== "transfer-encoding") {
-      head += `${k}: ${v}\r\n`;
+  if (headers) {
+    for (const k in headers) {
+      const l = k.toLowerCase();
+      if (l !== "content-length" && l !== "connection" && l !== "transfer-encoding") {
+        head += `${k}: ${headers[k]}\r\n`;
+      }
     }
   }
   head += `content-length: ${body.length}\r\n${close ? "connection: close\r\n" : ""}\r\n`;
@@ -240,16 +280,17 @@ function serialize(status: number, headers: Headers, body: Uint8Array, close: bo
   return out;
 }
 
+const JSON_TYPE = { "content-type": "application/json" };
+
 function faultResponse(f: HttpFault): Uint8Array {
-  const body = enc.encode(JSON.stringify({ error: f.message }));
-  return serialize(f.status, new Headers({ "content-type": "application/json" }), body, true);
+  return serialize(f.status, JSON_TYPE, enc.encode(JSON.stringify({ error: f.message })), true);
 }
 
 /** Starts the server; see the module doc. */
 export function serveHttp1(opts: Http1Options, handler: Http1Handler): Http1Server {
   const listener = Deno.listen({ hostname: opts.hostname, port: opts.port, transport: "tcp" });
   const addr = listener.addr as Deno.NetAddr;
-  const conns = new Map<Deno.Conn, { busy: boolean }>();
+  const conns = new Map<Deno.Conn, { busy: boolean; deadline: number }>();
   let closing = false;
   let idleWaiters: (() => void)[] = [];
   const allClosed = () => {
@@ -268,21 +309,18 @@ export function serveHttp1(opts: Http1Options, handler: Http1Handler): Http1Serv
   };
 
   const serveConn = async (conn: Deno.Conn) => {
-    const state = { busy: false };
+    const state = { busy: false, deadline: Infinity };
     conns.set(conn, state);
     const reader = new ConnReader(conn);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const arm = (ms: number) => {
-      clearTimeout(timer);
-      timer = setTimeout(() => close(conn), ms);
-    };
+    // One sweeper closes connections past their deadline: cheaper than a timer per phase.
+    const arm = (ms: number) => state.deadline = performance.now() + ms;
     try {
       // Until the first byte the idle timeout runs; then the head must complete in time.
       arm(Math.min(opts.idleTimeoutMs, opts.headerTimeoutMs));
       for (;;) {
         if (closing) break;
         let head: Head;
-        let body: Uint8Array | null;
+        let body: Uint8Array;
         try {
           const bytes = await reader.head(opts.maxHeaderBytes, () => arm(opts.headerTimeoutMs));
           if (bytes === null) break;
@@ -299,29 +337,30 @@ export function serveHttp1(opts: Http1Options, handler: Http1Handler): Http1Serv
           }
           break;
         }
-        clearTimeout(timer);
+        state.deadline = Infinity; // the handler has its own budget
+        const connection = head.headers.get("connection")?.toLowerCase();
         const keepAlive = head.version === "1.1"
-          ? head.headers.get("connection")?.toLowerCase() !== "close"
-          : head.headers.get("connection")?.toLowerCase() === "keep-alive";
-        let res: Response;
+          ? connection !== "close"
+          : connection === "keep-alive";
+        let res: Http1Response;
+        const q = head.target.indexOf("?");
+        const headers = head.headers;
         try {
-          const url = new URL(head.target, `http://${addr.hostname}:${addr.port}`);
-          res = await handler(
-            new Request(url, {
-              method: head.method,
-              headers: head.headers,
-              body: body && head.method !== "GET" && head.method !== "HEAD"
-                ? body as Uint8Array<ArrayBuffer>
-                : undefined,
-            }),
-          );
-        } catch (e) {
-          res = new Response(JSON.stringify({ error: `internal error: ${(e as Error).message}` }), {
-            status: 500,
-            headers: { "content-type": "application/json" },
+          res = await handler({
+            method: head.method,
+            target: head.target,
+            path: q < 0 ? head.target : head.target.slice(0, q),
+            header: (name) => headers.get(name) ?? null,
+            body,
           });
+        } catch (e) {
+          res = {
+            status: 500,
+            headers: JSON_TYPE,
+            body: JSON.stringify({ error: `internal error: ${(e as Error).message}` }),
+          };
         }
-        const out = new Uint8Array(await res.arrayBuffer());
+        const out = typeof res.body === "string" ? enc.encode(res.body) : res.body;
         const last = !keepAlive || closing;
         arm(opts.bodyTimeoutMs); // a client that does not read its answer is cut off too
         await writeAll(
@@ -335,10 +374,25 @@ export function serveHttp1(opts: Http1Options, handler: Http1Handler): Http1Serv
     } catch {
       // A reset, a write to a closed socket, or a timer that closed the connection.
     } finally {
-      clearTimeout(timer);
       close(conn);
     }
   };
+
+  const tick = Math.min(
+    500,
+    Math.max(
+      5,
+      Math.min(
+        opts.headerTimeoutMs,
+        opts.idleTimeoutMs,
+        opts.bodyTimeoutMs,
+      ) / 4,
+    ),
+  );
+  const sweeper = setInterval(() => {
+    const now = performance.now();
+    for (const [c, s] of conns) if (s.deadline < now) close(c);
+  }, tick);
 
   const finished = (async () => {
     opts.onListen?.({ hostname: addr.hostname, port: addr.port });
@@ -362,6 +416,7 @@ export function serveHttp1(opts: Http1Options, handler: Http1Handler): Http1Serv
       serveConn(conn);
     }
     if (conns.size > 0) await new Promise<void>((r) => idleWaiters.push(r));
+    clearInterval(sweeper);
   })();
 
   return {

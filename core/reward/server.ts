@@ -76,13 +76,13 @@ function json(status: number, body: unknown): Response {
   });
 }
 
-/** Reads the body as text, refusing more than `max` bytes even without a Content-Length. */
-async function readBody(req: Request, max: number): Promise<string> {
+/** Reads the body, refusing more than `max` bytes even without a Content-Length. */
+async function readBody(req: Request, max: number): Promise<Uint8Array> {
   const declared = Number(req.headers.get("content-length") ?? NaN);
   if (Number.isFinite(declared) && declared > max) {
     throw new HttpError(413, `request body of ${declared} bytes exceeds the limit of ${max} bytes`);
   }
-  if (!req.body) return "";
+  if (!req.body) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let total = 0;
   const reader = req.body.getReader();
@@ -102,8 +102,15 @@ async function readBody(req: Request, max: number): Promise<string> {
     all.set(c, off);
     off += c.byteLength;
   }
+  return all;
+}
+
+function decodeBody(bytes: Uint8Array, max: number): string {
+  if (bytes.length > max) {
+    throw new HttpError(413, `request body exceeds the limit of ${max} bytes`);
+  }
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(all);
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
     throw new HttpError(400, "request body is not valid UTF-8");
   }
@@ -195,12 +202,12 @@ function hostName(value: string): string {
   return c >= 0 ? v.slice(0, c) : v;
 }
 
-function checkCaller(req: Request): void {
-  const host = req.headers.get("host");
+function checkCaller(header: (name: string) => string | null): void {
+  const host = header("host");
   if (host !== null && !isLoopback(hostName(host))) {
     throw new HttpError(403, `Host ${JSON.stringify(host)} is not a loopback name`);
   }
-  const origin = req.headers.get("origin");
+  const origin = header("origin");
   if (origin !== null) {
     let ok = false;
     try {
@@ -210,8 +217,8 @@ function checkCaller(req: Request): void {
   }
 }
 
-function checkJson(req: Request): void {
-  const type = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+function checkJson(header: (name: string) => string | null): void {
+  const type = (header("content-type") ?? "").split(";")[0].trim().toLowerCase();
   if (type !== "application/json" && !/^application\/[\w.+-]+\+json$/.test(type)) {
     throw new HttpError(
       415,
@@ -270,23 +277,41 @@ async function scoreItems(
   return results as RewardResult[];
 }
 
-/** The request handler (usable with Deno.serve, serveHttp1 or directly in tests). */
-export function rewardHandler(opts: RewardServiceOptions): (req: Request) => Promise<Response> {
+/** A request as the service needs it, whatever the transport. */
+export interface ServiceRequest {
+  method: string;
+  /** The path, without the query. */
+  path: string;
+  /** A header's value by lowercase name, or null. */
+  header(name: string): string | null;
+  /** The body (bounded by the transport or by this call). */
+  body(): Promise<Uint8Array>;
+}
+
+/** A status and a JSON body. */
+export interface ServiceResponse {
+  status: number;
+  json: unknown;
+}
+
+/** The service on a transport-neutral request (serveHttp1 calls this directly). */
+export function rewardService(
+  opts: RewardServiceOptions,
+): (req: ServiceRequest) => Promise<ServiceResponse> {
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const pool = opts.pool ?? ScorePool.inProcess({ reward: opts.reward });
   return async (req) => {
     const arrived = performance.now();
-    const url = new URL(req.url);
     try {
-      if (opts.loopback) checkCaller(req);
-      if (url.pathname === "/health") return json(200, { status: "ok" });
-      if (url.pathname === "/verifiers") return json(200, listVerifiers());
-      if (url.pathname !== "/score") {
-        throw new HttpError(404, `no such endpoint ${url.pathname}; use POST /score`);
+      if (opts.loopback) checkCaller(req.header);
+      if (req.path === "/health") return { status: 200, json: { status: "ok" } };
+      if (req.path === "/verifiers") return { status: 200, json: listVerifiers() };
+      if (req.path !== "/score") {
+        throw new HttpError(404, `no such endpoint ${req.path}; use POST /score`);
       }
       if (req.method !== "POST") throw new HttpError(405, "use POST /score");
-      checkJson(req);
-      const text = await readBody(req, opts.maxBodyBytes);
+      checkJson(req.header);
+      const text = decodeBody(await req.body(), opts.maxBodyBytes);
       let body: unknown;
       try {
         body = JSON.parse(text);
@@ -296,11 +321,25 @@ export function rewardHandler(opts: RewardServiceOptions): (req: Request) => Pro
       const { batch, items: list } = items(body);
       const results = (await scoreItems(list, opts, limits, pool, arrived)).map(view);
       return batch
-        ? json(200, { scores: results.map((r) => r.score), results })
-        : json(200, results[0]);
+        ? { status: 200, json: { scores: results.map((r) => r.score), results } }
+        : { status: 200, json: results[0] };
     } catch (e) {
-      if (e instanceof HttpError) return json(e.status, { error: e.message });
-      return json(500, { error: `internal error: ${(e as Error).message}` });
+      if (e instanceof HttpError) return { status: e.status, json: { error: e.message } };
+      return { status: 500, json: { error: `internal error: ${(e as Error).message}` } };
     }
+  };
+}
+
+/** The service as a fetch-style handler (Deno.serve, or directly in tests). */
+export function rewardHandler(opts: RewardServiceOptions): (req: Request) => Promise<Response> {
+  const service = rewardService(opts);
+  return async (req) => {
+    const r = await service({
+      method: req.method,
+      path: new URL(req.url).pathname,
+      header: (name) => req.headers.get(name),
+      body: () => readBody(req, opts.maxBodyBytes),
+    });
+    return json(r.status, r.json);
   };
 }
