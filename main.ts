@@ -8,8 +8,14 @@
  * @module
  */
 import { runCli } from "./cli/app.ts";
+import { setScoreWorkerEntry } from "./core/reward/pool.ts";
+import { isScoreWorker } from "./core/reward/score_worker.ts";
 
-if (import.meta.main) {
+// Bundled into one file, score_worker.ts is no file of its own: the bundle (this module) is the
+// scoring workers' module, and its score_worker part starts the worker loop inside them.
+if (!import.meta.url.endsWith(".ts")) setScoreWorkerEntry(import.meta.url);
+
+if (import.meta.main && !isScoreWorker()) {
   // wgpu warns on stderr when XDG_RUNTIME_DIR is unset (headless machines, CI).
   if (!Deno.env.get("XDG_RUNTIME_DIR")) {
     const dir = `/tmp/golongrl-runtime-${Deno.uid?.() ?? 0}`;

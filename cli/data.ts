@@ -30,10 +30,22 @@ export function parseLengths(s: string, cmd: string): number[] {
         `${cmd} --help`,
       );
     }
-    return Number(m[1]) * (m[2] ? 1024 : 1);
+    const n = Number(m[1]) * (m[2] ? 1024 : 1);
+    if (n < MIN_LENGTH) {
+      // Below this no generator's evidence fits a bucket ("0" and "1,2" gave 0 samples). 512 is
+      // a real short-context bucket with a small tokenizer (the recipe's default data).
+      throw new UsageError(
+        `--lengths: ${x.trim()} is below the smallest context length, ${MIN_LENGTH} tokens`,
+        `${cmd} --help`,
+      );
+    }
+    return n;
   });
   return [...new Set(all)]; // "4k,4096" is one bucket
 }
+
+/** The smallest accepted `--lengths` value, in tokens. */
+export const MIN_LENGTH = 256;
 
 function parseTasks(s: string | undefined, cmd: string): TaskType[] | undefined {
   if (!s) return undefined;

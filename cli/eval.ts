@@ -4,6 +4,7 @@ import type { FlagSpec } from "./args.ts";
 import { UsageError } from "../core/errors.ts";
 import { getBenchmark, listBenchmarks } from "../eval/benchmarks/mod.ts";
 import { runEval } from "../eval/runner.ts";
+import { summaryText } from "../eval/report.ts";
 import { OpenAIBackend } from "../eval/backends/openai.ts";
 import { LocalBackend } from "../eval/backends/local.ts";
 import type { Backend } from "../eval/backends/types.ts";
@@ -281,18 +282,8 @@ export const evalCommand: Command = {
         quiet: flags.quiet as boolean,
         onLog: (s) => io.err(s),
       });
-      const b = r.results.benchmarks;
-      io.out(
-        Object.keys(b).map((k) =>
-          `${k.padEnd(18)} ${(100 * b[k].mean).toFixed(1).padStart(6)} ± ${
-            (100 * b[k].stderr).toFixed(1)
-          }  (n ${b[k].n}` +
-          (b[k].failed.n ? `, ${b[k].failed.n} failed` : "") + ")"
-        ).join("\n") +
-          `\naverage            ${(100 * r.results.average).toFixed(1).padStart(6)}\n` +
-          `${out}/results.json, ${out}/report.md\n`,
-      );
-      return r.failures ? 1 : 0;
+      io.out(summaryText(r.results, out));
+      return r.failures || r.results.average === null ? 1 : 0;
     } finally {
       await backend.close?.();
       await judge?.close?.();

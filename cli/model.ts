@@ -3,14 +3,9 @@ import type { Command } from "./command.ts";
 import { type FlagSpec, requireFlags } from "./args.ts";
 import { GPU_FLAGS, gpuOptions } from "./gpu_flags.ts";
 import { acquireGpu } from "../core/gpu/device.ts";
-import {
-  makeConfig,
-  memoryEstimate,
-  paramCount,
-  PRESETS,
-  readConfig,
-} from "../core/model/config.ts";
+import { makeConfig, memoryEstimate, paramCount, PRESETS } from "../core/model/config.ts";
 import { initParams, saveCheckpoint } from "../core/model/checkpoint.ts";
+import { refuseExistingCheckpoint, verifyCheckpoint } from "../core/model/verify.ts";
 import { copyTokenizerFiles, loadModel } from "../core/model/load.ts";
 import { loadTokenizer } from "../core/tokenizer/tokenizer.ts";
 import { readScoreInputs, scoreSequences } from "../core/model/score.ts";
@@ -58,6 +53,7 @@ const init: Command = {
       eos_token_id: tok.eosIds.length === 1 ? tok.eosIds[0] : tok.eosIds,
     });
     const out = flags.out as string;
+    await refuseExistingCheckpoint(out);
     await Deno.mkdir(out, { recursive: true });
     await saveCheckpoint(out, config, initParams(config, flags.seed as number));
     await copyTokenizerFiles(flags.tokenizer as string, out);
@@ -76,7 +72,8 @@ const info: Command = {
   positionals: [{ name: "dir", description: "Model folder (config.json).", required: true }],
   flags: { json: { type: "boolean", description: "Print JSON." } },
   async run({ io, flags, positionals }) {
-    const config = await readConfig(positionals[0]);
+    // The tensors, not only config.json: a truncated or mismatched checkpoint is an error here.
+    const { config } = await verifyCheckpoint(positionals[0]);
     const f32 = memoryEstimate(config, "f32");
     const r = {
       dir: positionals[0],

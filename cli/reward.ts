@@ -1,7 +1,9 @@
 /** `golongrl reward`: score responses offline, or serve the verifiers over HTTP. */
 import type { Command } from "./command.ts";
 import { formatTaskTable, loadSampleRefs, scoreResponses } from "../core/reward/score_file.ts";
-import { rewardHandler } from "../core/reward/server.ts";
+import { DEFAULT_LIMITS, isLoopback, rewardService } from "../core/reward/server.ts";
+import { ScorePool } from "../core/reward/pool.ts";
+import { serveHttp1 } from "../core/net/http1.ts";
 import { Progress } from "../core/progress.ts";
 import { JsonlWriter } from "../core/jsonl_writer.ts";
 import type { RewardOptions } from "../tasks/types.ts";
@@ -39,13 +41,19 @@ async function rewardOptions(flags: FlagValues): Promise<RewardOptions> {
   };
 }
 
+const JSON_HEADERS = { "content-type": "application/json" };
+
 const serve: Command = {
   name: "serve",
   summary: "Serve POST /score over HTTP with verl's custom-reward arguments.",
-  usage: "golongrl reward serve [--port N] [--host ADDR] [--max-body-mb N]",
+  usage: "golongrl reward serve [--port N] [--host ADDR] [--max-body-mb N] [--workers N]",
   description: "Single: {data_source, solution_str, ground_truth, extra_info} -> {score, ...}.\n" +
     "Batched: a JSON array, {batch: [...]}, or {data_sources, solution_strs, ground_truths, extra_infos}\n" +
-    "-> {scores, results}. See docs/verl-reward.md for a ready verl custom_reward_function.",
+    "-> {scores, results}. Requests must be Content-Type: application/json (415 otherwise).\n" +
+    "Caps (work = words(response) x words(ground truth)): a request over --max-request-work is\n" +
+    "refused with 413; an item over --max-item-work, or not scored within --time-budget-s, scores\n" +
+    "0 with an error. Scoring runs in --workers worker threads, so /health stays fast.\n" +
+    "See docs/verl-reward.md for a ready verl custom_reward_function.",
   flags: {
     port: {
       type: "integer",
@@ -59,7 +67,7 @@ const serve: Command = {
       type: "string",
       value: "ADDR",
       default: "127.0.0.1",
-      description: "Address to listen on.",
+      description: "Address to listen on (on loopback, Host and Origin must be loopback too).",
     },
     "max-body-mb": {
       type: "number",
@@ -68,27 +76,133 @@ const serve: Command = {
       min: 0.001,
       description: "Largest request body.",
     },
+    workers: {
+      type: "integer",
+      value: "N",
+      default: navigator.hardwareConcurrency || 1,
+      min: 0,
+      max: 256,
+      description: "Scoring worker threads (default: one per core; 0: score in process).",
+    },
+    "time-budget-s": {
+      type: "number",
+      value: "S",
+      default: DEFAULT_LIMITS.timeBudgetMs / 1000,
+      min: 0.001,
+      max: 86400,
+      description: "Per-request time budget; items not scored in time score 0 with an error.",
+    },
+    "max-item-work": {
+      type: "number",
+      value: "W",
+      default: DEFAULT_LIMITS.maxItemWork,
+      min: 1,
+      description: "Largest work of one item (more: score 0 with an error).",
+    },
+    "max-request-work": {
+      type: "number",
+      value: "W",
+      default: DEFAULT_LIMITS.maxRequestWork,
+      min: 1,
+      description: "Largest total work of one request (more: 413).",
+    },
+    "max-connections": {
+      type: "integer",
+      value: "N",
+      default: 1024,
+      min: 1,
+      description: "Open connections beyond this are answered 503 and closed.",
+    },
+    "header-timeout-s": {
+      type: "number",
+      value: "S",
+      default: 10,
+      min: 0.001,
+      max: 3600,
+      description: "A request head must arrive within this time (slow clients are cut off).",
+    },
+    "idle-timeout-s": {
+      type: "number",
+      value: "S",
+      default: 30,
+      min: 0.001,
+      max: 86400,
+      description: "Keep-alive connections idle this long are closed.",
+    },
+    "shutdown-timeout-s": {
+      type: "number",
+      value: "S",
+      default: 10,
+      min: 0,
+      max: 3600,
+      description: "On SIGINT/SIGTERM, wait this long for requests in flight, then exit.",
+    },
     ...REWARD_FLAGS,
   },
   examples: [
     "golongrl reward serve --port 8077",
-    "golongrl reward serve --host 0.0.0.0 --format none",
+    "golongrl reward serve --host 0.0.0.0 --format none --workers 8",
   ],
   async run({ io, flags }) {
-    const handler = rewardHandler({
-      maxBodyBytes: Math.round((flags["max-body-mb"] as number) * 2 ** 20),
-      reward: await rewardOptions(flags),
+    const reward = await rewardOptions(flags);
+    const pool = await ScorePool.start({
+      workers: flags.workers as number,
+      reward,
+      zhSegmenter: flags["zh-segmenter"] as ZhSegmenter,
+      log: io.err,
     });
-    const server = Deno.serve({
-      hostname: flags.host as string,
+    const host = flags.host as string;
+    const maxBodyBytes = Math.round((flags["max-body-mb"] as number) * 2 ** 20);
+    const service = rewardService({
+      maxBodyBytes,
+      reward,
+      pool,
+      loopback: isLoopback(host),
+      limits: {
+        timeBudgetMs: (flags["time-budget-s"] as number) * 1000,
+        maxItemWork: flags["max-item-work"] as number,
+        maxRequestWork: flags["max-request-work"] as number,
+      },
+    });
+    const server = serveHttp1({
+      hostname: host,
       port: flags.port as number,
+      maxConnections: flags["max-connections"] as number,
+      headerTimeoutMs: (flags["header-timeout-s"] as number) * 1000,
+      idleTimeoutMs: (flags["idle-timeout-s"] as number) * 1000,
+      // A body may take as long as the head's deadline per MB, at least the head's deadline.
+      bodyTimeoutMs: (flags["header-timeout-s"] as number) * 1000 *
+        Math.max(1, maxBodyBytes / 2 ** 20),
+      maxHeaderBytes: 64 * 1024,
+      maxBodyBytes,
       onListen: ({ hostname, port }) =>
-        io.err(`golongrl reward serve: listening on http://${hostname}:${port}/score\n`),
-    }, handler);
-    const stop = () => server.shutdown();
+        io.err(
+          `golongrl reward serve: listening on http://${hostname}:${port}/score ` +
+            `(${
+              pool.mode === "workers" ? `${pool.size} scoring workers` : "scoring in process"
+            })\n`,
+        ),
+    }, async (req) => {
+      const r = await service({ ...req, body: () => Promise.resolve(req.body) });
+      return { status: r.status, headers: JSON_HEADERS, body: JSON.stringify(r.json) };
+    });
+    const stop = async () => {
+      const deadline = (flags["shutdown-timeout-s"] as number) * 1000;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<boolean>((r) => timer = setTimeout(() => r(true), deadline));
+      if (await Promise.race([server.shutdown().then(() => false), late])) {
+        io.err(`golongrl reward serve: shutdown deadline of ${deadline / 1000} s; closing\n`);
+        server.abort();
+      }
+      clearTimeout(timer);
+      pool.close();
+    };
     Deno.addSignalListener("SIGINT", stop);
     Deno.addSignalListener("SIGTERM", stop);
     await server.finished;
+    pool.close();
+    Deno.removeSignalListener("SIGINT", stop);
+    Deno.removeSignalListener("SIGTERM", stop);
   },
 };
 

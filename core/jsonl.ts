@@ -25,6 +25,11 @@ export async function* readJsonlLines(path: string): AsyncGenerator<JsonlResult>
   } catch (e) {
     throw new InputError(`cannot open: ${(e as Error).message}`, path);
   }
+  // Opening a directory succeeds on Linux; reading it fails with a message that names no path.
+  if ((await file.stat().catch(() => undefined))?.isDirectory) {
+    file.close();
+    throw new InputError("is a directory; expected a JSONL file", path);
+  }
   const dec = new TextDecoder("utf-8", { fatal: true });
   let line = 0;
   const parse = (bytes: Uint8Array): JsonlResult | undefined => {
@@ -49,8 +54,15 @@ export async function* readJsonlLines(path: string): AsyncGenerator<JsonlResult>
     return { line, value: value as Record<string, unknown> };
   };
   let buf = new Uint8Array(0);
+  const chunks = async function* () {
+    try {
+      for await (const chunk of file.readable) yield chunk;
+    } catch (e) {
+      throw new InputError(`cannot read: ${(e as Error).message}`, path, line || undefined);
+    }
+  };
   try {
-    for await (const chunk of file.readable) {
+    for await (const chunk of chunks()) {
       const merged = new Uint8Array(buf.length + chunk.length);
       merged.set(buf);
       merged.set(chunk, buf.length);

@@ -19,6 +19,13 @@ export interface ScoredSample {
   score: number;
 }
 
+/** A prediction whose metric threw: it is scored 0 and listed here. */
+export interface ScoreError {
+  benchmark: string;
+  item: string;
+  error: string;
+}
+
 export interface Summary {
   n: number;
   mean: number;
@@ -37,6 +44,8 @@ export interface BenchmarkResult extends Summary {
   lengths: Record<string, Summary>;
   /** Failed items (named), with the reason of each where known. */
   failed: { n: number; ids: string[]; reasons?: Record<string, string> };
+  /** Predictions whose metric threw (scored 0, counted in n): how many, which items, the first error. */
+  scoreErrors: { n: number; ids: string[]; first?: string };
   /** What was sent: sampling, budgets, input limit (eval/sampling_record.ts). */
   generation?: GenerationRecord;
 }
@@ -46,8 +55,8 @@ export interface Results {
   benchmarks: Record<string, BenchmarkResult>;
   /** Unweighted mean over the paper's six headline benchmarks present. */
   headlineAverage: number | null;
-  /** Unweighted mean over all benchmarks run. */
-  average: number;
+  /** Unweighted mean over the benchmarks with at least one scored item; null when none has. */
+  average: number | null;
 }
 
 /** The paper's table columns (recipe §5.1), in order. */
@@ -81,6 +90,7 @@ export function aggregate(
   failures: { benchmark: string; item: string; reason?: string }[],
   primaryMetric: Record<string, string>,
   generation: Record<string, GenerationRecord> = {},
+  scoreErrors: ScoreError[] = [],
 ): Results {
   const byBench = new Map<string, ScoredSample[]>();
   for (const s of scored) {
@@ -144,6 +154,7 @@ export function aggregate(
         ids: failedIds,
         ...(Object.keys(reasons).length ? { reasons: sortedObject(reasons) } : {}),
       },
+      scoreErrors: errorsOf(scoreErrors.filter((e) => e.benchmark === name)),
       ...(generation[name] ? { generation: generation[name] } : {}),
     };
   }
@@ -153,7 +164,7 @@ export function aggregate(
     model,
     benchmarks,
     headlineAverage: present.length ? round(avg(present.map((h) => benchmarks[h].mean))) : null,
-    average: round(avg(all.map((b) => b.mean))),
+    average: all.length ? round(avg(all.map((b) => b.mean))) : null,
   };
 }
 
@@ -161,11 +172,30 @@ function sortedObject<T>(o: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
 }
 
+function errorsOf(errs: ScoreError[]): BenchmarkResult["scoreErrors"] {
+  const ids = [...new Set(errs.map((e) => e.item))].sort();
+  return errs.length ? { n: errs.length, ids, first: errs[0].error } : { n: 0, ids };
+}
+
 function avg(xs: number[]): number {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
 }
 
 const pct = (x: number) => (100 * x).toFixed(1);
+/** A benchmark's score for display: "n/a" when nothing was scored (all failed), never "0.0". */
+const shown = (b: Summary, x = b.mean) => (b.n > 0 ? pct(x) : "n/a");
+
+/** The stdout summary of a run: one line per benchmark, then the average and the files. */
+export function summaryText(r: Results, out: string): string {
+  const lines = Object.entries(r.benchmarks).map(([k, b]) =>
+    `${k.padEnd(18)} ${shown(b).padStart(6)}` + (b.n > 0 ? ` ± ${pct(b.stderr)}` : "") +
+    `  (n ${b.n}` + (b.failed.n ? `, ${b.failed.n} failed` : "") +
+    (b.scoreErrors.n ? `, ${b.scoreErrors.n} scoring errors` : "") + ")"
+  );
+  const avgText = r.average === null ? "n/a" : pct(r.average);
+  lines.push(`average            ${avgText.padStart(6)}`, `${out}/results.json, ${out}/report.md`);
+  return lines.join("\n") + "\n";
+}
 
 /** report.md: the paper-shaped table, then per-benchmark details. */
 export function reportMarkdown(r: Results): string {
@@ -179,8 +209,8 @@ export function reportMarkdown(r: Results): string {
     "",
     `| Model | ${head.join(" | ")} | Avg. |`,
     `|---|${head.map(() => "---:").join("|")}|---:|`,
-    `| ${r.model} | ${head.map((h) => pct(r.benchmarks[h].mean)).join(" | ")} | ${
-      pct(r.average)
+    `| ${r.model} | ${head.map((h) => shown(r.benchmarks[h])).join(" | ")} | ${
+      r.average === null ? "n/a" : pct(r.average)
     } |`,
     "",
     "Scores x 100; Avg. is the unweighted mean over the benchmarks shown" +
@@ -193,12 +223,15 @@ export function reportMarkdown(r: Results): string {
     const b = r.benchmarks[h];
     lines.push(`## ${h}`, "");
     lines.push(
-      `${b.primaryMetric}: ${pct(b.mean)} ± ${pct(b.stderr)} (n = ${b.n}` +
+      `${b.primaryMetric}: ${shown(b)}${b.n > 0 ? ` ± ${pct(b.stderr)}` : ""} (n = ${b.n}` +
         (b.k > 1 ? `, k = ${b.k}, avg@k ${pct(b.avgAtK)}, pass@k ${pct(b.passAtK)}` : "") +
         (b.failed.n
           ? `; ${b.failed.n} failed: ${b.failed.ids.slice(0, 10).join(", ")}${
             b.failed.n > 10 ? ", ..." : ""
           }`
+          : "") +
+        (b.scoreErrors.n
+          ? `; ${b.scoreErrors.n} scored 0 because the metric failed (${b.scoreErrors.first})`
           : "") +
         ")",
       "",

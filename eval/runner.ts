@@ -5,7 +5,7 @@
  * where the benchmark wants one (cached too), and the reports.
  */
 import type { Backend, ChatRequest } from "./backends/types.ts";
-import type { Benchmark, EvalItem } from "./benchmarks/types.ts";
+import type { Benchmark, EvalItem, ScoreResult } from "./benchmarks/types.ts";
 import { type CacheEntry, hashKey, JsonlCache } from "./cache.ts";
 import {
   aggregate,
@@ -13,6 +13,7 @@ import {
   reportMarkdown,
   type Results,
   type ScoredSample,
+  type ScoreError,
 } from "./report.ts";
 import { judgeAny } from "./judge.ts";
 import { stripThinking, type ThinkStyle, type TruncTokenizer } from "./truncate.ts";
@@ -74,6 +75,19 @@ interface Work {
   truncated?: boolean;
 }
 
+/** A benchmark's score of one cached prediction; a metric that throws gives 0 and the error. */
+function scoreSafely(
+  bench: Benchmark,
+  item: EvalItem,
+  prediction: string,
+): ScoreResult & { error?: string } {
+  try {
+    return bench.score(item, stripThinking(prediction, thinkStyle(bench.name)));
+  } catch (e) {
+    return { score: 0, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
+  }
+}
+
 /** How each benchmark's reference strips thinking before scoring. */
 function thinkStyle(benchmark: string): ThinkStyle {
   return benchmark === "mrcr" ? "mrcr" : benchmark === "frames" ? "frames" : "last";
@@ -102,6 +116,7 @@ async function run(
   // 1. Items and their work units.
   const work: Work[] = [];
   for (const bench of o.benchmarks) {
+    const before = work.length;
     const path = bench.dataFlag ? o.dataPaths[bench.dataFlag] : undefined;
     if (bench.dataFlag && !path) {
       throw new Error(`benchmark ${bench.name} needs its data: pass --data-${bench.dataFlag} PATH`);
@@ -140,6 +155,10 @@ async function run(
           truncated: built.ok && built.truncated,
         });
       }
+    }
+    // An empty data file would otherwise report "average 0.0" and exit 0, like a real score.
+    if (work.length === before) {
+      throw new Error(`benchmark ${bench.name}: no items` + (path ? ` in ${path}` : ""));
     }
   }
   // 2. Generate what the cache lacks (or retry earlier failures), at bounded concurrency.
@@ -188,6 +207,7 @@ async function run(
   // 3. Score (judge where needed), in work order.
   const scored: ScoredSample[] = [];
   const failures: { benchmark: string; item: string; reason?: string }[] = [];
+  const scoreErrors: ScoreError[] = [];
   const judged: {
     w: Work;
     rule: number;
@@ -204,7 +224,13 @@ async function run(
       });
       continue;
     }
-    const r = w.bench.score(w.item, stripThinking(c.prediction, thinkStyle(w.bench.name)));
+    const r = scoreSafely(w.bench, w.item, c.prediction);
+    if (r.error !== undefined) {
+      // A metric that throws on a hostile answer scores that item 0 and is recorded; the run
+      // goes on (the cached prediction stays, so a fixed metric can --rescore it).
+      log(`scoring error: ${w.bench.name} ${w.item.id}#${w.sample}: ${r.error}\n`);
+      scoreErrors.push({ benchmark: w.bench.name, item: w.item.id, error: r.error });
+    }
     if (r.needsJudge && o.judge) {
       // Several references (LongBench v1): the reference takes the best verdict over them.
       const many = (r.details?.judgeRequests as { reference: string }[] | undefined)?.map((x) =>
@@ -230,6 +256,15 @@ async function run(
         score: w.bench.combine ? w.bench.combine(r, undefined) : r.score,
       });
     }
+  }
+  if (o.rescore) {
+    // What --rescore could not score: no usable cached generation, or a metric that threw.
+    const missing = failures.length;
+    log(
+      `rescore: ${work.length - missing - scoreErrors.length} of ${work.length} cached entries ` +
+        `scored; ${missing} missing or failed generations, ${scoreErrors.length} scoring errors` +
+        (missing ? ` (${failures.slice(0, 5).map((f) => f.item).join(", ")})` : "") + "\n",
+    );
   }
   // Judge calls at the judge's concurrency, cached by (judge, item, prediction).
   let jn = 0;
@@ -292,6 +327,7 @@ async function run(
     failures,
     primary,
     samplingRecord(o.benchmarks, work, o.gen, o.maxInputTokens),
+    scoreErrors,
   );
   await writeJsonAtomic(`${o.out}/results.json`, results);
   await writeFileAtomic(`${o.out}/report.md`, reportMarkdown(results));

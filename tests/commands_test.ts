@@ -121,5 +121,53 @@ Deno.test("the bundle runs --help and info offline from an empty directory", asy
   const j = JSON.parse(info.out);
   assert(j.adapter);
   assert(j.backend !== "unknown", "backend detected by re-running the bundle");
+  // reward serve from the bundle: the bundle is its own scoring workers' module.
+  const serve = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--quiet",
+      "--cached-only",
+      "--no-config",
+      bundle,
+      "reward",
+      "serve",
+      "--port",
+      "0",
+      "--workers",
+      "2",
+    ],
+    cwd: empty,
+    env: { DENO_DIR: `${empty}/.deno` },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const reader = serve.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  try {
+    while (!/listening on (\S+)/.test(seen)) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`bundle server exited: ${seen}`);
+      seen += value;
+    }
+    assertMatch(seen, /\(2 scoring workers\)/);
+    // Enough work to go to a worker (above the inline threshold), small enough to be quick.
+    const text = Array.from({ length: 1200 }, (_, i) => `w${i % 40}`).join(" ");
+    const r = await fetch(/listening on (\S+)/.exec(seen)![1], {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        data_source: "summary",
+        solution_str: "</think>" + text,
+        ground_truth: { doc_ids: [text], summary: "English" },
+      }),
+    });
+    const score = await r.json();
+    assert(score.score > 0.9 && score.error === undefined, JSON.stringify(score));
+  } finally {
+    serve.kill("SIGTERM");
+    await reader.cancel();
+    await serve.status;
+  }
   assertEquals([...Deno.readDirSync(empty)].filter((e) => e.name !== ".deno").length, 0);
 });

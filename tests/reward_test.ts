@@ -159,7 +159,7 @@ Deno.test("bad input names the file, line and field, and writes nothing", async 
 function post(
   handler: (r: Request) => Promise<Response>,
   body: BodyInit,
-  headers: Record<string, string> = {},
+  headers: Record<string, string> = { "content-type": "application/json" },
 ) {
   return handler(new Request("http://localhost/score", { method: "POST", body, headers }));
 }
@@ -293,6 +293,7 @@ Deno.test("serve over real HTTP: concurrent requests, a slow client does not blo
     const fast = await Promise.all(Array.from({ length: 40 }, (_, i) =>
       fetch(url, {
         method: "POST",
+        headers: { "content-type": "application/json" },
         body: JSON.stringify({
           data_source: "EM",
           solution_str: `</think>${i % 2 ? "a" : "b"}`,

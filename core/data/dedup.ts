@@ -61,12 +61,17 @@ function fnv1a(s: string, basis = 0x811c9dc5): number {
 
 /** The text dedup compares: NFKC, lowercase, whitespace runs as one space. */
 export function normalizeForDedup(text: string): string {
-  return text.normalize("NFKC").toLowerCase().replace(/\s+/g, " ").trim();
+  // Only runs that are not already one plain space are replaced (same result as /\s+/ → " "):
+  // V8 rebuilds the string per match, and a 10 MB line has millions of single spaces.
+  return text.normalize("NFKC").toLowerCase().replace(/\s{2,}|[^\S ]/g, " ").trim();
 }
 
 /** A 64-bit hash (16 hex digits) of the normalised text, the exact-duplicate key. */
 export function exactKey(text: string): string {
-  const n = normalizeForDedup(text);
+  return exactKeyOfNormalized(normalizeForDedup(text));
+}
+
+function exactKeyOfNormalized(n: string): string {
   const a = fmix32(fnv1a(n)), b = fmix32(fnv1a(n, 0x9747b28c) ^ n.length);
   return a.toString(16).padStart(8, "0") + b.toString(16).padStart(8, "0");
 }
@@ -75,18 +80,30 @@ const WORD_RE = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]|[\p{L}\p
 
 /** Distinct 32-bit hashes of the word `k`-shingles of `text` (one shingle if fewer words). */
 export function shingleHashes(text: string, k = 5): Uint32Array {
-  const words = normalizeForDedup(text).match(WORD_RE) ?? [];
-  if (!words.length) return new Uint32Array(0);
-  const wh = words.map((w) => fnv1a(w));
+  return shinglesOfNormalized(normalizeForDedup(text), k);
+}
+
+/**
+ * {@link shingleHashes} of normalised text, streaming: word hashes go through a ring of the
+ * last `k`, so memory is the distinct shingles only, not an array of every word.
+ */
+function shinglesOfNormalized(text: string, k: number): Uint32Array {
+  const ring = new Uint32Array(k);
+  let count = 0;
   const set = new Set<number>();
-  const n = Math.max(1, wh.length - k + 1);
-  for (let i = 0; i < n; i++) {
+  const shingle = (end: number, len: number) => {
     let h = 0x2545f491;
-    for (let j = i; j < Math.min(i + k, wh.length); j++) {
-      h = fmix32(Math.imul(h, 0x01000193) ^ wh[j]);
-    }
+    for (let j = end - len; j < end; j++) h = fmix32(Math.imul(h, 0x01000193) ^ ring[j % k]);
     set.add(h);
+  };
+  const re = new RegExp(WORD_RE.source, WORD_RE.flags);
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    ring[count % k] = fnv1a(m[0]);
+    count++;
+    if (count >= k) shingle(count, k);
   }
+  if (count === 0) return new Uint32Array(0);
+  if (count < k) shingle(count, count); // fewer words than k: one shingle of them all
   return Uint32Array.from(set);
 }
 
@@ -167,10 +184,11 @@ export class Deduper {
 
   /** Undefined when `doc` is new (it is then remembered), else why it is a duplicate. */
   check(doc: Document): DedupVerdict | undefined {
-    const key = exactKey(doc.text);
+    const norm = normalizeForDedup(doc.text);
+    const key = exactKeyOfNormalized(norm);
     const same = this.exact.get(key);
     if (same !== undefined) return { reason: "exact", duplicateOf: same, similarity: 1 };
-    const sh = shingleHashes(doc.text, this.k);
+    const sh = shinglesOfNormalized(norm, this.k);
     if (!sh.length) {
       this.exact.set(key, doc.id);
       return undefined;

@@ -7,14 +7,9 @@
 import { InputError } from "../errors.ts";
 import { joinPath, writeJsonAtomic } from "../fsutil.ts";
 import { mulberry32 } from "../rng.ts";
-import { expectedTensors, type Qwen3Config, readConfig, validateConfig } from "./config.ts";
-import {
-  numel,
-  openSafetensorsDir,
-  readTensor,
-  type TensorToWrite,
-  writeSafetensors,
-} from "./safetensors.ts";
+import { expectedTensors, type Qwen3Config, validateConfig } from "./config.ts";
+import { verifyCheckpoint } from "./verify.ts";
+import { numel, readTensor, type TensorToWrite, writeSafetensors } from "./safetensors.ts";
 
 /** f32 values, or float16 bits. */
 export type Weights = Map<string, Float32Array | Uint16Array>;
@@ -32,68 +27,14 @@ export async function loadCheckpoint(
   dir: string,
   opts: { as?: "f32" | "f16" } = {},
 ): Promise<Checkpoint> {
-  const config = await readConfig(dir);
-  const set = await openSafetensorsDir(dir);
+  const { config, set, notes } = await verifyCheckpoint(dir);
   const as = opts.as ?? "f32";
   const tensors: Weights = new Map();
-  const notes: string[] = [];
-  const expected = expectedTensors(config);
-  const want = new Set(expected.map((t) => t.name));
-  const cfgFile = joinPath(dir, "config.json");
-  for (const spec of expected) {
-    const h = set.where.get(spec.name);
-    if (!h) {
-      throw new InputError(
-        `missing tensor "${spec.name}" (${cfgFile} implies shape [${spec.shape.join(", ")}])`,
-        set.index ?? joinPath(dir, "model.safetensors"),
-      );
-    }
-    const got = h.tensors.get(spec.name)!.shape;
-    if (got.length !== spec.shape.length || got.some((s, i) => s !== spec.shape[i])) {
-      throw new InputError(
-        `${describeMismatch(config, spec.name, spec.shape, got)}`,
-        h.path,
-        undefined,
-        spec.name,
-      );
-    }
+  for (const spec of expectedTensors(config)) {
+    const h = set.where.get(spec.name)!;
     tensors.set(spec.name, await readTensor(h.path, h, spec.name, { as }));
   }
-  const extra = [...set.where.keys()].filter((n) => !want.has(n)).sort();
-  if (extra.length) {
-    const tiedHead = config.tie_word_embeddings && extra.includes("lm_head.weight");
-    notes.push(
-      `ignored ${extra.length} extra tensor(s): ${extra.slice(0, 5).join(", ")}` +
-        (extra.length > 5 ? ", ..." : "") +
-        (tiedHead ? " (lm_head.weight: tie_word_embeddings is true, the embedding is used)" : ""),
-    );
-  }
   return { config, tensors, notes };
-}
-
-/** "config.json says hidden_size 128 but model.embed_tokens.weight is [1000, 64]". */
-function describeMismatch(cfg: Qwen3Config, name: string, want: number[], got: number[]): string {
-  const keys: string[] = [];
-  const add = (k: string) => keys.push(`${k} ${cfg[k]}`);
-  if (name.endsWith("embed_tokens.weight") || name === "lm_head.weight") {
-    add("vocab_size");
-    add("hidden_size");
-  } else if (/q_norm|k_norm/.test(name)) add("head_dim");
-  else if (/layernorm|model\.norm/.test(name)) add("hidden_size");
-  else if (/q_proj|o_proj/.test(name)) {
-    add("num_attention_heads");
-    add("head_dim");
-    add("hidden_size");
-  } else if (/k_proj|v_proj/.test(name)) {
-    add("num_key_value_heads");
-    add("head_dim");
-    add("hidden_size");
-  } else {
-    add("intermediate_size");
-    add("hidden_size");
-  }
-  return `config.json says ${keys.join(", ")} (so [${want.join(", ")}]) but ${name} is ` +
-    `[${got.join(", ")}]`;
 }
 
 /** Options for {@link saveCheckpoint}. */

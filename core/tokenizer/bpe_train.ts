@@ -101,11 +101,18 @@ export function cleanCorpusText(text: string): string {
 export async function readCorpus(paths: readonly string[]): Promise<string[]> {
   const docs: string[] = [];
   for (const path of paths) {
-    let text: string;
+    let bytes: Uint8Array;
     try {
-      text = await Deno.readTextFile(path);
+      bytes = await Deno.readFile(path);
     } catch (e) {
       throw new InputError(`cannot read corpus file: ${(e as Error).message}`, path);
+    }
+    let text: string;
+    try {
+      // Fatal, as every other reader: U+FFFD would silently become part of the vocabulary.
+      text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      throw new InputError("not valid UTF-8 text (a binary file?)", path);
     }
     if (!path.endsWith(".jsonl")) {
       docs.push(cleanCorpusText(text));
@@ -223,6 +230,9 @@ export function trainBpe(docs: readonly string[], opts: BpeTrainOptions): BpeMod
       wordCount.set(m[0], (wordCount.get(m[0]) ?? 0) + 1);
       pretokens++;
     }
+  }
+  if (!texts.some((t) => /\S/.test(t))) {
+    throw new InputError("the corpus has no text to learn from");
   }
   // Sorted so word indices (and so all later iteration orders) do not depend on Map history.
   const entries = [...wordCount.entries()].sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);

@@ -40,7 +40,9 @@ export type MockAction =
    * and the connection closes mid-body. */
   | { kind: "truncated"; transport?: boolean; delayMs?: number }
   /** Close the connection after reading the request, without a response. */
-  | { kind: "drop"; delayMs?: number };
+  | { kind: "drop"; delayMs?: number }
+  /** A 200 with this exact JSON body (e.g. `{"choices":[{}]}`: a reply without text). */
+  | { kind: "raw"; body: unknown; delayMs?: number };
 
 /** One received request. */
 export interface MockRequest {
@@ -277,6 +279,9 @@ export class MockOpenAI {
           );
           return !action.transport;
         }
+        case "raw":
+          await this.#respond(conn, 200, action.body);
+          return true;
         case "wrong":
           await this.#respond(conn, 200, this.#completion(body, "Therefore, the answer is WRONG."));
           return true;

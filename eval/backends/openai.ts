@@ -190,6 +190,23 @@ type Attempt =
 
 const TIMEOUT = Symbol("timeout");
 
+/** The longest delay setTimeout honours (2^31 - 1 ms). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Whether a choice carries an answer: a string `content` (possibly empty), or a reasoning-only
+ * reply (content null or absent beside a reasoning string, e.g. cut by the token limit).
+ */
+function hasText(choice: unknown): boolean {
+  if (choice === null || typeof choice !== "object") return false;
+  const m = (choice as { message?: unknown }).message;
+  if (m === null || typeof m !== "object") return false;
+  const { content, reasoning_content, reasoning } = m as Record<string, unknown>;
+  if (typeof content === "string") return true;
+  if (content !== null && content !== undefined) return false;
+  return typeof reasoning_content === "string" || typeof reasoning === "string";
+}
+
 /** The OpenAI-compatible backend. */
 export class OpenAIBackend implements Backend {
   readonly name: string;
@@ -327,7 +344,12 @@ export class OpenAIBackend implements Backend {
   /** One HTTP attempt; throws only for an external abort or a non-retryable status. */
   async #attempt(body: string, signal: AbortSignal | undefined, attempt: number): Promise<Attempt> {
     const ctrl = new AbortController();
-    const timer = setTimeout(() => ctrl.abort(TIMEOUT), this.#opts.timeoutMs);
+    // setTimeout takes a signed 32-bit delay; a longer one fires at once. Beyond ~24.8 days a
+    // timeout is the same as none, so cap it there.
+    const timer = setTimeout(
+      () => ctrl.abort(TIMEOUT),
+      Math.min(this.#opts.timeoutMs, MAX_TIMER_MS),
+    );
     const sig = signal ? AbortSignal.any([signal, ctrl.signal]) : ctrl.signal;
     const failed = (e: unknown): Attempt => {
       if (signal?.aborted) throw signal.reason;
@@ -393,6 +415,17 @@ export class OpenAIBackend implements Backend {
           kind: "invalidBody",
           status: res.status,
           message: `body has no choices: ${this.#serverMessage(text)}`,
+        };
+      }
+      const empty = choices.findIndex((c) => !hasText(c));
+      if (empty >= 0) {
+        // A 200 without an answer (`{}` choices, null or numeric content) is a failed attempt:
+        // retried, then counted as a failure — never cached as an empty prediction.
+        return {
+          ok: false,
+          kind: "invalidBody",
+          status: res.status,
+          message: `choice ${empty} has no text: ${this.#serverMessage(text)}`,
         };
       }
       return { ok: true, json: json as Record<string, unknown> };

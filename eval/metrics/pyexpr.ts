@@ -19,6 +19,15 @@ export type PyValue =
 
 export class PyEvalError extends Error {}
 
+/** CPython's tokenizer refuses deeper bracket nesting ("too many nested parentheses", MAXLEVEL). */
+export const MAX_BRACKET_DEPTH = 200;
+/**
+ * Deepest chain of nested operands (unary signs, `**`, brackets) the parser follows. CPython's
+ * parser gives up too ("too complex" / RecursionError); here the limit keeps the JS stack safe,
+ * so a hostile `----…1` raises PyEvalError instead of a RangeError that would escape the metric.
+ */
+export const MAX_NESTING = 1000;
+
 type Tok = { t: "num"; v: PyValue } | { t: "name"; v: string } | { t: "str" } | {
   t: "op";
   v: string;
@@ -95,7 +104,9 @@ function tokenize(src: string): Tok[] {
     }
     const op = OPS.find((o) => rest.startsWith(o));
     if (!op) throw new PyEvalError(`unexpected ${JSON.stringify(c)}`);
-    if ("([{".includes(op)) depth++;
+    if ("([{".includes(op) && ++depth >= MAX_BRACKET_DEPTH) {
+      throw new PyEvalError("SyntaxError: too many nested parentheses");
+    }
     if (")]}".includes(op)) depth = Math.max(0, depth - 1);
     toks.push({ t: "op", v: op });
     i += op.length;
@@ -208,6 +219,7 @@ function mathCall(fn: string, args: PyValue[]): PyValue {
 
 class Parser {
   private i = 0;
+  private nesting = 0;
   constructor(private readonly toks: Tok[]) {}
 
   private peekOp(v: string): boolean {
@@ -281,6 +293,15 @@ class Parser {
   }
 
   private factor(): PyValue {
+    if (++this.nesting > MAX_NESTING) throw new PyEvalError("SyntaxError: too complex");
+    try {
+      return this.factorInner();
+    } finally {
+      this.nesting--;
+    }
+  }
+
+  private factorInner(): PyValue {
     if (this.eat("-")) {
       const v = this.factor();
       if (!isNum(v)) throw new PyEvalError("TypeError");
@@ -351,7 +372,8 @@ class Parser {
       const attr = this.toks[this.i++];
       if (attr?.t !== "name") throw new PyEvalError("SyntaxError");
       if (this.peekOp("(")) return mathCall(attr.v, this.callArgs());
-      if (attr.v in MATH_CONST) return num("float", MATH_CONST[attr.v]);
+      // Own keys only: `math.constructor` or `math.__proto__` must not reach Object.prototype.
+      if (Object.hasOwn(MATH_CONST, attr.v)) return num("float", MATH_CONST[attr.v]);
       throw new PyEvalError(`AttributeError: math.${attr.v}`);
     }
     if (id === "abs" && this.peekOp("(")) {

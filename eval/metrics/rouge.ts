@@ -37,6 +37,26 @@ export const MAX_LCS_CELLS = 64 * 1024 * 1024;
  * equal tokens → diagonal; else up if T[i-1][j] > T[i][j-1], otherwise left.
  */
 export function lcsWords(x: readonly string[], y: readonly string[]): string[] {
+  const ids = new Map<string, number>();
+  const idOf = (w: string) => {
+    let id = ids.get(w);
+    if (id === undefined) ids.set(w, id = ids.size);
+    return id;
+  };
+  const xi = Int32Array.from(x, idOf);
+  const yi = Int32Array.from(y, idOf);
+  return lcsIndices(xi, yi).map((i) => x[i]);
+}
+
+/** The LCS table, grown to the largest pair seen (at most MAX_LCS_CELLS cells, 128 MB). */
+let scratch = new Uint16Array(0);
+
+/**
+ * Indices into `x` of one LCS of two word-id sequences (pltrdy's tie-breaking, see
+ * {@link lcsWords}). Comparing integer ids instead of strings makes the DP several times
+ * faster, which matters for the worst case the reward service must budget for.
+ */
+function lcsIndices(x: Int32Array, y: Int32Array): number[] {
   const n = x.length;
   const m = y.length;
   if (n === 0 || m === 0) return [];
@@ -47,15 +67,20 @@ export function lcsWords(x: readonly string[], y: readonly string[]): string[] {
     // so any pair needing more than ~1000 steps raises); fail loudly instead of exhausting memory.
     throw new Error(`rouge: sentence pair too long for LCS (${n}×${m} words)`);
   }
-  // Memory is (n+1)(m+1) cells per pair, which is fine because sentences (split on ".") are
-  // short. Uint16 cells hold any LCS length when both sides are < 65536 words.
-  const t = Math.min(n, m) < 0xffff ? new Uint16Array(cells) : new Uint32Array(cells);
+  // Memory is (n+1)(m+1) cells per pair. Uint16 cells hold any LCS length: the cell cap keeps
+  // min(n, m) far below 65536. The table is reused across pairs: allocating (and freeing) up to
+  // 128 MB per pair costs page faults that stall every thread of the process, the reward
+  // server's event loop included. Only row 0 and column 0 must start at zero.
+  if (scratch.length < cells) scratch = new Uint16Array(cells);
+  const t = scratch;
+  t.fill(0, 0, w);
+  for (let i = 1; i <= n; i++) t[i * w] = 0;
   for (let i = 1; i <= n; i++) {
-    const xi = x[i - 1];
+    const xv = x[i - 1];
     const row = i * w;
     const prev = row - w;
     for (let j = 1; j <= m; j++) {
-      if (xi === y[j - 1]) t[row + j] = t[prev + j - 1] + 1;
+      if (xv === y[j - 1]) t[row + j] = t[prev + j - 1] + 1;
       else {
         const up = t[prev + j];
         const left = t[row + j - 1];
@@ -63,12 +88,12 @@ export function lcsWords(x: readonly string[], y: readonly string[]): string[] {
       }
     }
   }
-  const words: string[] = [];
+  const out: number[] = [];
   let i = n;
   let j = m;
   while (i > 0 && j > 0) {
     if (x[i - 1] === y[j - 1]) {
-      words.push(x[i - 1]);
+      out.push(i - 1);
       i--;
       j--;
     } else if (t[(i - 1) * w + j] > t[i * w + j - 1]) {
@@ -77,7 +102,7 @@ export function lcsWords(x: readonly string[], y: readonly string[]): string[] {
       j--;
     }
   }
-  return words.reverse();
+  return out.reverse();
 }
 
 /** `rouge_l_summary_level(evaluated_sentences, reference_sentences)` with `exclusive=True`. */
@@ -87,6 +112,15 @@ export function rougeLSummaryLevel(hypSents: readonly string[], refSents: readon
   }
   const refWords = refSents.map((s) => s.split(" "));
   const hypWords = hypSents.map((s) => s.split(" "));
+  const ids = new Map<string, number>();
+  const idOf = (w: string) => {
+    let id = ids.get(w);
+    if (id === undefined) ids.set(w, id = ids.size);
+    return id;
+  };
+  // Word ids only for sentences that reach the DP (most are skipped below).
+  const refIds: (Int32Array | undefined)[] = [];
+  const hypIds: (Int32Array | undefined)[] = [];
   const m = new Set(refWords.flat()).size;
   const n = new Set(hypWords.flat()).size;
   // U is a union of per-pair LCS word sets, so the order pairs are visited in does not matter,
@@ -104,7 +138,7 @@ export function rougeLSummaryLevel(hypSents: readonly string[], refSents: readon
       else postings.set(word, [k]);
     }
   });
-  for (const r of refWords) {
+  for (const [ri, r] of refWords.entries()) {
     const missing = [...new Set(r)].filter((word) => !union.has(word) && postings.has(word));
     if (missing.length === 0) continue;
     const candidates = new Set<number>();
@@ -112,7 +146,9 @@ export function rougeLSummaryLevel(hypSents: readonly string[], refSents: readon
     for (const k of [...candidates].sort((x, y) => x - y)) {
       const h = hypSets[k];
       if (!missing.some((word) => h.has(word) && !union.has(word))) continue;
-      for (const word of lcsWords(r, hypWords[k])) union.add(word);
+      const rid = refIds[ri] ??= Int32Array.from(r, idOf);
+      const hid = hypIds[k] ??= Int32Array.from(hypWords[k], idOf);
+      for (const i of lcsIndices(rid, hid)) union.add(r[i]);
     }
   }
   const llcs = union.size;

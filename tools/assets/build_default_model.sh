@@ -20,7 +20,7 @@ t0=$(date +%s)
 # 4. Supervised warm-up: reference answers plus an LM loss on the documents in the prompts.
 ./golongrl sft --model "$WORK/init" --data "$WORK/data/data.jsonl" \
   --heldout "$WORK/data/heldout.jsonl" --steps "$STEPS" \
-  --set sft.context_loss=1 --set sft.batch_tokens=8192 --set sft.micro_batch_tokens=4096 \
-  --set optim.lr=2e-3 --set optim.warmup_steps=30 --set optim.schedule=constant \
+  --set sft.context_loss=1 --set sft.batch_tokens=4096 --set sft.micro_batch_tokens=4096 \
+  --set optim.lr=3e-3 --set optim.warmup_steps=5 --set optim.schedule=constant \
   --set checkpoint.every=25 --set checkpoint.keep=3 --set seed=0 --out "$WORK/sft"
 echo "build: $(( $(date +%s) - t0 )) s" >&2

@@ -108,16 +108,29 @@ export async function listFiles(
     }
     // An explicit stack, not recursion: folder depth is whatever the disk holds.
     const stack = [root.replace(/\/+$/, "")];
+    const walked = new Set<string>();
     while (stack.length) {
       const dir = stack.pop()!;
+      // A symlink loop (or two links to one folder) is walked once.
+      const real = await Deno.realPath(dir).catch(() => dir);
+      if (walked.has(real)) continue;
+      walked.add(real);
       const entries: Deno.DirEntry[] = [];
       for await (const e of Deno.readDir(dir)) if (!e.name.startsWith(".")) entries.push(e);
       entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       const subdirs: string[] = [];
       for (const e of entries) {
         const p = `${dir}/${e.name}`;
-        if (e.isDirectory) subdirs.push(p);
-        else if (e.isFile && !skipNames.test(e.name)) add(p);
+        let isDir = e.isDirectory;
+        if (e.isSymlink) {
+          // Followed: a folder of links is a folder of documents. A dangling link is listed,
+          // and ingestFile reports it.
+          isDir = (await Deno.stat(p).catch(() => undefined))?.isDirectory ?? false;
+        }
+        // Everything else is listed too (FIFOs, sockets, devices): ingestFile reports what it
+        // cannot read instead of the walk dropping it silently.
+        if (isDir) subdirs.push(p);
+        else if (!skipNames.test(e.name)) add(p);
       }
       // Files of a folder come before its subfolders, subfolders in name order.
       for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]);
@@ -173,10 +186,20 @@ async function* ingestFile(path: string, stats: IngestStats): AsyncGenerator<Doc
     yield skip(path, `unsupported file type${e ? ` .${e}` : " (no extension)"}`);
     return;
   }
-  stats.files++;
+  let info: Deno.FileInfo;
   try {
-    stats.bytes += (await Deno.stat(path)).size;
-  } catch { /* reported by the reader below */ }
+    info = await Deno.stat(path);
+  } catch (err) {
+    yield skip(path, `cannot read: ${(err as Error).message} (a dangling link?)`);
+    return;
+  }
+  if (!info.isFile) {
+    // Reading a FIFO would block the build forever; a device is no document.
+    yield skip(path, "not a regular file (a FIFO, socket or device)");
+    return;
+  }
+  stats.files++;
+  stats.bytes += info.size;
   if (e === "jsonl" || e === "ndjson") {
     try {
       yield* ingestJsonl(path);
