@@ -22,6 +22,14 @@ export interface DraftBase {
   docs: Document[];
   /** Extra documents whose text would leak or contradict the answer (source docs are implied). */
   exclude?: string[];
+  /**
+   * Document kinds kept out of the padding. Default: the source kinds other than books and papers,
+   * whose questions point at labelled excerpts; a question about "this conversation" or "the
+   * addresses given here" would have a second answer in a padded conversation or address.
+   */
+  excludeKinds?: Document["kind"][];
+  /** The answer space a reader sees without reading (labels, options), in label order, for the audit. */
+  candidates?: string[];
   meta?: Record<string, unknown>;
 }
 
@@ -53,7 +61,9 @@ function finish(
     evidence: b.evidence,
     source_docs: b.docs.filter((d, i) => ids.indexOf(d.id) === i).map(sourceRef),
     exclude_from_padding: exclude,
-    meta: b.meta ?? {},
+    exclude_kinds: b.excludeKinds ??
+      [...new Set(b.docs.map((d) => d.kind))].filter((k) => k !== "book" && k !== "paper"),
+    meta: { ...(b.meta ?? {}), ...(b.candidates ? { candidates: b.candidates } : {}) },
   };
 }
 

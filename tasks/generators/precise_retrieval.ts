@@ -37,7 +37,7 @@ import {
   speechInfo,
   uniqueKeyRows,
 } from "./sources.ts";
-import { docSections } from "./text.ts";
+import { docSections, saysVerbatim } from "./text.ts";
 
 /** A passage label for an excerpt of a document (never `Passage from "…"`, the padding form). */
 export function excerptLabel(doc: Document, sectionTitle?: string): string {
@@ -137,7 +137,7 @@ const slotValue: Generator = {
             a.values.forEach((v) => set.add(v));
             values.set(a.slot, set);
             const v = a.values[0];
-            if (!first.has(a.slot) && t.text.includes(v)) {
+            if (!first.has(a.slot) && saysVerbatim(t.text, v)) {
               first.set(a.slot, { value: v, service: f.service, user: isUser(t.speaker) });
             }
           }

@@ -13,7 +13,7 @@
  */
 import { type Generator, ofKind, perDoc, perGroup } from "./common.ts";
 import { listDraft } from "./formats.ts";
-import { docTurns, pick, randInt, renderTurns, sample, turnWindow } from "./text.ts";
+import { docTurns, pick, randInt, renderTurns, sample, saysValue, turnWindow } from "./text.ts";
 import {
   humanService,
   isUser,
@@ -47,9 +47,12 @@ const finalState: Generator = {
       const service = pick(rng, [...last.keys()]);
       if (!service) return null;
       const state = last.get(service)!;
-      const userText = win.filter((t) => isUser(t.speaker)).map((t) => t.text).join("\n");
+      // Said by the user: whole words, normalized (case, numbers as digits or words), never a
+      // substring of another word ("3" is not said by "13th", nor "2" by "12:30 pm").
+      const userTurns = win.filter((t) => isUser(t.speaker)).map((t) => t.text);
       const slots = Object.keys(state).filter((s) =>
-        state[s].length === 1 && state[s][0].length > 0 && userText.includes(state[s][0]) &&
+        state[s].length === 1 && state[s][0].length > 0 &&
+        userTurns.some((t) => saysValue(t, state[s][0])) &&
         !/^(true|false|dontcare)$/i.test(state[s][0])
       );
       if (slots.length < 2) return null;
@@ -63,7 +66,7 @@ const finalState: Generator = {
             `${humanService(service)} request: ${
               chosen.join(", ")
             }? Use the latest value the user gave ` +
-            "for each slot, worded as the user worded it.",
+            "for each slot, worded as the user worded it, with numbers written as digits.",
           evidence: [{ docId: doc.id, label: `Conversation ${doc.id}`, text }],
           docs: [doc],
           meta: { service, slots: chosen },
