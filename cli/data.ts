@@ -467,7 +467,9 @@ const auditCmd: Command = {
     for (const f of files) {
       const exists = await Deno.stat(f).then(() => true, () => false);
       if (exists) samples.push(...await loadData(f));
-      else if (f === files[0]) throw new UsageError(`no samples file: ${f}`, "golongrl data audit --help");
+      else if (f === files[0]) {
+        throw new UsageError(`no samples file: ${f}`, "golongrl data audit --help");
+      }
     }
     const a = auditSamples(samples);
     io.out(flags.json ? JSON.stringify(a, null, 2) + "\n" : auditMarkdown(a));

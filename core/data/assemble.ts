@@ -135,7 +135,8 @@ export function assemble(draft: Draft, id: string, o: AssembleOptions): Sample |
   };
   const promptTokens = o.countPrompt ?? tokens;
   const evidence = draft.evidence.map(renderPassage);
-  const fixed = promptTokens(renderPrompt("", draft)) + evidence.reduce((a, e) => a + tokens(e) + 1, 0);
+  const fixed = promptTokens(renderPrompt("", draft)) +
+    evidence.reduce((a, e) => a + tokens(e) + 1, 0);
   const budget = o.targetTokens - fixed;
   const minFill = o.minFill ?? 0.9;
   if (budget < 0) {

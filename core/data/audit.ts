@@ -30,7 +30,12 @@ export const MARGIN = 0.05;
 const THINK = "<think>\n</think>\n";
 const DRAWS = 16;
 const MAX_OTHERS = 24;
-export const BASELINES = ["label_order", "every_candidate", "common_gold", "question_alone"] as const;
+export const BASELINES = [
+  "label_order",
+  "every_candidate",
+  "common_gold",
+  "question_alone",
+] as const;
 export type Baseline = typeof BASELINES[number];
 
 /** One task's audit. */
@@ -172,6 +177,9 @@ function randomScore(s: Sample, others: Sample[]): number {
       total += score(s, { kind: "items", items });
     }
     return total / DRAWS;
+  }
+  if (v === "em" && cands.length > 0) {
+    return cands.reduce((a, c) => a + score(s, { kind: "text", text: c }), 0) / cands.length;
   }
   if (others.length === 0) return 0;
   return others.reduce((a, o) => a + score(s, goldAnswer(o)), 0) / others.length;
@@ -329,7 +337,14 @@ export function auditSamples(samples: readonly Sample[]): Audit {
     ...(inQ.length ? [`${inQ.length} samples have their answer inside the question`] : []),
     ...(repeated >= 0.1 ? [`${(repeated * 100).toFixed(1)}% of samples repeat a question`] : []),
   ];
-  return { samples: samples.length, tasks, commonGold: common, answerInQuestion: inQ, repeated, flags };
+  return {
+    samples: samples.length,
+    tasks,
+    commonGold: common,
+    answerInQuestion: inQ,
+    repeated,
+    flags,
+  };
 }
 
 const f = (x: number | undefined) => x === undefined ? "–" : x.toFixed(3);

@@ -17,6 +17,7 @@ import { ingestPaths, isSkipped } from "./ingest/mod.ts";
 import { Deduper } from "./dedup.ts";
 import type { Document, Draft, Sample, Skipped } from "./types.ts";
 import { GENERATORS, routeDocuments, selfCheck } from "../../tasks/generators/mod.ts";
+import { withAnswerAt } from "../../tasks/generators/formats.ts";
 import { assemble, PaddingPool, type TokenCounter } from "./assemble.ts";
 import { mulberry32 } from "../rng.ts";
 import { Progress } from "../progress.ts";
@@ -149,9 +150,12 @@ export function constructPhase(
   const byTask = new Map<TaskType, Draft[]>();
   for (const [task, lists] of perGen) {
     const rand = mulberry32(subSeed(opts.seed, `shuffle:${task}${tag}`));
-    const order = seededShuffle(rand, lists.filter((l) => l.length > 0)).map((l) =>
-      seededShuffle(rand, l)
-    );
+    // Right options of multiple choice rotate through A–D in each generator's order, so a
+    // constant letter scores a quarter (a seeded draw left 60% "B" in a small build).
+    const order = seededShuffle(rand, lists.filter((l) => l.length > 0)).map((l) => {
+      const off = Math.floor(rand() * 4);
+      return seededShuffle(rand, l).map((d, i) => withAnswerAt(d, (i + off) % 4));
+    });
     const out: Draft[] = [];
     for (let i = 0; out.length < order.reduce((a, l) => a + l.length, 0); i++) {
       for (const l of order) if (i < l.length) out.push(l[i]);

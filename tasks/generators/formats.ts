@@ -40,6 +40,25 @@ export function sourceRef(d: Document): Draft["source_docs"][number] {
   return r;
 }
 
+/**
+ * The answer space a reader sees without reading, for the shortcut audit: the evidence labels
+ * when every gold item is one ("Excerpt 3"), else the speakers before the colons of turn lines
+ * when every gold item is one of them, else none.
+ */
+export function visibleCandidates(evidence: Passage[], gold: string[]): string[] | undefined {
+  const labels = evidence.map((p) => p.label);
+  if (gold.length && gold.every((g) => labels.includes(g))) return labels;
+  const speakers = [
+    ...new Set(
+      evidence.flatMap((p) =>
+        p.text.split("\n").map((l) => /^([^:\n]{1,60}): /.exec(l)?.[1] ?? "")
+      ),
+    ),
+  ].filter((x) => x);
+  if (gold.length && gold.every((g) => speakers.includes(g))) return speakers;
+  return undefined;
+}
+
 function finish(
   b: DraftBase,
   task: TaskType,
@@ -78,7 +97,8 @@ export const EM_INSTRUCTION =
 export function emDraft(b: DraftBase, label: string, instruction = EM_INSTRUCTION): Draft | null {
   const l = pyStrip(label);
   if (l.length === 0 || THINK.test(l) || l.length > 600) return null;
-  return finish(b, "precise_retrieval", "EM", "EM", instruction, {
+  const candidates = b.candidates ?? visibleCandidates(b.evidence, [l]);
+  return finish({ ...b, candidates }, "precise_retrieval", "EM", "EM", instruction, {
     doc_ids: [],
     golden_label: l,
     summary: "",
@@ -114,6 +134,44 @@ export function selectionDraft(b: DraftBase, options: string[], correct: number)
       summary: "",
     },
   );
+}
+
+/**
+ * The same multiple-choice draft with its right option moved to position `k` (0–3) by rotating
+ * the options, so a build can spread right answers evenly over A–D. Other drafts unchanged.
+ */
+export function withAnswerAt(d: Draft, k: number): Draft {
+  if (d.data_source === "EM") return withLabelAt(d, k);
+  if (d.data_source !== "selection") return d;
+  const lines = d.question.split("\n");
+  const opts = lines.slice(-4);
+  if (!opts.every((l, i) => l.startsWith(`${"ABCD"[i]}. `))) return d;
+  const from = "ABCD".indexOf(d.ground_truth.golden_label);
+  if (from < 0) return d;
+  const shift = (((k - from) % 4) + 4) % 4;
+  const texts = opts.map((l) => l.slice(3));
+  const rotated = texts.map((_, i) => texts[(i - shift + 4) % 4]);
+  const question = [...lines.slice(0, -4), ...rotated.map((t, i) => `${"ABCD"[i]}. ${t}`)].join(
+    "\n",
+  );
+  return { ...d, question, ground_truth: { ...d.ground_truth, golden_label: "ABCD"[k] } };
+}
+
+/**
+ * An EM draft whose answer is a numbered evidence label ("Document 2" of "Document 1..n") with the
+ * answer passage swapped to position `k mod n`, relabelled; other drafts unchanged.
+ */
+function withLabelAt(d: Draft, k: number): Draft {
+  const labels = d.evidence.map((p) => p.label);
+  const m = /^(.*) (\d+)$/.exec(labels[0] ?? "");
+  if (!m || !labels.every((l, i) => l === `${m[1]} ${i + 1}`)) return d;
+  const from = labels.indexOf(d.ground_truth.golden_label);
+  if (from < 0) return d;
+  const to = k % labels.length;
+  const ev = d.evidence.map((p) => ({ ...p }));
+  [ev[from], ev[to]] = [ev[to], ev[from]];
+  const evidence = ev.map((p, i) => ({ ...p, label: labels[i] }));
+  return { ...d, evidence, ground_truth: { ...d.ground_truth, golden_label: labels[to] } };
 }
 
 /** Instruction of numerical drafts. */
@@ -194,11 +252,19 @@ export function listDraft(
     return null;
   }
   if (metric === "Pairwise_Accuracy" && clean.length < 2) return null;
-  return finish(b, LBP_TASK[metric], "longbench_pro", subTask, listInstruction(what), {
-    doc_ids: clean,
-    golden_label: "",
-    summary: "English",
-  });
+  const candidates = b.candidates ?? visibleCandidates(b.evidence, clean);
+  return finish(
+    { ...b, candidates },
+    LBP_TASK[metric],
+    "longbench_pro",
+    subTask,
+    listInstruction(what),
+    {
+      doc_ids: clean,
+      golden_label: "",
+      summary: "English",
+    },
+  );
 }
 
 /** Instruction of summary drafts: the whole response is scored, so no marker or headings. */

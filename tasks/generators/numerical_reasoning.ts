@@ -26,7 +26,14 @@ import {
   sample,
   turnWindow,
 } from "./text.ts";
-import { paperTables, renderTable, speechInfo, uniqueKeyRows } from "./sources.ts";
+import {
+  contentSections,
+  paperTables,
+  renderTable,
+  speechInfo,
+  spreadExcerpts,
+  uniqueKeyRows,
+} from "./sources.ts";
 import { randomExcerpt } from "./precise_retrieval.ts";
 
 const speechArithmetic: Generator = {
@@ -46,7 +53,9 @@ const speechArithmetic: Generator = {
       const all = texts.join("\n\n");
       const years = info.map((i) => Number(i.year));
       const clean = keywordChecker(all);
-      const form = randInt(rng, 5);
+      // Forms 0–2 (party counts, year spans) read only the passage labels; the word counts
+      // (3, 4) need the text.
+      const form = 3 + randInt(rng, 2);
       let question = "";
       let value = "";
       if (form === 0) {
@@ -193,13 +202,15 @@ const tableArithmetic: Generator = {
 const turnCount: Generator = {
   name: "meetings/turn_count",
   task: "numerical_reasoning",
-  kinds: ["meeting", "dialogue"],
-  criteria: "a meeting or dialogue with 8+ turns and 2+ speakers",
+  // Not dialogues: SGD turns strictly alternate USER/SYSTEM, so every count is half the lines
+  // and every difference 0 or 1.
+  kinds: ["meeting"],
+  criteria: "a meeting with 8+ turns and 3+ speakers",
   docsPerDraft: 1,
   accepts: (d) => {
     const ts = docTurns(d);
-    return ofKind(d, ["meeting", "dialogue"]) && ts.length >= 8 &&
-      new Set(ts.map((t) => t.speaker)).size >= 2;
+    return ofKind(d, ["meeting"]) && ts.length >= 8 &&
+      new Set(ts.map((t) => t.speaker)).size >= 3;
   },
   make(docs, rng, opts) {
     return perDoc(docs, rng, opts, this.accepts, (doc, rng, o) => {
@@ -209,7 +220,7 @@ const turnCount: Generator = {
       const counts = new Map<string, number>();
       for (const t of win) counts.set(t.speaker, (counts.get(t.speaker) ?? 0) + 1);
       const speakers = [...counts.keys()];
-      if (win.length < 6 || speakers.length < 2) return null;
+      if (win.length < 6 || speakers.length < 3) return null;
       let question: string;
       let value: number;
       if (rng() < 0.6) {
@@ -220,6 +231,7 @@ const turnCount: Generator = {
         value = counts.get(s)!;
       } else {
         const [a, b] = sample(rng, speakers, 2).sort((x, y) => counts.get(y)! - counts.get(x)!);
+        if (counts.get(a) === counts.get(b)) return null;
         question = `How many more turns (lines) does ${a} have than ${b} in this excerpt?`;
         value = counts.get(a)! - counts.get(b)!;
       }
@@ -228,9 +240,7 @@ const turnCount: Generator = {
         question,
         evidence: [{
           docId: doc.id,
-          label: `${doc.kind === "meeting" ? "Meeting transcript" : "Conversation"}: ${
-            doc.title || doc.id
-          } (one turn per line)`.slice(0, 200),
+          label: "Meeting transcript (one turn per line)",
           text: renderTurns(win),
         }],
         docs: [doc],
@@ -240,5 +250,62 @@ const turnCount: Generator = {
   },
 };
 
+/**
+ * `excerpts/word_count`: how often a keyword occurs over 2–3 labelled excerpts of one document,
+ * in total or as the difference between two excerpts (never 0), so the count needs every excerpt.
+ */
+const wordCount: Generator = {
+  name: "excerpts/word_count",
+  task: "numerical_reasoning",
+  kinds: ["book", "paper", "speech"],
+  criteria: "a book, paper or speech with 8+ prose paragraphs",
+  docsPerDraft: 1,
+  accepts: (d) =>
+    ofKind(d, ["book", "paper", "speech"]) &&
+    contentSections(d).reduce((a, s) => a + s.paras.length, 0) >= 8,
+  make(docs, rng, opts) {
+    return perDoc(docs, rng, opts, this.accepts, (doc, rng, o) => {
+      const n = 2 + randInt(rng, 2);
+      const per = Math.floor(o.maxEvidenceChars / n);
+      const exs = spreadExcerpts(doc, rng, n, per, Math.min(300, Math.floor(per * 0.6)));
+      if (!exs) return null;
+      const texts = exs.map((e) => e.text);
+      const all = texts.join("\n\n");
+      const clean = keywordChecker(all);
+      const total = rng() < 0.5;
+      const [a, b] = sample(rng, [...texts.keys()], 2).sort((x, y) => x - y);
+      const ok = contentWords(all).filter((w) => {
+        if (!clean(w) || w === "excerpt") return false;
+        const cs = texts.map((t) => countWord(t, w));
+        const sum = cs.reduce((x, y) => x + y, 0);
+        return total
+          ? sum >= 3 && cs.filter((c) => c > 0).length >= 2
+          : cs[a] !== cs[b] && cs[a] + cs[b] >= 3;
+      });
+      const w = pick(rng, ok);
+      if (!w) return null;
+      const cs = texts.map((t) => countWord(t, w));
+      const question = total
+        ? `How many times in all does the word "${w}" (whole word, any capitalisation) occur in the ${n} excerpts?`
+        : `How many more times does the word "${w}" (whole word, any capitalisation) occur in Excerpt ${
+          a + 1
+        } than in Excerpt ${b + 1}? (Give a negative number if it occurs fewer times.)`;
+      const value = total ? cs.reduce((x, y) => x + y, 0) : cs[a] - cs[b];
+      return mathDraft({
+        generator: this.name,
+        question,
+        evidence: exs.map((e, i) => ({ docId: doc.id, label: `Excerpt ${i + 1}`, text: e.text })),
+        docs: [doc],
+        meta: { keyword: w, counts: cs, form: total ? "total" : "difference" },
+      }, String(value));
+    });
+  },
+};
+
 /** The numerical-reasoning generators. */
-export const NUMERICAL_REASONING: Generator[] = [speechArithmetic, tableArithmetic, turnCount];
+export const NUMERICAL_REASONING: Generator[] = [
+  speechArithmetic,
+  tableArithmetic,
+  turnCount,
+  wordCount,
+];

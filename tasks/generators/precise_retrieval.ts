@@ -28,6 +28,7 @@ import {
 } from "./text.ts";
 import {
   contentSections,
+  guessableValue,
   humanService,
   humanSlot,
   isUser,
@@ -144,7 +145,7 @@ const slotValue: Generator = {
         }
       }
       const cands = [...first.entries()].filter(([slot, f]) =>
-        values.get(slot)!.size === 1 && !/^(true|false|dontcare)$/i.test(f.value) &&
+        values.get(slot)!.size === 1 && !guessableValue(f.value) &&
         f.value.length >= 2
       );
       const c = pick(rng, cands);

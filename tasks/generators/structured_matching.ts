@@ -15,6 +15,7 @@ import { type Generator, ofKind, perDoc, perGroup } from "./common.ts";
 import { listDraft } from "./formats.ts";
 import { docTurns, pick, randInt, renderTurns, sample, saysValue, turnWindow } from "./text.ts";
 import {
+  guessableValue,
   humanService,
   isUser,
   paperTables,
@@ -52,7 +53,7 @@ const finalState: Generator = {
       const userTurns = win.filter((t) => isUser(t.speaker)).map((t) => t.text);
       const slots = Object.keys(state).filter((s) =>
         state[s].length === 1 && state[s][0].length > 0 &&
-        userTurns.some((t) => saysValue(t, state[s][0])) &&
+        userTurns.some((t) => saysValue(t, state[s][0])) && !guessableValue(state[s][0]) &&
         !/^(true|false|dontcare)$/i.test(state[s][0])
       );
       if (slots.length < 2) return null;
@@ -94,12 +95,17 @@ const tableLookup: Generator = {
       const rows = t.rows.slice(0, kept);
       const cond = rowCondition(rng, t.header, rows);
       if (!cond) return null;
-      const items = cond.rows.map((i) => rows[i][0]);
+      // Each row with its value in the condition's column: listing every row key (SubEM gives
+      // full marks for over-listing) then earns nothing without reading the table.
+      const items = cond.rows.map((i) => `${rows[i][0]}: ${rows[i][cond.column]}`);
+      const col = t.header[cond.column];
       const forms = [
-        `Which rows of ${t.label} satisfy the condition: ${cond.text}? List their "${
+        `Which rows of ${t.label} satisfy the condition: ${cond.text}? For each, give its "${
           t.header[0]
-        }" entries.`,
-        `List the "${t.header[0]}" of every row of ${t.label} in which ${cond.text}.`,
+        }" entry and its "${col}" value.`,
+        `List the "${
+          t.header[0]
+        }" of every row of ${t.label} in which ${cond.text}, each with its "${col}" value.`,
       ];
       return listDraft(
         {
@@ -108,10 +114,11 @@ const tableLookup: Generator = {
           evidence: [{ docId: doc.id, label: `${t.label} of "${doc.title}"`.slice(0, 200), text }],
           docs: [doc],
           meta: { table: t.label, condition: cond.text },
+          candidates: rows.map((r) => r[0]),
         },
         "T8.2 Single-Source Targeted Aggregation",
         items,
-        `the "${t.header[0]}" entries`,
+        `one line per row written as "${t.header[0]} entry: ${col} value"`,
       );
     });
   },
@@ -164,4 +171,7 @@ const partyLookup: Generator = {
 };
 
 /** The structured-matching generators. */
-export const STRUCTURED_MATCHING: Generator[] = [finalState, tableLookup, partyLookup];
+// `speeches/party_lookup` could be answered from the passage labels (which named the party) alone;
+// it stays exported, unregistered.
+export const STRUCTURED_MATCHING: Generator[] = [finalState, tableLookup];
+export const RETIRED_STRUCTURED_MATCHING: Generator[] = [partyLookup];
