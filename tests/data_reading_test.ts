@@ -10,7 +10,7 @@ import type { Document, Draft, Sample } from "../core/data/types.ts";
 import { mulberry32 } from "../core/rng.ts";
 import { saysValue, saysVerbatim } from "../tasks/generators/text.ts";
 import { GENERATORS, getGenerator, routeDocuments } from "../tasks/generators/mod.ts";
-import { withAnswerAt } from "../tasks/generators/formats.ts";
+import { spreadPosition, withAnswerAt } from "../tasks/generators/formats.ts";
 import { assemble, PaddingPool } from "../core/data/assemble.ts";
 import { constructPhase, ingestPhase } from "../core/data/build.ts";
 import { promptCounter } from "../core/data/prompt_tokens.ts";
@@ -206,7 +206,7 @@ Deno.test("item 6: generators share a task evenly and right options rotate throu
     x.question.split("\n").find((l) => l.startsWith(`${x.ground_truth.golden_label}. `));
   for (let k = 0; k < 4; k++) {
     const r = withAnswerAt(d, k);
-    assertEquals(r.ground_truth.golden_label, "ABCD"[k]);
+    assertEquals(r.ground_truth.golden_label, "ABCD"[spreadPosition(k, 4)]);
     assertEquals(text(r)!.slice(3), text(d)!.slice(3));
   }
 });

@@ -219,6 +219,9 @@ export function bucketPhase(
   for (const task of [...byTask.keys()].sort((a, b) => a.localeCompare(b))) {
     // Questions already used in a bucket: another bucket takes them only when nothing new fits.
     const used = new Set<string>();
+    // Answer positions (option letter, answer passage) rotate per generator over the samples made,
+    // so a constant letter or label scores what chance does.
+    const position = new Map<string, number>();
     for (const L of opts.lengths) {
       const drafts = opts.draftsFor?.(L, task) ?? byTask.get(task) ?? [];
       const bucket = bucketName(L);
@@ -229,9 +232,13 @@ export function bucketPhase(
       const usedHere = new Set<string>();
       for (const i of [...fresh, ...again]) {
         if (made >= opts.perTask) break;
-        const d = drafts[i];
-        const key = questionKey(d);
+        const key = questionKey(drafts[i]);
         if (usedHere.has(key)) continue;
+        // A seeded start per generator, so the surplus of a count not divisible by the number of
+        // options falls on a different letter or label in each generator.
+        const at = position.get(drafts[i].generator) ??
+          subSeed(opts.seed, `position:${drafts[i].generator}`) % 1024;
+        const d = withAnswerAt(drafts[i], at);
         // Depths spread evenly over the samples, jittered: every region of the context is used.
         const depth = Math.min(1, Math.max(0, (made + rand()) / opts.perTask));
         const id = `${task}-${bucket}-${String(i).padStart(4, "0")}`;
@@ -254,6 +261,7 @@ export function bucketPhase(
           report.repeats[k] = (report.repeats[k] ?? 0) + 1;
         }
         usedHere.add(key);
+        position.set(d.generator, at + 1);
         samples.push(r);
         made++;
         progress.tick();
@@ -299,8 +307,13 @@ export async function build(o: BuildOptions): Promise<BuildReport> {
   const pool = new PaddingPool(p1.docs);
   const cpt = charsPerToken(pool, o.count);
   const byBudget = new Map<number, Map<TaskType, Draft[]>>();
-  for (const L of o.lengths) {
+  // Short buckets also get drafts with half the evidence: a long question or instruction (a table
+  // format, a slot list) leaves less room than the budget assumes. Tried after the full ones.
+  const budgets = (L: number) => {
     const b = evidenceBudget(L, cpt);
+    return L <= 2048 ? [b, Math.max(500, Math.floor(b / 2))] : [b];
+  };
+  for (const b of [...new Set(o.lengths.flatMap(budgets))]) {
     if (!byBudget.has(b)) {
       byBudget.set(
         b,
@@ -321,7 +334,9 @@ export async function build(o: BuildOptions): Promise<BuildReport> {
   let samples = bucketPhase(byTask, p1.docs, {
     ...o,
     pool,
-    draftsFor: (L, task) => byBudget.get(evidenceBudget(L, cpt))?.get(task) ?? [],
+    draftsFor: (L, task) => [
+      ...new Set(budgets(L).flatMap((b) => byBudget.get(b)?.get(task) ?? [])),
+    ],
   }, report);
   const short = Object.entries(report.repeats);
   if (short.length) {

@@ -18,6 +18,7 @@ import {
   contentWords,
   countWord,
   docTurns,
+  excerptSentences,
   keywordChecker,
   names,
   pick,
@@ -64,6 +65,12 @@ export function subsetKeywords(
   });
 }
 
+/** The first `n` sentences of a passage as pieces, or null when it has fewer. */
+function sentencePieces(text: string, n: number): { text: string }[] | null {
+  const s = excerptSentences(text);
+  return s.length >= n ? s.slice(0, n).map((t) => ({ text: t })) : null;
+}
+
 function paraCount(d: Document): number {
   return contentSections(d).reduce((a, s) => a + s.paras.length, 0);
 }
@@ -81,7 +88,9 @@ const mentions: Generator = {
       // about what a random subset does, so the F1 rewards finding the word.
       const n = Math.max(6, Math.min(18, Math.floor(o.maxEvidenceChars / 350)));
       const per = Math.floor(o.maxEvidenceChars / n);
-      const exs = spreadExcerpts(doc, rng, n, per, Math.min(300, Math.floor(per * 0.5)));
+      // Too little room for n spread excerpts (short buckets): the sentences of one passage.
+      const exs = spreadExcerpts(doc, rng, n, per, Math.min(300, Math.floor(per * 0.5))) ??
+        sentencePieces(randomExcerpt(doc, rng, o.maxEvidenceChars, 300)?.text ?? "", n);
       if (!exs) return null;
       const texts = exs.map((e) => e.text);
       const hits = 1 + randInt(rng, Math.max(1, Math.floor(n / 6)));
@@ -107,7 +116,7 @@ const mentions: Generator = {
         },
         "T5.2 Key-Statement Citation Alignment",
         gold,
-        'the excerpt labels (e.g. "Excerpt 2")',
+        'the excerpt labels ("Excerpt" and its number)',
       );
     });
   },

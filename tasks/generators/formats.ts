@@ -140,14 +140,27 @@ export function selectionDraft(b: DraftBase, options: string[], correct: number)
  * The same multiple-choice draft with its right option moved to position `k` (0–3) by rotating
  * the options, so a build can spread right answers evenly over A–D. Other drafts unchanged.
  */
+/**
+ * The k-th position of a rotation over n slots that alternates halves (0, 3, 1, 4, 2, 5 for
+ * n = 6), so even a few samples spread over the first and second half of the labels.
+ */
+export function spreadPosition(k: number, n: number): number {
+  const half = Math.ceil(n / 2);
+  const i = ((k % n) + n) % n;
+  return ((i % 2) * half + Math.floor(i / 2)) % n;
+}
+
 export function withAnswerAt(d: Draft, k: number): Draft {
   if (d.data_source === "EM") return withLabelAt(d, k);
+  const metric = lbpMetricOf(d.reward_mode);
+  if (metric === "F1_Score" || metric === "SubEM") return withLabelAt(d, k);
   if (d.data_source !== "selection") return d;
   const lines = d.question.split("\n");
   const opts = lines.slice(-4);
   if (!opts.every((l, i) => l.startsWith(`${"ABCD"[i]}. `))) return d;
   const from = "ABCD".indexOf(d.ground_truth.golden_label);
   if (from < 0) return d;
+  k = spreadPosition(k, 4);
   const shift = (((k - from) % 4) + 4) % 4;
   const texts = opts.map((l) => l.slice(3));
   const rotated = texts.map((_, i) => texts[(i - shift + 4) % 4]);
@@ -158,20 +171,26 @@ export function withAnswerAt(d: Draft, k: number): Draft {
 }
 
 /**
- * An EM draft whose answer is a numbered evidence label ("Document 2" of "Document 1..n") with the
- * answer passage swapped to position `k mod n`, relabelled; other drafts unchanged.
+ * A draft whose answer is one or a set of numbered evidence labels ("Document 2" of
+ * "Document 1..n"; EM, F1 or SubEM) with its passages shifted cyclically so the first answer
+ * passage sits at position `k mod n`, relabelled by position; other drafts unchanged.
  */
 function withLabelAt(d: Draft, k: number): Draft {
   const labels = d.evidence.map((p) => p.label);
   const m = /^(.*) (\d+)$/.exec(labels[0] ?? "");
   if (!m || !labels.every((l, i) => l === `${m[1]} ${i + 1}`)) return d;
-  const from = labels.indexOf(d.ground_truth.golden_label);
-  if (from < 0) return d;
-  const to = k % labels.length;
-  const ev = d.evidence.map((p) => ({ ...p }));
-  [ev[from], ev[to]] = [ev[to], ev[from]];
-  const evidence = ev.map((p, i) => ({ ...p, label: labels[i] }));
-  return { ...d, evidence, ground_truth: { ...d.ground_truth, golden_label: labels[to] } };
+  const gt = d.ground_truth;
+  const gold = d.data_source === "EM" ? [gt.golden_label] : gt.doc_ids;
+  const at = gold.map((g) => labels.indexOf(g));
+  if (gold.length === 0 || at.some((i) => i < 0)) return d;
+  const n = labels.length;
+  const shift = (((spreadPosition(k, n) - Math.min(...at)) % n) + n) % n;
+  const evidence = labels.map((label, i) => ({ ...d.evidence[(i - shift + n) % n], label }));
+  const moved = at.map((i) => (i + shift) % n).sort((a, b) => a - b).map((i) => labels[i]);
+  const ground_truth = d.data_source === "EM"
+    ? { ...gt, golden_label: moved[0] }
+    : { ...gt, doc_ids: moved };
+  return { ...d, evidence, ground_truth };
 }
 
 /** Instruction of numerical drafts. */

@@ -21,6 +21,7 @@ import {
   randInt,
   renderTurns,
   turnWindow,
+  wordCount,
   wordCounts,
 } from "./text.ts";
 import { contentSections, spreadExcerpts } from "./sources.ts";
@@ -58,7 +59,30 @@ const keywordRank: Generator = {
         // defaulted to excerpt numbers (ties and zeros let label order score NDCG 0.87).
       }).filter((c) => c.distinct === n && Math.min(...c.counts) > 0);
       const c = pick(rng, cands);
-      if (!c) return null;
+      if (!c) {
+        // Short excerpts rarely repeat a word at n distinct rates: rank by length instead, with
+        // lengths at least 3 words apart so a miscount of one word cannot flip two excerpts.
+        const lens = texts.map(wordCount);
+        const sorted = [...lens].sort((x, y) => x - y);
+        if (sorted.some((v, i) => i > 0 && v - sorted[i - 1] < 3)) return null;
+        return listDraft(
+          {
+            generator: this.name,
+            question:
+              `Rank all ${n} excerpts by their length in words, the longest first; include every excerpt.`,
+            evidence: exs.map((e, i) => ({
+              docId: doc.id,
+              label: `Excerpt ${i + 1}`,
+              text: e.text,
+            })),
+            docs: [doc],
+            meta: { form: "length", counts: lens },
+          },
+          "T1.2 Key-Snippet Retrieval",
+          rankByScore(lens).map((i) => `Excerpt ${i + 1}`),
+          "all excerpt labels in ranked order",
+        );
+      }
       const order = rankByScore(c.counts);
       const forms = [
         `Rank all ${n} excerpts by how many times the word "${c.w}" occurs in them (whole word, any capitalisation), most occurrences first.`,

@@ -264,7 +264,10 @@ const wordCount: Generator = {
     ofKind(d, ["book", "paper", "speech"]) &&
     contentSections(d).reduce((a, s) => a + s.paras.length, 0) >= 8,
   make(docs, rng, opts) {
-    return perDoc(docs, rng, opts, this.accepts, (doc, rng, o) => {
+    // No value above about a quarter of the drafts: short excerpts favour small counts.
+    const seen = new Map<number, number>();
+    let made = 0;
+    const drafts = perDoc(docs, rng, opts, this.accepts, (doc, rng, o) => {
       const n = 2 + randInt(rng, 2);
       const per = Math.floor(o.maxEvidenceChars / n);
       const exs = spreadExcerpts(doc, rng, n, per, Math.min(300, Math.floor(per * 0.6)));
@@ -282,7 +285,13 @@ const wordCount: Generator = {
           ? sum >= 3 && cs.filter((c) => c > 0).length >= 2
           : cs[a] !== cs[b] && cs[a] + cs[b] >= 3;
       });
-      const w = pick(rng, ok);
+      // A value first, then a word with that value: small counts would otherwise dominate.
+      const value0 = (w: string) => {
+        const c = texts.map((t) => countWord(t, w));
+        return total ? c.reduce((x, y) => x + y, 0) : c[a] - c[b];
+      };
+      const v = pick(rng, [...new Set(ok.map(value0))].sort((x, y) => x - y));
+      const w = pick(rng, ok.filter((x) => value0(x) === v));
       if (!w) return null;
       const cs = texts.map((t) => countWord(t, w));
       const question = total
@@ -291,6 +300,9 @@ const wordCount: Generator = {
           a + 1
         } than in Excerpt ${b + 1}? (Give a negative number if it occurs fewer times.)`;
       const value = total ? cs.reduce((x, y) => x + y, 0) : cs[a] - cs[b];
+      if ((seen.get(value) ?? 0) > 1 + made / 4) return null;
+      seen.set(value, (seen.get(value) ?? 0) + 1);
+      made++;
       return mathDraft({
         generator: this.name,
         question,
@@ -299,6 +311,7 @@ const wordCount: Generator = {
         meta: { keyword: w, counts: cs, form: total ? "total" : "difference" },
       }, String(value));
     });
+    return drafts;
   },
 };
 

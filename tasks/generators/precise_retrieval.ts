@@ -302,8 +302,8 @@ const quoteSource: Generator = {
         text: exs[i]!.text,
       }));
       const forms = [
-        `Which document contains the sentence "${quote}"? Give its label, e.g. "Document 2".`,
-        `The sentence "${quote}" appears in one of the numbered documents. Which one? Answer with its label (such as "Document 3").`,
+        `Which document contains the sentence "${quote}"? Give its label: the word "Document" and its number.`,
+        `The sentence "${quote}" appears in one of the numbered documents. Which one? Answer with its label: the word "Document" and its number.`,
       ];
       return emDraft({
         generator: this.name,
