@@ -236,8 +236,9 @@ export function bucketPhase(
         if (usedHere.has(key)) continue;
         // A seeded start per generator, so the surplus of a count not divisible by the number of
         // options falls on a different letter or label in each generator.
-        const at = position.get(drafts[i].generator) ??
-          subSeed(opts.seed, `position:${drafts[i].generator}`) % 1024;
+        // Letters rotate over the whole task (all its generators share A–D); labels per generator.
+        const slot = drafts[i].data_source === "selection" ? "selection" : drafts[i].generator;
+        const at = position.get(slot) ?? subSeed(opts.seed, `position:${slot}`) % 1024;
         const d = withAnswerAt(drafts[i], at);
         // Depths spread evenly over the samples, jittered: every region of the context is used.
         const depth = Math.min(1, Math.max(0, (made + rand()) / opts.perTask));
@@ -261,7 +262,7 @@ export function bucketPhase(
           report.repeats[k] = (report.repeats[k] ?? 0) + 1;
         }
         usedHere.add(key);
-        position.set(d.generator, at + 1);
+        position.set(slot, at + 1);
         samples.push(r);
         made++;
         progress.tick();

@@ -84,9 +84,9 @@ const mentions: Generator = {
   accepts: (d) => ofKind(d, ["book", "paper"]) && paraCount(d) >= 12,
   make(docs, rng, opts) {
     return perDoc(docs, rng, opts, this.accepts, (doc, rng, o) => {
-      // Many short excerpts and few hits (1 to n/6, varied): listing every excerpt then scores
-      // about what a random subset does, so the F1 rewards finding the word.
-      const n = Math.max(6, Math.min(18, Math.floor(o.maxEvidenceChars / 350)));
+      // Many short excerpts and few hits (1 to n/6, varied, n >= 8): listing every excerpt then
+      // scores about what a random subset does, so the F1 rewards finding the word.
+      const n = Math.max(8, Math.min(18, Math.floor(o.maxEvidenceChars / 350)));
       const per = Math.floor(o.maxEvidenceChars / n);
       // Too little room for n spread excerpts (short buckets): the sentences of one passage.
       const exs = spreadExcerpts(doc, rng, n, per, Math.min(300, Math.floor(per * 0.5))) ??

@@ -213,6 +213,8 @@ const turnCount: Generator = {
       new Set(ts.map((t) => t.speaker)).size >= 3;
   },
   make(docs, rng, opts) {
+    // Counts of a short window cluster on small numbers: ask for the least used value so far.
+    const seen = new Map<number, number>();
     return perDoc(docs, rng, opts, this.accepts, (doc, rng, o) => {
       const turns = docTurns(doc);
       const cap = Math.min(o.maxEvidenceChars, 6000);
@@ -224,7 +226,8 @@ const turnCount: Generator = {
       let question: string;
       let value: number;
       if (rng() < 0.6) {
-        const s = pick(rng, speakers)!;
+        const least = Math.min(...speakers.map((x) => seen.get(counts.get(x)!) ?? 0));
+        const s = pick(rng, speakers.filter((x) => (seen.get(counts.get(x)!) ?? 0) === least))!;
         question = `How many turns (lines) does ${s} have in this ${
           doc.kind === "meeting" ? "meeting" : "conversation"
         } excerpt?`;
@@ -235,6 +238,7 @@ const turnCount: Generator = {
         question = `How many more turns (lines) does ${a} have than ${b} in this excerpt?`;
         value = counts.get(a)! - counts.get(b)!;
       }
+      seen.set(value, (seen.get(value) ?? 0) + 1);
       return mathDraft({
         generator: this.name,
         question,
@@ -275,7 +279,8 @@ const wordCount: Generator = {
       const texts = exs.map((e) => e.text);
       const all = texts.join("\n\n");
       const clean = keywordChecker(all);
-      const total = rng() < 0.5;
+      // Differences (signed) spread over more values than totals of short excerpts.
+      const total = rng() < 0.35;
       const [a, b] = sample(rng, [...texts.keys()], 2).sort((x, y) => x - y);
       const ok = contentWords(all).filter((w) => {
         if (!clean(w) || w === "excerpt") return false;
@@ -290,7 +295,10 @@ const wordCount: Generator = {
         const c = texts.map((t) => countWord(t, w));
         return total ? c.reduce((x, y) => x + y, 0) : c[a] - c[b];
       };
-      const v = pick(rng, [...new Set(ok.map(value0))].sort((x, y) => x - y));
+      // Of the values this excerpt set offers, one used least so far.
+      const values = [...new Set(ok.map(value0))].sort((x, y) => x - y);
+      const least = Math.min(...values.map((x) => seen.get(x) ?? 0));
+      const v = pick(rng, values.filter((x) => (seen.get(x) ?? 0) === least));
       const w = pick(rng, ok.filter((x) => value0(x) === v));
       if (!w) return null;
       const cs = texts.map((t) => countWord(t, w));
