@@ -18,12 +18,12 @@ import {
   contentWords,
   countWord,
   docTurns,
-  excerptSentences,
   keywordChecker,
   names,
   pick,
   randInt,
   renderTurns,
+  sentencePieces,
   turnWindow,
   wordCounts,
 } from "./text.ts";
@@ -63,12 +63,6 @@ export function subsetKeywords(
     const n = counts.filter((c) => (c.get(lw) ?? 0) > 0).length;
     return n >= lo && n <= hi && clean(w);
   });
-}
-
-/** The first `n` sentences of a passage as pieces, or null when it has fewer. */
-function sentencePieces(text: string, n: number): { text: string }[] | null {
-  const s = excerptSentences(text);
-  return s.length >= n ? s.slice(0, n).map((t) => ({ text: t })) : null;
 }
 
 function paraCount(d: Document): number {

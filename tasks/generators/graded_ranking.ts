@@ -20,11 +20,13 @@ import {
   pick,
   randInt,
   renderTurns,
+  sentencePieces,
   turnWindow,
   wordCount,
   wordCounts,
 } from "./text.ts";
 import { contentSections, spreadExcerpts } from "./sources.ts";
+import { randomExcerpt } from "./precise_retrieval.ts";
 
 /** Indices sorted by score descending, ties by index ascending. */
 export function rankByScore(scores: number[]): number[] {
@@ -46,7 +48,8 @@ const keywordRank: Generator = {
     return perDoc(docs, rng, opts, this.accepts, (doc, rng, o) => {
       const n = 3 + randInt(rng, 3);
       const per = Math.floor(o.maxEvidenceChars / n);
-      const exs = spreadExcerpts(doc, rng, n, per, Math.min(300, Math.floor(per * 0.6)));
+      const exs = spreadExcerpts(doc, rng, n, per, Math.min(300, Math.floor(per * 0.6))) ??
+        sentencePieces(randomExcerpt(doc, rng, o.maxEvidenceChars, 300)?.text ?? "", n);
       if (!exs) return null;
       const texts = exs.map((e) => e.text);
       const all = texts.join("\n\n");

@@ -248,6 +248,15 @@ export function excerptSentences(text: string): string[] {
   return text.split("\n\n").flatMap(sentences);
 }
 
+/**
+ * The first `n` sentences of a passage as pieces (in text order), or null when it has fewer: the
+ * items of excerpt questions in buckets too short for `n` excerpts spread over a document.
+ */
+export function sentencePieces(text: string, n: number): { text: string }[] | null {
+  const s = excerptSentences(text);
+  return s.length >= n ? s.slice(0, n).map((t) => ({ text: t })) : null;
+}
+
 /** Occurrences of `needle` in `hay` (non-overlapping). */
 export function occurrences(hay: string, needle: string): number {
   if (needle.length === 0) return 0;
