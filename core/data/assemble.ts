@@ -162,7 +162,10 @@ export function assemble(draft: Draft, id: string, o: AssembleOptions): Sample |
     have += tokens(text) + 1;
   }
   if (have < budget * minFill && o.targetTokens * minFill > fixed) {
-    return { skip: `only ${have} tokens of padding text for a budget of ${budget}` };
+    const kinds = draft.exclude_kinds?.length
+      ? ` (documents of kind ${draft.exclude_kinds.join("/")} never pad it)`
+      : "";
+    return { skip: `only ${have} tokens of padding text for a budget of ${budget}${kinds}` };
   }
   // Evidence goes after `before` padding passages.
   const before = Math.round(o.depth * padding.length);
