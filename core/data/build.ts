@@ -236,8 +236,9 @@ export function bucketPhase(
         if (usedHere.has(key)) continue;
         // A seeded start per generator, so the surplus of a count not divisible by the number of
         // options falls on a different letter or label in each generator.
-        // Letters rotate over the whole task (all its generators share A–D); labels per generator.
-        const slot = drafts[i].data_source === "selection" ? "selection" : drafts[i].generator;
+        // Per generator: a task-wide rotation would give generators that alternate in the
+        // interleave only half of the letters each.
+        const slot = drafts[i].generator;
         const at = position.get(slot) ?? subSeed(opts.seed, `position:${slot}`) % 1024;
         const d = withAnswerAt(drafts[i], at);
         // Depths spread evenly over the samples, jittered: every region of the context is used.

@@ -44,6 +44,7 @@ const speechArithmetic: Generator = {
   docsPerDraft: 5,
   accepts: (d) => ofKind(d, ["speech"]) && speechInfo(d) !== null && d.text.length >= 1000,
   make(docs, rng, opts) {
+    const seen = new Map<number, number>();
     return perGroup(docs, rng, opts, this.accepts, 5, (group, rng, o) => {
       const info = group.map((d) => speechInfo(d)!);
       if (new Set(info.map((i) => i.year)).size < 5) return null;
@@ -51,76 +52,36 @@ const speechArithmetic: Generator = {
       if (exs.some((e) => !e)) return null;
       const texts = exs.map((e) => e!.text);
       const all = texts.join("\n\n");
-      const years = info.map((i) => Number(i.year));
       const clean = keywordChecker(all);
-      // Forms 0–2 (party counts, year spans) read only the passage labels; the word counts
-      // (3, 4) need the text.
-      const form = 3 + randInt(rng, 2);
-      let question = "";
-      let value = "";
-      if (form === 0) {
-        const parties = [...new Set(info.map((i) => i.party).filter((p): p is string => !!p))];
-        const p = pick(rng, parties);
-        if (!p) return null;
-        question =
-          `How many of the State of the Union addresses given here were delivered by a ${p} president?`;
-        value = String(info.filter((i) => i.party === p).length);
-      } else if (form === 1) {
-        question =
-          "How many years separate the earliest and the latest of the State of the Union addresses given here?";
-        value = String(Math.max(...years) - Math.min(...years));
-      } else if (form === 2) {
-        const [a, b] = sample(rng, [0, 1, 2, 3, 4], 2).sort((x, y) => years[x] - years[y]);
-        if (info[a].president === info[b].president && years[a] === years[b]) return null;
-        question = `How many years after the ${info[a].year} address was the address by ${
-          info[b].president
-        } delivered?`;
-        if (info.filter((i) => i.president === info[b].president).length > 1) {
-          question = `How many years after the address of ${info[a].year} was the address of ${
-            info[b].year
-          } delivered?`;
-        }
-        value = String(years[b] - years[a]);
-      } else if (form === 3) {
-        const t = randInt(rng, 5);
-        const w = pick(
-          rng,
-          contentWords(texts[t]).filter((w) => {
-            const n = countWord(texts[t], w);
-            return n >= 2 && n <= 12 && clean(w) && !/^(state|union|address)$/.test(w);
-          }),
-        );
-        if (!w) return null;
-        question =
-          `How many times does the word "${w}" (whole word, any capitalisation) occur in the excerpt of the ${
-            info[t].year
-          } address?`;
-        value = String(countWord(texts[t], w));
-      } else {
-        const w = pick(
-          rng,
-          contentWords(all).filter((w) => {
-            const n = texts.filter((t) => countWord(t, w) > 0).length;
-            return n >= 2 && n <= 4 && clean(w) && !/^(state|union|address)$/.test(w);
-          }),
-        );
-        if (!w) return null;
-        question =
-          `In how many of the address excerpts does the word "${w}" appear (whole word, any capitalisation)?`;
-        value = String(texts.filter((t) => countWord(t, w) > 0).length);
-      }
+      // One form: a word's count in one excerpt. Party counts and year spans read only the labels,
+      // and "in how many excerpts" was 2 on most drafts.
+      const t = randInt(rng, 5);
+      const ws = contentWords(texts[t]).filter((w) => {
+        const n = countWord(texts[t], w);
+        return n >= 2 && n <= 12 && clean(w) && !/^(state|union|address)$/.test(w);
+      });
+      // A count used least so far, then a word with that count.
+      const counts = [...new Set(ws.map((w) => countWord(texts[t], w)))];
+      const least = Math.min(...counts.map((n) => seen.get(n) ?? 0));
+      const n = pick(rng, counts.filter((x) => (seen.get(x) ?? 0) === least));
+      const w = pick(rng, ws.filter((x) => countWord(texts[t], x) === n));
+      if (!w || n === undefined) return null;
+      seen.set(n, (seen.get(n) ?? 0) + 1);
+      const question =
+        `How many times does the word "${w}" (whole word, any capitalisation) occur in the excerpt of the ${
+          info[t].year
+        } address?`;
+      const value = String(n);
       return mathDraft({
         generator: this.name,
         question,
         evidence: group.map((d, i) => ({
           docId: d.id,
-          label: `State of the Union address, ${info[i].year}, by ${info[i].president} (${
-            info[i].party ?? "no party"
-          })`,
+          label: `State of the Union address, ${info[i].year}`,
           text: texts[i],
         })),
         docs: group,
-        meta: { form },
+        meta: { form: "word_count", word: w },
       }, value);
     });
   },
