@@ -65,7 +65,9 @@ const speechArithmetic: Generator = {
       const least = Math.min(...counts.map((n) => seen.get(n) ?? 0));
       const n = pick(rng, counts.filter((x) => (seen.get(x) ?? 0) === least));
       const w = pick(rng, ws.filter((x) => countWord(texts[t], x) === n));
-      if (!w || n === undefined) return null;
+      // Short excerpts may offer only small counts: none above about a quarter of the drafts.
+      const made = [...seen.values()].reduce((a, b) => a + b, 0);
+      if (!w || n === undefined || (seen.get(n) ?? 0) > 1 + made / 4) return null;
       seen.set(n, (seen.get(n) ?? 0) + 1);
       const question =
         `How many times does the word "${w}" (whole word, any capitalisation) occur in the excerpt of the ${
@@ -187,8 +189,11 @@ const turnCount: Generator = {
       let question: string;
       let value: number;
       if (rng() < 0.6) {
-        const least = Math.min(...speakers.map((x) => seen.get(counts.get(x)!) ?? 0));
-        const s = pick(rng, speakers.filter((x) => (seen.get(counts.get(x)!) ?? 0) === least))!;
+        // Two or more turns (a single turn is spotted, not counted).
+        const many = speakers.filter((x) => counts.get(x)! >= 2);
+        if (many.length === 0) return null;
+        const least = Math.min(...many.map((x) => seen.get(counts.get(x)!) ?? 0));
+        const s = pick(rng, many.filter((x) => (seen.get(counts.get(x)!) ?? 0) === least))!;
         question = `How many turns (lines) does ${s} have in this ${
           doc.kind === "meeting" ? "meeting" : "conversation"
         } excerpt?`;
@@ -199,6 +204,8 @@ const turnCount: Generator = {
         question = `How many more turns (lines) does ${a} have than ${b} in this excerpt?`;
         value = counts.get(a)! - counts.get(b)!;
       }
+      const made = [...seen.values()].reduce((a, b) => a + b, 0);
+      if ((seen.get(value) ?? 0) > 1 + made / 4) return null;
       seen.set(value, (seen.get(value) ?? 0) + 1);
       return mathDraft({
         generator: this.name,
