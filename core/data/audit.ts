@@ -348,20 +348,26 @@ export function auditSamples(samples: readonly Sample[]): Audit {
 }
 
 const f = (x: number | undefined) => x === undefined ? "–" : x.toFixed(3);
+/** A baseline's score and its margin over random on the same samples. */
+const cell = (e: { score: number; random: number } | undefined) =>
+  e
+    ? `${f(e.score)} (${e.score - e.random >= 0 ? "+" : ""}${(e.score - e.random).toFixed(3)})`
+    : "–";
 
 /** The audit as Markdown (the stats.md section and `data audit`'s output). */
 export function auditMarkdown(a: Audit): string {
   const lines = [
     "## Shortcut audit (no-reading baselines through the verifiers)",
     "",
-    `A baseline more than ${MARGIN} above random is flagged. Common gold is learned from the ` +
-    "other samples of the same generator (leave one out).",
+    `Each baseline's score, and in brackets its margin over a random answer on the same samples ` +
+    `(it applies to some samples only); a margin above ${MARGIN} is flagged. Common gold is learned ` +
+    "from the other samples of the same generator (leave one out).",
     "",
     "| task | n | random | label order | every candidate | common gold | question alone | flag |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ...a.tasks.map((t) =>
       `| ${t.task} | ${t.samples} | ${f(t.random)} | ${
-        BASELINES.map((b) => f(t.baselines[b]?.score)).join(" | ")
+        BASELINES.map((b) => cell(t.baselines[b])).join(" | ")
       } | ${t.flagged ? `**+${t.worstMargin.toFixed(3)}**` : "ok"} |`
     ),
     "",
