@@ -222,6 +222,7 @@ export function bucketPhase(
     // Answer positions (option letter, answer passage) rotate per generator over the samples made,
     // so a constant letter or label scores what chance does.
     const position = new Map<string, number>();
+    const taskGens = GENERATORS.filter((g) => g.task === task).map((g) => g.name);
     for (const L of opts.lengths) {
       const drafts = opts.draftsFor?.(L, task) ?? byTask.get(task) ?? [];
       const bucket = bucketName(L);
@@ -234,12 +235,12 @@ export function bucketPhase(
         if (made >= opts.perTask) break;
         const key = questionKey(drafts[i]);
         if (usedHere.has(key)) continue;
-        // A seeded start per generator, so the surplus of a count not divisible by the number of
-        // options falls on a different letter or label in each generator.
-        // Per generator: a task-wide rotation would give generators that alternate in the
-        // interleave only half of the letters each.
+        // Per generator (a task-wide rotation would give generators that alternate in the
+        // interleave half of the letters each), each starting two steps after the previous
+        // generator of the task, so their surpluses (counts not divisible by 4) fall on
+        // different letters, the first one not on the first letter or label.
         const slot = drafts[i].generator;
-        const at = position.get(slot) ?? subSeed(opts.seed, `position:${slot}`) % 1024;
+        const at = position.get(slot) ?? 1 + 2 * Math.max(0, taskGens.indexOf(slot));
         const d = withAnswerAt(drafts[i], at);
         // Depths spread evenly over the samples, jittered: every region of the context is used.
         const depth = Math.min(1, Math.max(0, (made + rand()) / opts.perTask));
