@@ -5,12 +5,14 @@ import { UsageError } from "../core/errors.ts";
 import { bucketName, bucketPhase, build, constructPhase, ingestPhase } from "../core/data/build.ts";
 import type { TokenCounter } from "../core/data/assemble.ts";
 import { loadTokenizer } from "../core/tokenizer/tokenizer.ts";
+import { promptCounter } from "../core/data/prompt_tokens.ts";
 import { TASK_TYPES, type TaskType } from "../tasks/types.ts";
 import { readSamples, writeSamplesJsonl } from "../core/data/schema.ts";
 import { writeParquet } from "../core/data/parquet.ts";
 import { importDataset, newImportReport } from "../core/data/importer.ts";
 import { buildBenchmarkIndex, decontaminate } from "../core/data/decontam.ts";
 import { statsJson, statsMarkdown } from "../core/data/stats.ts";
+import { auditMarkdown, auditSamples } from "../core/data/audit.ts";
 import { JsonlWriter } from "../core/jsonl_writer.ts";
 import { readJsonl } from "../core/jsonl.ts";
 import type { Document, Sample } from "../core/data/types.ts";
@@ -61,12 +63,14 @@ function parseTasks(s: string | undefined, cmd: string): TaskType[] | undefined 
   });
 }
 
-async function counter(dir: string | undefined): Promise<{ count: TokenCounter; name: string }> {
+async function counter(
+  dir: string | undefined,
+): Promise<{ count: TokenCounter; countPrompt?: TokenCounter; name: string }> {
   if (!dir) {
     return { count: (t) => Math.ceil(t.length / 4), name: "approx (4 characters per token)" };
   }
   const tok = await loadTokenizer(dir);
-  return { count: (t) => tok.encode(t).length, name: dir };
+  return { count: (t) => tok.encode(t).length, countPrompt: promptCounter(tok), name: dir };
 }
 
 const BUILD_FLAGS: Record<string, FlagSpec> = {
@@ -110,6 +114,11 @@ const buildCmd: Command = {
   description:
     "Writes DIR/data.jsonl, DIR/stats.json, DIR/stats.md, DIR/report.json, DIR/config.json (and\n" +
     "DIR/data.parquet with --parquet). Two builds with the same inputs and --seed are byte-identical.",
+  positionals: [{
+    name: "path",
+    description: "More sources (after --sources A B ...).",
+    variadic: true,
+  }],
   flags: {
     sources: {
       type: "string",
@@ -148,7 +157,7 @@ const buildCmd: Command = {
     requireFlags(cmd, flags, ["sources", "out"]);
     const lengths = parseLengths(flags.lengths as string, cmd);
     const tasks = parseTasks(flags.tasks as string | undefined, cmd);
-    const { count, name } = await counter(flags.tokenizer as string | undefined);
+    const { count, countPrompt, name } = await counter(flags.tokenizer as string | undefined);
     const out = flags.out as string;
     const config = {
       sources: flags.sources,
@@ -170,6 +179,7 @@ const buildCmd: Command = {
       perTask: flags["per-task"] as number,
       seed: flags.seed as number,
       count,
+      countPrompt,
       tokenizerName: name,
       benchmarks: flags.benchmarks as string[] | undefined,
       parquet: Boolean(flags.parquet),
@@ -178,11 +188,21 @@ const buildCmd: Command = {
       log: (s) => flags.quiet ? undefined : io.err(s),
     });
     const buckets = lengths.map(bucketName);
-    const rows = Object.keys(r.perTaskBucket).sort().map((t) =>
+    // Every task asked for has a row: one that could not be made shows its zeros.
+    const rows = [...r.tasks].sort().map((t) =>
       `  ${t.padEnd(22)} ${
-        buckets.map((b) => String(r.perTaskBucket[t][b] ?? 0).padStart(6)).join("")
+        buckets.map((b) => String(r.perTaskBucket[t]?.[b] ?? 0).padStart(6)).join("")
       }`
     );
+    const notes = [
+      ...r.tasks.flatMap((t) =>
+        buckets.filter((b) => (r.perTaskBucket[t]?.[b] ?? 0) < (flags["per-task"] as number))
+          .map((b) => `  note: ${t}@${b} has fewer samples than asked (too little fitting text)`)
+      ),
+      ...Object.entries(r.repeats).map(([k, n]) =>
+        `  note: ${k}: ${n} samples repeat a question of another bucket (too few drafts)`
+      ),
+    ];
     io.out(
       `${out}: ${r.samples} samples${
         r.heldout ? ` (+ ${r.heldout} held out)` : ""
@@ -190,7 +210,7 @@ const buildCmd: Command = {
         `${r.duplicates.length} duplicates), gold self-check failures: ${r.goldFailures.length}\n` +
         `  ${"task".padEnd(22)} ${buckets.map((b) => b.padStart(6)).join("")}\n${
           rows.join("\n")
-        }\n`,
+        }\n${notes.map((n) => n + "\n").join("")}`,
     );
     return r.goldFailures.length ? 1 : 0;
   },
@@ -243,7 +263,7 @@ const constructCmd: Command = {
       docs.push(value as unknown as Document);
     }
     const tasks = parseTasks(flags.tasks as string | undefined, cmd) ?? [...TASK_TYPES];
-    const { count } = await counter(flags.tokenizer as string | undefined);
+    const { count, countPrompt } = await counter(flags.tokenizer as string | undefined);
     const report = { drafts: {}, draftFailures: [], goldFailures: [] as string[], bucketSkips: {} };
     const byTask = constructPhase(docs, {
       tasks,
@@ -255,6 +275,7 @@ const constructCmd: Command = {
       perTask: flags["per-task"] as number,
       seed: flags.seed as number,
       count,
+      countPrompt,
       quiet: flags.quiet as boolean,
     }, report);
     await writeSamplesJsonl(flags.out as string, samples);
@@ -348,7 +369,7 @@ const llmCmd: Command = {
     }
     const tasks = parseTasks(flags.tasks as string | undefined, cmd) ?? [...TASK_TYPES];
     const lengths = parseLengths(flags.lengths as string, cmd);
-    const { count } = await counter(flags.tokenizer as string | undefined);
+    const { count, countPrompt } = await counter(flags.tokenizer as string | undefined);
     const concurrency = flags.concurrency as number;
     const apiKeyEnv = flags["api-key-env"] as string;
     const backend = new OpenAIBackend({
@@ -393,6 +414,7 @@ const llmCmd: Command = {
       perTask: (flags["per-task"] as number | undefined) ?? most,
       seed: flags.seed as number,
       count,
+      countPrompt,
       quiet: flags.quiet as boolean,
     }, report);
     await writeSamplesJsonl(flags.out as string, samples);
@@ -434,6 +456,35 @@ const statsCmd: Command = {
       await writeFileAtomic(`${flags.out}/stats.md`, statsMarkdown(stats));
     }
     io.out(flags.json ? JSON.stringify(stats, null, 2) + "\n" : statsMarkdown(stats));
+  },
+};
+
+const auditCmd: Command = {
+  name: "audit",
+  summary: "Shortcut audit: no-reading baselines scored through the verifiers vs a random answer.",
+  usage: "golongrl data audit DIR [--json]",
+  description:
+    "Reads DIR/data.jsonl and DIR/heldout.jsonl (or one samples file) and prints, per task, the\n" +
+    "scores of answers that need no reading (label order, every candidate, the most common gold\n" +
+    "of the generator, the question alone) beside a random answer's; a baseline more than 0.05\n" +
+    "above random is flagged, as are dominant golds, answers inside questions and repeats.",
+  positionals: [{ name: "dir", description: "A build folder or a samples JSONL.", required: true }],
+  flags: { json: { type: "boolean", description: "Print JSON." } },
+  async run({ io, flags, positionals }) {
+    const path = positionals[0];
+    const files = (await Deno.stat(path)).isDirectory
+      ? [`${path}/data.jsonl`, `${path}/heldout.jsonl`]
+      : [path];
+    const samples: Sample[] = [];
+    for (const f of files) {
+      const exists = await Deno.stat(f).then(() => true, () => false);
+      if (exists) samples.push(...await loadData(f));
+      else if (f === files[0]) {
+        throw new UsageError(`no samples file: ${f}`, "golongrl data audit --help");
+      }
+    }
+    const a = auditSamples(samples);
+    io.out(flags.json ? JSON.stringify(a, null, 2) + "\n" : auditMarkdown(a));
   },
 };
 
@@ -681,6 +732,7 @@ export const data: Command = {
     filterCmd,
     decontamCmd,
     statsCmd,
+    auditCmd,
     exportCmd,
     importCmd,
   ],

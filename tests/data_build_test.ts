@@ -56,7 +56,13 @@ Deno.test("all 9 task types at 4K, 16K and 32K Qwen3 tokens, and the gold self-c
   for (const s of samples) {
     seen.add(`${s.ability}@${s.extra_info.length_bucket}`);
     const L = { "4k": 4096, "16k": 16384, "32k": 32768 }[s.extra_info.length_bucket as "4k"]!;
-    const n = tok.encode(s.prompt[0].content).length;
+    // Counted as the model sees the prompt: inside the chat template, generation prompt included.
+    const n = Math.max(
+      ...[undefined, false].map((enableThinking) =>
+        tok.encode(tok.applyChatTemplate(s.prompt, { addGenerationPrompt: true, enableThinking }))
+          .length
+      ),
+    );
     assertEquals(n, s.extra_info.tokens, `${s.id}: recorded token count`);
     assert(n <= L && n >= 0.9 * L, `${s.id}: ${n} tokens for ${L}`);
     // The evidence is in the context, and the gold answer scores the verifier's maximum.

@@ -17,6 +17,8 @@ async function smallDataset(dir: string): Promise<string> {
     "-q",
     "--sources",
     `${SHARED}/corpora/dialogues/sgd`,
+    // Padding text of another kind: conversations never pad a question about a conversation.
+    `${SHARED}/corpora/books/pg11_alice_in_wonderland.txt`,
     "--lengths",
     "1k",
     "--per-task",

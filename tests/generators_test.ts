@@ -400,7 +400,9 @@ Deno.test("generators: deterministic in the seed, different across seeds, varied
   for (const g of GENERATORS) {
     if (JSON.stringify(a.get(g.name)) !== JSON.stringify(c.get(g.name))) differing++;
   }
-  assert(differing >= GENERATORS.length - 2, `only ${differing} generators changed with the seed`);
+  // Generators with drafts change with the seed (one with a single choice per document may not).
+  const made = GENERATORS.filter((g) => (a.get(g.name)?.length ?? 0) > 0).length;
+  assert(differing >= made - 1, `only ${differing} of ${made} generators changed with the seed`);
   // Varied: no question repeats on the same documents, and most questions differ outright.
   for (const [name, ds] of a) {
     const keys = new Set(ds.map((d) => d.question + "\u0000" + JSON.stringify(d.evidence)));

@@ -7,7 +7,7 @@
  * and the finished prompt is counted exactly; if it is over the budget the last
  * padding passage is cut further, so every sample lands in [0.9, 1.0] x target.
  */
-import type { Document, Draft, Passage, Sample } from "./types.ts";
+import type { DocKind, Document, Draft, Passage, Sample } from "./types.ts";
 
 /** Counts tokens of a text (the target tokenizer's encode length). */
 export type TokenCounter = (text: string) => number;
@@ -15,10 +15,13 @@ export type TokenCounter = (text: string) => number;
 /** Real text from other documents, cut into paragraph-aligned passages. */
 export class PaddingPool {
   readonly passages: Passage[] = [];
+  /** The kind of each document that gave passages. */
+  readonly kinds = new Map<string, DocKind>();
 
   /** `chunkChars`: about how long each passage is (paragraph-aligned). */
   constructor(docs: Document[], chunkChars = 2400) {
     for (const d of docs) {
+      this.kinds.set(d.id, d.kind);
       const paras = d.text.split(/\n\s*\n/).map((p) => p.trim()).filter((p) => p.length > 0);
       let cur = "";
       for (const p of paras) {
@@ -38,8 +41,12 @@ export class PaddingPool {
     }
   }
 
-  /** Passages in a seeded order, skipping excluded documents. */
-  *draw(rand: () => number, exclude: Set<string>): Generator<Passage> {
+  /** Passages in a seeded order, skipping excluded documents and documents of excluded kinds. */
+  *draw(
+    rand: () => number,
+    exclude: Set<string>,
+    excludeKinds: ReadonlySet<DocKind> = new Set(),
+  ): Generator<Passage> {
     const n = this.passages.length;
     if (n === 0) return;
     // A random start and a stride coprime with n visit every passage once, in a seed-fixed order.
@@ -48,7 +55,7 @@ export class PaddingPool {
     let i = Math.floor(rand() * n);
     for (let k = 0; k < n; k++, i = (i + stride) % n) {
       const p = this.passages[i];
-      if (!exclude.has(p.docId)) yield p;
+      if (!exclude.has(p.docId) && !excludeKinds.has(this.kinds.get(p.docId)!)) yield p;
     }
   }
 }
@@ -102,6 +109,11 @@ export interface AssembleOptions {
   /** Where the evidence starts, as a fraction of the padding before it (0 = at the start). */
   depth: number;
   count: TokenCounter;
+  /**
+   * Tokens of the whole user message as the model sees it (chat template applied, see
+   * prompt_tokens.ts); the bucket limit applies to this count. Default: `count`.
+   */
+  countPrompt?: TokenCounter;
   pool: PaddingPool;
   rand: () => number;
   /** Lower bound as a fraction of the target (default 0.9). */
@@ -121,8 +133,10 @@ export function assemble(draft: Draft, id: string, o: AssembleOptions): Sample |
     if (n === undefined) cache.set(t, n = o.count(t));
     return n;
   };
+  const promptTokens = o.countPrompt ?? tokens;
   const evidence = draft.evidence.map(renderPassage);
-  const fixed = tokens(renderPrompt("", draft)) + evidence.reduce((a, e) => a + tokens(e) + 1, 0);
+  const fixed = promptTokens(renderPrompt("", draft)) +
+    evidence.reduce((a, e) => a + tokens(e) + 1, 0);
   const budget = o.targetTokens - fixed;
   const minFill = o.minFill ?? 0.9;
   if (budget < 0) {
@@ -138,7 +152,9 @@ export function assemble(draft: Draft, id: string, o: AssembleOptions): Sample |
   const padding: string[] = [];
   const padDocs: string[] = [];
   let have = 0;
-  for (const p of o.pool.draw(o.rand, exclude)) {
+  // Documents of the kinds the question is about never pad it: another conversation or address
+  // beside "this conversation" would hold a second valid answer.
+  for (const p of o.pool.draw(o.rand, exclude, new Set(draft.exclude_kinds ?? []))) {
     if (have >= budget) break;
     const text = renderPassage(p);
     padding.push(text);
@@ -146,14 +162,17 @@ export function assemble(draft: Draft, id: string, o: AssembleOptions): Sample |
     have += tokens(text) + 1;
   }
   if (have < budget * minFill && o.targetTokens * minFill > fixed) {
-    return { skip: `only ${have} tokens of padding text for a budget of ${budget}` };
+    const kinds = draft.exclude_kinds?.length
+      ? ` (documents of kind ${draft.exclude_kinds.join("/")} never pad it)`
+      : "";
+    return { skip: `only ${have} tokens of padding text for a budget of ${budget}${kinds}` };
   }
   // Evidence goes after `before` padding passages.
   const before = Math.round(o.depth * padding.length);
   let pad = padding.slice();
   const build = () => [...pad.slice(0, before), ...evidence, ...pad.slice(before)].join(SEP);
   let context = build();
-  let total = tokens(renderPrompt(context, draft));
+  let total = promptTokens(renderPrompt(context, draft));
   // Trim: drop whole passages from the end (after the evidence first), then cut the last one.
   for (let guard = 0; total > o.targetTokens && guard < 64; guard++) {
     const over = total - o.targetTokens;
@@ -171,7 +190,7 @@ export function assemble(draft: Draft, id: string, o: AssembleOptions): Sample |
       pad = [...pad.slice(0, lastIdx), ...(cut.length > 40 ? [cut] : [])];
     }
     context = build();
-    total = tokens(renderPrompt(context, draft));
+    total = promptTokens(renderPrompt(context, draft));
   }
   if (total > o.targetTokens) return { skip: `could not fit ${o.bucket}: ${total} tokens` };
   if (total < o.targetTokens * minFill && o.targetTokens * minFill > fixed) {

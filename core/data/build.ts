@@ -17,6 +17,7 @@ import { ingestPaths, isSkipped } from "./ingest/mod.ts";
 import { Deduper } from "./dedup.ts";
 import type { Document, Draft, Sample, Skipped } from "./types.ts";
 import { GENERATORS, routeDocuments, selfCheck } from "../../tasks/generators/mod.ts";
+import { withAnswerAt } from "../../tasks/generators/formats.ts";
 import { assemble, PaddingPool, type TokenCounter } from "./assemble.ts";
 import { mulberry32 } from "../rng.ts";
 import { Progress } from "../progress.ts";
@@ -24,6 +25,7 @@ import { writeSamplesJsonl } from "./schema.ts";
 import { writeParquet } from "./parquet.ts";
 import { buildBenchmarkIndex, decontaminate } from "./decontam.ts";
 import { statsJson, statsMarkdown } from "./stats.ts";
+import { auditMarkdown, auditSamples } from "./audit.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../fsutil.ts";
 import type { TaskType } from "../../tasks/types.ts";
 
@@ -38,6 +40,8 @@ export interface BuildOptions {
   perTask: number;
   seed: number;
   count: TokenCounter;
+  /** Tokens of a whole user message as the model sees it (chat template); default `count`. */
+  countPrompt?: TokenCounter;
   /** Name of what counts tokens, for the report. */
   tokenizerName: string;
   /** Benchmark JSONL files to decontaminate against. */
@@ -59,6 +63,10 @@ export interface BuildReport {
   draftFailures: { generator: string; error: string }[];
   goldFailures: string[];
   bucketSkips: Record<string, number>;
+  /** "task@bucket" → samples that repeat a question of another bucket (too few drafts). */
+  repeats: Record<string, number>;
+  /** The task types asked for (those with no sample are listed too). */
+  tasks: string[];
   samples: number;
   heldout: number;
   decontaminated: { id: string; reason: string }[];
@@ -99,20 +107,31 @@ export async function ingestPhase(
   return { docs, skipped, duplicates };
 }
 
-/** P2 + P3: drafts per task type, from every generator of that type, in a seeded order. */
+/**
+ * P2 + P3: drafts per task type, from every generator of that type, interleaved so that the
+ * generators of a task share it evenly (round robin over the generators in a seeded order, each
+ * generator's drafts shuffled), not in proportion to how many drafts each happens to make.
+ * `maxEvidenceChars` sizes the evidence (a short bucket needs short evidence); each size draws
+ * from its own seeded stream.
+ */
 export function constructPhase(
   docs: Document[],
-  opts: { tasks: TaskType[]; seed: number; perTask: number },
+  opts: { tasks: TaskType[]; seed: number; perTask: number; maxEvidenceChars?: number },
   report: Pick<BuildReport, "drafts" | "draftFailures" | "goldFailures">,
 ): Map<TaskType, Draft[]> {
   const routes = routeDocuments(docs);
-  const byTask = new Map<TaskType, Draft[]>();
+  const perGen = new Map<TaskType, Draft[][]>();
+  const tag = opts.maxEvidenceChars ? `@${opts.maxEvidenceChars}` : "";
   for (const g of GENERATORS) {
     if (!opts.tasks.includes(g.task)) continue;
     const mine = routes.get(g.name) ?? [];
     let drafts: Draft[] = [];
     try {
-      drafts = g.make(mine, mulberry32(subSeed(opts.seed, g.name)));
+      drafts = g.make(
+        mine,
+        mulberry32(subSeed(opts.seed, g.name + tag)),
+        opts.maxEvidenceChars ? { maxEvidenceChars: opts.maxEvidenceChars } : undefined,
+      );
     } catch (e) {
       report.draftFailures.push({ generator: g.name, error: (e as Error).message });
     }
@@ -123,45 +142,106 @@ export function constructPhase(
       if (!c.ok) report.goldFailures.push(`${g.name}: ${d.question.slice(0, 80)}`);
       return c.ok;
     });
-    report.drafts[g.name] = ok.length;
-    const list = byTask.get(g.task) ?? [];
-    list.push(...ok);
-    byTask.set(g.task, list);
+    report.drafts[g.name] = (report.drafts[g.name] ?? 0) + ok.length;
+    const lists = perGen.get(g.task) ?? [];
+    lists.push(ok);
+    perGen.set(g.task, lists);
   }
-  // Interleave generators of a task in a seeded shuffle so a small --per-task still mixes them.
-  for (const [task, list] of byTask) {
-    const rand = mulberry32(subSeed(opts.seed, `shuffle:${task}`));
-    for (let i = list.length - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      [list[i], list[j]] = [list[j], list[i]];
+  const byTask = new Map<TaskType, Draft[]>();
+  for (const [task, lists] of perGen) {
+    const rand = mulberry32(subSeed(opts.seed, `shuffle:${task}${tag}`));
+    // Right options of multiple choice rotate through A–D in each generator's order, so a
+    // constant letter scores a quarter (a seeded draw left 60% "B" in a small build).
+    const order = seededShuffle(rand, lists.filter((l) => l.length > 0)).map((l) => {
+      const off = Math.floor(rand() * 4);
+      return seededShuffle(rand, l).map((d, i) => withAnswerAt(d, (i + off) % 4));
+    });
+    const out: Draft[] = [];
+    for (let i = 0; out.length < order.reduce((a, l) => a + l.length, 0); i++) {
+      for (const l of order) if (i < l.length) out.push(l[i]);
     }
+    byTask.set(task, out);
   }
   return byTask;
+}
+
+function seededShuffle<T>(rand: () => number, xs: readonly T[]): T[] {
+  const a = xs.slice();
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+}
+
+/** Longest evidence, in characters, that leaves room in an L-token bucket for the question. */
+export function evidenceBudget(L: number, charsPerToken: number): number {
+  return Math.max(500, Math.min(10_000, Math.floor((L - 200) * 0.8 * charsPerToken)));
+}
+
+/** Characters per token of the corpus under `count`, from up to 40 padding passages. */
+export function charsPerToken(pool: PaddingPool, count: TokenCounter): number {
+  const step = Math.max(1, Math.floor(pool.passages.length / 40));
+  let chars = 0, tokens = 0;
+  for (let i = 0; i < pool.passages.length; i += step) {
+    chars += pool.passages[i].text.length;
+    tokens += count(pool.passages[i].text);
+  }
+  return tokens > 0 ? chars / tokens : 4;
+}
+
+/** A question's identity across buckets: the same question with the same answer. */
+function questionKey(d: Draft): string {
+  return `${d.question}\u0000${JSON.stringify(d.ground_truth)}`;
 }
 
 /** P4a: each task's drafts assembled at each length until perTask samples per bucket. */
 export function bucketPhase(
   byTask: Map<TaskType, Draft[]>,
   docs: Document[],
-  opts: { lengths: number[]; perTask: number; seed: number; count: TokenCounter; quiet?: boolean },
-  report: Pick<BuildReport, "bucketSkips">,
+  opts: {
+    lengths: number[];
+    perTask: number;
+    seed: number;
+    count: TokenCounter;
+    countPrompt?: TokenCounter;
+    quiet?: boolean;
+    /** Drafts made for one bucket length (sized evidence); else `byTask` for every bucket. */
+    draftsFor?: (L: number, task: TaskType) => Draft[];
+    pool?: PaddingPool;
+  },
+  report: Pick<BuildReport, "bucketSkips"> & Partial<Pick<BuildReport, "repeats">>,
 ): Sample[] {
-  const pool = new PaddingPool(docs);
+  const pool = opts.pool ?? new PaddingPool(docs);
   const samples: Sample[] = [];
   const total = byTask.size * opts.lengths.length * opts.perTask;
   const progress = new Progress("assemble", { unit: "samples", total, quiet: opts.quiet });
-  for (const [task, drafts] of [...byTask].sort(([a], [b]) => a.localeCompare(b))) {
-    for (const [li, L] of opts.lengths.entries()) {
+  for (const task of [...byTask.keys()].sort((a, b) => a.localeCompare(b))) {
+    // Questions already used in a bucket: another bucket takes them only when nothing new fits.
+    const used = new Set<string>();
+    // Answer positions (option letter, answer passage) rotate per generator over the samples made,
+    // so a constant letter or label scores what chance does.
+    const position = new Map<string, number>();
+    const taskGens = GENERATORS.filter((g) => g.task === task).map((g) => g.name);
+    for (const L of opts.lengths) {
+      const drafts = opts.draftsFor?.(L, task) ?? byTask.get(task) ?? [];
       const bucket = bucketName(L);
       const rand = mulberry32(subSeed(opts.seed, `assemble:${task}:${bucket}`));
       let made = 0;
-      // Each bucket starts further into the (shuffled) drafts, so buckets get different
-      // questions while there are enough drafts.
-      const start = drafts.length ? (li * opts.perTask) % drafts.length : 0;
-      for (let k = 0; k < drafts.length; k++) {
+      const fresh = drafts.map((_, i) => i).filter((i) => !used.has(questionKey(drafts[i])));
+      const again = drafts.map((_, i) => i).filter((i) => used.has(questionKey(drafts[i])));
+      const usedHere = new Set<string>();
+      for (const i of [...fresh, ...again]) {
         if (made >= opts.perTask) break;
-        const i = (start + k) % drafts.length;
-        const d = drafts[i];
+        const key = questionKey(drafts[i]);
+        if (usedHere.has(key)) continue;
+        // Per generator (a task-wide rotation would give generators that alternate in the
+        // interleave half of the letters each), each starting two steps after the previous
+        // generator of the task, so their surpluses (counts not divisible by 4) fall on
+        // different letters, the first one not on the first letter or label.
+        const slot = drafts[i].generator;
+        const at = position.get(slot) ?? 1 + 2 * Math.max(0, taskGens.indexOf(slot));
+        const d = withAnswerAt(drafts[i], at);
         // Depths spread evenly over the samples, jittered: every region of the context is used.
         const depth = Math.min(1, Math.max(0, (made + rand()) / opts.perTask));
         const id = `${task}-${bucket}-${String(i).padStart(4, "0")}`;
@@ -170,6 +250,7 @@ export function bucketPhase(
           bucket,
           depth,
           count: opts.count,
+          countPrompt: opts.countPrompt,
           pool,
           rand,
         });
@@ -178,10 +259,17 @@ export function bucketPhase(
           report.bucketSkips[key] = (report.bucketSkips[key] ?? 0) + 1;
           continue;
         }
+        if (used.has(key) && report.repeats) {
+          const k = `${task}@${bucket}`;
+          report.repeats[k] = (report.repeats[k] ?? 0) + 1;
+        }
+        usedHere.add(key);
+        position.set(slot, at + 1);
         samples.push(r);
         made++;
         progress.tick();
       }
+      for (const k of usedHere) used.add(k);
     }
   }
   progress.finish();
@@ -199,6 +287,8 @@ export async function build(o: BuildOptions): Promise<BuildReport> {
     draftFailures: [],
     goldFailures: [],
     bucketSkips: {},
+    repeats: {},
+    tasks: [...tasks],
     samples: 0,
     heldout: 0,
     decontaminated: [],
@@ -215,13 +305,50 @@ export async function build(o: BuildOptions): Promise<BuildReport> {
   log(
     `P1: ${p1.docs.length} documents, ${p1.skipped.length} skipped, ${p1.duplicates.length} duplicates\n`,
   );
-  const byTask = constructPhase(p1.docs, { tasks, seed: o.seed, perTask: o.perTask }, report);
+  // Evidence sized per bucket: a 512-token bucket needs a short passage, a 32K one does not need
+  // more than the default. Buckets with the same budget share their drafts.
+  const pool = new PaddingPool(p1.docs);
+  const cpt = charsPerToken(pool, o.count);
+  const byBudget = new Map<number, Map<TaskType, Draft[]>>();
+  // Short buckets also get drafts with half the evidence: a long question or instruction (a table
+  // format, a slot list) leaves less room than the budget assumes. Tried after the full ones.
+  const budgets = (L: number) => {
+    const b = evidenceBudget(L, cpt);
+    return L <= 2048 ? [b, Math.max(500, Math.floor(b / 2))] : [b];
+  };
+  for (const b of [...new Set(o.lengths.flatMap(budgets))]) {
+    if (!byBudget.has(b)) {
+      byBudget.set(
+        b,
+        constructPhase(
+          p1.docs,
+          { tasks, seed: o.seed, perTask: o.perTask, maxEvidenceChars: b },
+          report,
+        ),
+      );
+    }
+  }
   log(
-    `P3: ${[...byTask.values()].reduce((a, l) => a + l.length, 0)} drafts from ${
-      Object.keys(report.drafts).length
-    } generators\n`,
+    `P3: ${
+      [...byBudget.values()].flatMap((m) => [...m.values()]).reduce((a, l) => a + l.length, 0)
+    } drafts from ${Object.keys(report.drafts).length} generators\n`,
   );
-  let samples = bucketPhase(byTask, p1.docs, { ...o }, report);
+  const byTask = new Map<TaskType, Draft[]>(tasks.map((t) => [t, []]));
+  let samples = bucketPhase(byTask, p1.docs, {
+    ...o,
+    pool,
+    draftsFor: (L, task) => [
+      ...new Set(budgets(L).flatMap((b) => byBudget.get(b)?.get(task) ?? [])),
+    ],
+  }, report);
+  const short = Object.entries(report.repeats);
+  if (short.length) {
+    log(
+      `P4: too few distinct questions, repeated from another bucket: ${
+        short.map(([k, n]) => `${k} ${n}`).join(", ")
+      }\n`,
+    );
+  }
   if (o.benchmarks?.length) {
     const index = await buildBenchmarkIndex(o.benchmarks);
     const r = decontaminate(samples, index);
@@ -255,7 +382,26 @@ export async function build(o: BuildOptions): Promise<BuildReport> {
   else await stale("data.parquet");
   const stats = statsJson(samples);
   await writeJsonAtomic(`${o.out}/stats.json`, stats);
-  await writeFileAtomic(`${o.out}/stats.md`, statsMarkdown(stats));
+  // The shortcut audit covers both splits: a shortcut in either would be learned or rewarded.
+  const notes = [
+    ...report.tasks.flatMap((t) =>
+      o.lengths.map(bucketName).filter((b) => (report.perTaskBucket[t]?.[b] ?? 0) < o.perTask)
+        .map((b) =>
+          `- ${t}@${b}: ${
+            report.perTaskBucket[t]?.[b] ?? 0
+          } of ${o.perTask} samples (not enough text that fits)`
+        )
+    ),
+    ...Object.entries(report.repeats).map(([k, n]) =>
+      `- ${k}: ${n} samples repeat a question of another bucket (too few distinct drafts)`
+    ),
+  ];
+  await writeFileAtomic(
+    `${o.out}/stats.md`,
+    statsMarkdown(stats) +
+      (notes.length ? `\n## Build notes\n\n${notes.join("\n")}\n` : "") +
+      "\n" + auditMarkdown(auditSamples([...samples, ...heldout])),
+  );
   await writeJsonAtomic(`${o.out}/report.json`, report);
   return report;
 }

@@ -124,6 +124,8 @@ export interface Draft {
   source_docs: Sample["extra_info"]["source_docs"];
   /** Document ids that must not be used as padding (they would leak or contradict the answer). */
   exclude_from_padding?: string[];
+  /** Document kinds that must not be used as padding (same-kind text could hold another answer). */
+  exclude_kinds?: DocKind[];
   /** Extra provenance for extra_info. */
   meta?: Record<string, unknown>;
 }

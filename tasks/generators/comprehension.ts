@@ -16,9 +16,11 @@ import { selectionDraft } from "./formats.ts";
 import {
   contentWords,
   countWord,
+  countWordExact,
   docTurns,
   excerpt,
   excerptSentences,
+  names,
   occurrences,
   pick,
   randInt,
@@ -134,7 +136,8 @@ const whoSaid: Generator = {
       const text = renderTurns(win);
       const evidence = [{
         docId: doc.id,
-        label: `Meeting transcript: ${doc.title}`.slice(0, 200),
+        // QMSum titles list the meeting's topics and roles: never in a label.
+        label: "Meeting transcript",
         text,
       }];
       if (rng() < 0.65) {
@@ -241,5 +244,70 @@ const whichPresident: Generator = {
   },
 };
 
+/**
+ * `passages/entity_cloze`: a sentence of the passage with one name blanked; the options are four
+ * names of the same document, those of the passage first, so only finding and reading the
+ * sentence in context tells them apart. Works on one short passage, so it fits 512-token buckets.
+ */
+const entityCloze: Generator = {
+  name: "passages/entity_cloze",
+  task: "comprehension",
+  kinds: ["book", "speech", "paper"],
+  criteria: "a book, speech or paper with a section of 600+ characters naming 4+ people or places",
+  docsPerDraft: 1,
+  accepts: (d) => ofKind(d, ["book", "speech", "paper"]) && d.text.length >= 2000,
+  make(docs, rng, opts) {
+    return perDoc(docs, rng, opts, this.accepts, (doc, rng, o) => {
+      const ex = randomExcerpt(doc, rng, Math.min(o.maxEvidenceChars, 4000), 600);
+      if (!ex) return null;
+      // Names of the passage, then of a wider stretch of the same document (the distractors).
+      const wide = randomExcerpt(doc, rng, 20_000, 600)?.text ?? "";
+      const inPassage = names(ex.text);
+      const pool = [...new Set([...inPassage, ...names(`${ex.text}\n\n${wide}`)])];
+      if (pool.length < 4) return null;
+      const cands = excerptSentences(ex.text).flatMap((sent) => {
+        const n = wordCount(sent);
+        if (n < 8 || n > 45 || occurrences(ex.text, sent) !== 1) return [];
+        const here = pool.filter((p) => countWordExact(sent, p) > 0);
+        // Exactly one pool name in the sentence, once: the blank has one filler among the options.
+        return here.length === 1 && countWordExact(sent, here[0]) === 1
+          ? [{ sent, name: here[0] }]
+          : [];
+      });
+      const c = pick(rng, cands);
+      if (!c) return null;
+      const others = pool.filter((p) => p !== c.name);
+      const near = others.filter((p) => inPassage.includes(p));
+      const far = others.filter((p) => !inPassage.includes(p));
+      const distractors = [...sample(rng, near, 3), ...sample(rng, far, 3)].slice(0, 3);
+      if (distractors.length < 3) return null;
+      const blanked = c.sent.replace(
+        new RegExp(`(?<![\\p{L}\\p{N}])${c.name}(?![\\p{L}\\p{N}])`, "u"),
+        "____",
+      );
+      const { options, index } = arrange(rng, c.name, distractors);
+      const forms = [
+        `Which name fills the blank in this sentence of the passage: "${blanked}"?`,
+        `In the passage, one name has been replaced by "____" in the sentence "${blanked}". Which name is it?`,
+      ];
+      return selectionDraft(
+        {
+          generator: this.name,
+          question: forms[randInt(rng, forms.length)],
+          evidence: [{ docId: doc.id, label: "Passage", text: ex.text }],
+          docs: [doc],
+          meta: { name: c.name },
+        },
+        options,
+        index,
+      );
+    });
+  },
+};
+
 /** The comprehension generators. */
-export const COMPREHENSION: Generator[] = [whichSection, whoSaid, whichPresident];
+// `speeches/which_president` and `sections/which_section` labelled each passage with its answer
+// (president and year, chapter title), so the answer was the label of the passage holding the
+// quote; they stay exported, unregistered.
+export const COMPREHENSION: Generator[] = [whoSaid, entityCloze];
+export const RETIRED_COMPREHENSION: Generator[] = [whichSection, whichPresident];

@@ -22,6 +22,14 @@ export interface DraftBase {
   docs: Document[];
   /** Extra documents whose text would leak or contradict the answer (source docs are implied). */
   exclude?: string[];
+  /**
+   * Document kinds kept out of the padding. Default: the source kinds other than books and papers,
+   * whose questions point at labelled excerpts; a question about "this conversation" or "the
+   * addresses given here" would have a second answer in a padded conversation or address.
+   */
+  excludeKinds?: Document["kind"][];
+  /** The answer space a reader sees without reading (labels, options), in label order, for the audit. */
+  candidates?: string[];
   meta?: Record<string, unknown>;
 }
 
@@ -30,6 +38,25 @@ export function sourceRef(d: Document): Draft["source_docs"][number] {
   const r: Draft["source_docs"][number] = { id: d.id, title: d.title, kind: d.kind };
   if (d.licence !== undefined) r.licence = d.licence;
   return r;
+}
+
+/**
+ * The answer space a reader sees without reading, for the shortcut audit: the evidence labels
+ * when every gold item is one ("Excerpt 3"), else the speakers before the colons of turn lines
+ * when every gold item is one of them, else none.
+ */
+export function visibleCandidates(evidence: Passage[], gold: string[]): string[] | undefined {
+  const labels = evidence.map((p) => p.label);
+  if (gold.length && gold.every((g) => labels.includes(g))) return labels;
+  const speakers = [
+    ...new Set(
+      evidence.flatMap((p) =>
+        p.text.split("\n").map((l) => /^([^:\n]{1,60}): /.exec(l)?.[1] ?? "")
+      ),
+    ),
+  ].filter((x) => x);
+  if (gold.length && gold.every((g) => speakers.includes(g))) return speakers;
+  return undefined;
 }
 
 function finish(
@@ -53,7 +80,9 @@ function finish(
     evidence: b.evidence,
     source_docs: b.docs.filter((d, i) => ids.indexOf(d.id) === i).map(sourceRef),
     exclude_from_padding: exclude,
-    meta: b.meta ?? {},
+    exclude_kinds: b.excludeKinds ??
+      [...new Set(b.docs.map((d) => d.kind))].filter((k) => k !== "book" && k !== "paper"),
+    meta: { ...(b.meta ?? {}), ...(b.candidates ? { candidates: b.candidates } : {}) },
   };
 }
 
@@ -68,7 +97,8 @@ export const EM_INSTRUCTION =
 export function emDraft(b: DraftBase, label: string, instruction = EM_INSTRUCTION): Draft | null {
   const l = pyStrip(label);
   if (l.length === 0 || THINK.test(l) || l.length > 600) return null;
-  return finish(b, "precise_retrieval", "EM", "EM", instruction, {
+  const candidates = b.candidates ?? visibleCandidates(b.evidence, [l]);
+  return finish({ ...b, candidates }, "precise_retrieval", "EM", "EM", instruction, {
     doc_ids: [],
     golden_label: l,
     summary: "",
@@ -104,6 +134,63 @@ export function selectionDraft(b: DraftBase, options: string[], correct: number)
       summary: "",
     },
   );
+}
+
+/**
+ * The same multiple-choice draft with its right option moved to position `k` (0–3) by rotating
+ * the options, so a build can spread right answers evenly over A–D. Other drafts unchanged.
+ */
+/**
+ * The k-th position of a rotation over n slots that alternates halves (0, 3, 1, 4, 2, 5 for
+ * n = 6), so even a few samples spread over the first and second half of the labels.
+ */
+export function spreadPosition(k: number, n: number): number {
+  const half = Math.ceil(n / 2);
+  const i = ((k % n) + n) % n;
+  return ((i % 2) * half + Math.floor(i / 2)) % n;
+}
+
+export function withAnswerAt(d: Draft, k: number): Draft {
+  if (d.data_source === "EM") return withLabelAt(d, k);
+  const metric = lbpMetricOf(d.reward_mode);
+  if (metric === "F1_Score" || metric === "SubEM") return withLabelAt(d, k);
+  if (d.data_source !== "selection") return d;
+  const lines = d.question.split("\n");
+  const opts = lines.slice(-4);
+  if (!opts.every((l, i) => l.startsWith(`${"ABCD"[i]}. `))) return d;
+  const from = "ABCD".indexOf(d.ground_truth.golden_label);
+  if (from < 0) return d;
+  k = spreadPosition(k, 4);
+  const shift = (((k - from) % 4) + 4) % 4;
+  const texts = opts.map((l) => l.slice(3));
+  const rotated = texts.map((_, i) => texts[(i - shift + 4) % 4]);
+  const question = [...lines.slice(0, -4), ...rotated.map((t, i) => `${"ABCD"[i]}. ${t}`)].join(
+    "\n",
+  );
+  return { ...d, question, ground_truth: { ...d.ground_truth, golden_label: "ABCD"[k] } };
+}
+
+/**
+ * A draft whose answer is one or a set of numbered evidence labels ("Document 2" of
+ * "Document 1..n"; EM, F1 or SubEM) with its passages shifted cyclically so the first answer
+ * passage sits at position `k mod n`, relabelled by position; other drafts unchanged.
+ */
+function withLabelAt(d: Draft, k: number): Draft {
+  const labels = d.evidence.map((p) => p.label);
+  const m = /^(.*) (\d+)$/.exec(labels[0] ?? "");
+  if (!m || !labels.every((l, i) => l === `${m[1]} ${i + 1}`)) return d;
+  const gt = d.ground_truth;
+  const gold = d.data_source === "EM" ? [gt.golden_label] : gt.doc_ids;
+  const at = gold.map((g) => labels.indexOf(g));
+  if (gold.length === 0 || at.some((i) => i < 0)) return d;
+  const n = labels.length;
+  const shift = (((spreadPosition(k, n) - Math.min(...at)) % n) + n) % n;
+  const evidence = labels.map((label, i) => ({ ...d.evidence[(i - shift + n) % n], label }));
+  const moved = at.map((i) => (i + shift) % n).sort((a, b) => a - b).map((i) => labels[i]);
+  const ground_truth = d.data_source === "EM"
+    ? { ...gt, golden_label: moved[0] }
+    : { ...gt, doc_ids: moved };
+  return { ...d, evidence, ground_truth };
 }
 
 /** Instruction of numerical drafts. */
@@ -184,11 +271,19 @@ export function listDraft(
     return null;
   }
   if (metric === "Pairwise_Accuracy" && clean.length < 2) return null;
-  return finish(b, LBP_TASK[metric], "longbench_pro", subTask, listInstruction(what), {
-    doc_ids: clean,
-    golden_label: "",
-    summary: "English",
-  });
+  const candidates = b.candidates ?? visibleCandidates(b.evidence, clean);
+  return finish(
+    { ...b, candidates },
+    LBP_TASK[metric],
+    "longbench_pro",
+    subTask,
+    listInstruction(what),
+    {
+      doc_ids: clean,
+      golden_label: "",
+      summary: "English",
+    },
+  );
 }
 
 /** Instruction of summary drafts: the whole response is scored, so no marker or headings. */

@@ -20,10 +20,13 @@ import {
   pick,
   randInt,
   renderTurns,
+  sentencePieces,
   turnWindow,
+  wordCount,
   wordCounts,
 } from "./text.ts";
 import { contentSections, spreadExcerpts } from "./sources.ts";
+import { randomExcerpt } from "./precise_retrieval.ts";
 
 /** Indices sorted by score descending, ties by index ascending. */
 export function rankByScore(scores: number[]): number[] {
@@ -43,8 +46,10 @@ const keywordRank: Generator = {
   accepts: (d) => ofKind(d, ["book", "paper", "speech"]) && paraCount(d) >= 10,
   make(docs, rng, opts) {
     return perDoc(docs, rng, opts, this.accepts, (doc, rng, o) => {
-      const n = 4 + randInt(rng, 3);
-      const exs = spreadExcerpts(doc, rng, n, Math.floor(o.maxEvidenceChars / n));
+      const n = 3 + randInt(rng, 3);
+      const per = Math.floor(o.maxEvidenceChars / n);
+      const exs = spreadExcerpts(doc, rng, n, per, Math.min(300, Math.floor(per * 0.6))) ??
+        sentencePieces(randomExcerpt(doc, rng, o.maxEvidenceChars, 300)?.text ?? "", n);
       if (!exs) return null;
       const texts = exs.map((e) => e.text);
       const all = texts.join("\n\n");
@@ -53,14 +58,38 @@ const keywordRank: Generator = {
       const cands = contentWords(all).filter((w) => w !== "excerpt" && clean(w)).map((w) => {
         const counts = maps.map((m) => m.get(w) ?? 0);
         return { w, counts, distinct: new Set(counts).size };
-      }).filter((c) => c.counts.filter((x) => x > 0).length >= 3 && Math.max(...c.counts) >= 2);
-      if (cands.length === 0) return null;
-      const best = Math.max(...cands.map((c) => c.distinct));
-      const c = pick(rng, cands.filter((c) => c.distinct >= Math.min(best, n - 1)))!;
+        // Every excerpt has the word and no two counts tie: the graded order is read, not
+        // defaulted to excerpt numbers (ties and zeros let label order score NDCG 0.87).
+      }).filter((c) => c.distinct === n && Math.min(...c.counts) > 0);
+      const c = pick(rng, cands);
+      if (!c) {
+        // Short excerpts rarely repeat a word at n distinct rates: rank by length instead, with
+        // lengths at least 3 words apart so a miscount of one word cannot flip two excerpts.
+        const lens = texts.map(wordCount);
+        const sorted = [...lens].sort((x, y) => x - y);
+        if (sorted.some((v, i) => i > 0 && v - sorted[i - 1] < 3)) return null;
+        return listDraft(
+          {
+            generator: this.name,
+            question:
+              `Rank all ${n} excerpts by their length in words, the longest first; include every excerpt.`,
+            evidence: exs.map((e, i) => ({
+              docId: doc.id,
+              label: `Excerpt ${i + 1}`,
+              text: e.text,
+            })),
+            docs: [doc],
+            meta: { form: "length", counts: lens },
+          },
+          "T1.2 Key-Snippet Retrieval",
+          rankByScore(lens).map((i) => `Excerpt ${i + 1}`),
+          "all excerpt labels in ranked order",
+        );
+      }
       const order = rankByScore(c.counts);
       const forms = [
-        `Rank all ${n} excerpts by how many times the word "${c.w}" occurs in them (whole word, any capitalisation), most occurrences first; break ties by the lower excerpt number first.`,
-        `Order the excerpts from most to fewest occurrences of the word "${c.w}" (whole word, case-insensitive). Excerpts with equal counts go in increasing excerpt-number order; include every excerpt.`,
+        `Rank all ${n} excerpts by how many times the word "${c.w}" occurs in them (whole word, any capitalisation), most occurrences first.`,
+        `Order the excerpts from most to fewest occurrences of the word "${c.w}" (whole word, case-insensitive); include every excerpt.`,
       ];
       return listDraft(
         {
@@ -100,6 +129,8 @@ const speakerRank: Generator = {
       for (const t of win) counts.set(t.speaker, (counts.get(t.speaker) ?? 0) + 1);
       const speakers = [...counts.keys()];
       if (speakers.length < 3) return null;
+      // No ties: a tie broken alphabetically could be ranked without counting.
+      if (new Set(counts.values()).size !== speakers.length) return null;
       const key = (s: string) => s.toLowerCase();
       const order = speakers.slice().sort((a, b) =>
         counts.get(b)! - counts.get(a)! || (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)
@@ -115,7 +146,7 @@ const speakerRank: Generator = {
           ][randInt(rng, 2)],
           evidence: [{
             docId: doc.id,
-            label: `Meeting transcript: ${doc.title} (one turn per line)`.slice(0, 200),
+            label: "Meeting transcript (one turn per line)",
             text: renderTurns(win),
           }],
           docs: [doc],

@@ -26,7 +26,14 @@ import {
   sample,
   turnWindow,
 } from "./text.ts";
-import { paperTables, renderTable, speechInfo, uniqueKeyRows } from "./sources.ts";
+import {
+  contentSections,
+  paperTables,
+  renderTable,
+  speechInfo,
+  spreadExcerpts,
+  uniqueKeyRows,
+} from "./sources.ts";
 import { randomExcerpt } from "./precise_retrieval.ts";
 
 const speechArithmetic: Generator = {
@@ -37,6 +44,7 @@ const speechArithmetic: Generator = {
   docsPerDraft: 5,
   accepts: (d) => ofKind(d, ["speech"]) && speechInfo(d) !== null && d.text.length >= 1000,
   make(docs, rng, opts) {
+    const seen = new Map<number, number>();
     return perGroup(docs, rng, opts, this.accepts, 5, (group, rng, o) => {
       const info = group.map((d) => speechInfo(d)!);
       if (new Set(info.map((i) => i.year)).size < 5) return null;
@@ -44,74 +52,38 @@ const speechArithmetic: Generator = {
       if (exs.some((e) => !e)) return null;
       const texts = exs.map((e) => e!.text);
       const all = texts.join("\n\n");
-      const years = info.map((i) => Number(i.year));
       const clean = keywordChecker(all);
-      const form = randInt(rng, 5);
-      let question = "";
-      let value = "";
-      if (form === 0) {
-        const parties = [...new Set(info.map((i) => i.party).filter((p): p is string => !!p))];
-        const p = pick(rng, parties);
-        if (!p) return null;
-        question =
-          `How many of the State of the Union addresses given here were delivered by a ${p} president?`;
-        value = String(info.filter((i) => i.party === p).length);
-      } else if (form === 1) {
-        question =
-          "How many years separate the earliest and the latest of the State of the Union addresses given here?";
-        value = String(Math.max(...years) - Math.min(...years));
-      } else if (form === 2) {
-        const [a, b] = sample(rng, [0, 1, 2, 3, 4], 2).sort((x, y) => years[x] - years[y]);
-        if (info[a].president === info[b].president && years[a] === years[b]) return null;
-        question = `How many years after the ${info[a].year} address was the address by ${
-          info[b].president
-        } delivered?`;
-        if (info.filter((i) => i.president === info[b].president).length > 1) {
-          question = `How many years after the address of ${info[a].year} was the address of ${
-            info[b].year
-          } delivered?`;
-        }
-        value = String(years[b] - years[a]);
-      } else if (form === 3) {
-        const t = randInt(rng, 5);
-        const w = pick(
-          rng,
-          contentWords(texts[t]).filter((w) => {
-            const n = countWord(texts[t], w);
-            return n >= 2 && n <= 12 && clean(w) && !/^(state|union|address)$/.test(w);
-          }),
-        );
-        if (!w) return null;
-        question =
-          `How many times does the word "${w}" (whole word, any capitalisation) occur in the excerpt of the ${
-            info[t].year
-          } address?`;
-        value = String(countWord(texts[t], w));
-      } else {
-        const w = pick(
-          rng,
-          contentWords(all).filter((w) => {
-            const n = texts.filter((t) => countWord(t, w) > 0).length;
-            return n >= 2 && n <= 4 && clean(w) && !/^(state|union|address)$/.test(w);
-          }),
-        );
-        if (!w) return null;
-        question =
-          `In how many of the address excerpts does the word "${w}" appear (whole word, any capitalisation)?`;
-        value = String(texts.filter((t) => countWord(t, w) > 0).length);
-      }
+      // One form: a word's count in one excerpt. Party counts and year spans read only the labels,
+      // and "in how many excerpts" was 2 on most drafts.
+      const t = randInt(rng, 5);
+      const ws = contentWords(texts[t]).filter((w) => {
+        const n = countWord(texts[t], w);
+        return n >= 2 && n <= 12 && clean(w) && !/^(state|union|address)$/.test(w);
+      });
+      // A count used least so far, then a word with that count.
+      const counts = [...new Set(ws.map((w) => countWord(texts[t], w)))];
+      const least = Math.min(...counts.map((n) => seen.get(n) ?? 0));
+      const n = pick(rng, counts.filter((x) => (seen.get(x) ?? 0) === least));
+      const w = pick(rng, ws.filter((x) => countWord(texts[t], x) === n));
+      // Short excerpts may offer only small counts: none above about a quarter of the drafts.
+      const made = [...seen.values()].reduce((a, b) => a + b, 0);
+      if (!w || n === undefined || (seen.get(n) ?? 0) > 1 + made / 4) return null;
+      seen.set(n, (seen.get(n) ?? 0) + 1);
+      const question =
+        `How many times does the word "${w}" (whole word, any capitalisation) occur in the excerpt of the ${
+          info[t].year
+        } address?`;
+      const value = String(n);
       return mathDraft({
         generator: this.name,
         question,
         evidence: group.map((d, i) => ({
           docId: d.id,
-          label: `State of the Union address, ${info[i].year}, by ${info[i].president} (${
-            info[i].party ?? "no party"
-          })`,
+          label: `State of the Union address, ${info[i].year}`,
           text: texts[i],
         })),
         docs: group,
-        meta: { form },
+        meta: { form: "word_count", word: w },
       }, value);
     });
   },
@@ -193,15 +165,19 @@ const tableArithmetic: Generator = {
 const turnCount: Generator = {
   name: "meetings/turn_count",
   task: "numerical_reasoning",
-  kinds: ["meeting", "dialogue"],
-  criteria: "a meeting or dialogue with 8+ turns and 2+ speakers",
+  // Not dialogues: SGD turns strictly alternate USER/SYSTEM, so every count is half the lines
+  // and every difference 0 or 1.
+  kinds: ["meeting"],
+  criteria: "a meeting with 8+ turns and 3+ speakers",
   docsPerDraft: 1,
   accepts: (d) => {
     const ts = docTurns(d);
-    return ofKind(d, ["meeting", "dialogue"]) && ts.length >= 8 &&
-      new Set(ts.map((t) => t.speaker)).size >= 2;
+    return ofKind(d, ["meeting"]) && ts.length >= 8 &&
+      new Set(ts.map((t) => t.speaker)).size >= 3;
   },
   make(docs, rng, opts) {
+    // Counts of a short window cluster on small numbers: ask for the least used value so far.
+    const seen = new Map<number, number>();
     return perDoc(docs, rng, opts, this.accepts, (doc, rng, o) => {
       const turns = docTurns(doc);
       const cap = Math.min(o.maxEvidenceChars, 6000);
@@ -209,28 +185,34 @@ const turnCount: Generator = {
       const counts = new Map<string, number>();
       for (const t of win) counts.set(t.speaker, (counts.get(t.speaker) ?? 0) + 1);
       const speakers = [...counts.keys()];
-      if (win.length < 6 || speakers.length < 2) return null;
+      if (win.length < 6 || speakers.length < 3) return null;
       let question: string;
       let value: number;
       if (rng() < 0.6) {
-        const s = pick(rng, speakers)!;
+        // Two or more turns (a single turn is spotted, not counted).
+        const many = speakers.filter((x) => counts.get(x)! >= 2);
+        if (many.length === 0) return null;
+        const least = Math.min(...many.map((x) => seen.get(counts.get(x)!) ?? 0));
+        const s = pick(rng, many.filter((x) => (seen.get(counts.get(x)!) ?? 0) === least))!;
         question = `How many turns (lines) does ${s} have in this ${
           doc.kind === "meeting" ? "meeting" : "conversation"
         } excerpt?`;
         value = counts.get(s)!;
       } else {
         const [a, b] = sample(rng, speakers, 2).sort((x, y) => counts.get(y)! - counts.get(x)!);
+        if (counts.get(a) === counts.get(b)) return null;
         question = `How many more turns (lines) does ${a} have than ${b} in this excerpt?`;
         value = counts.get(a)! - counts.get(b)!;
       }
+      const made = [...seen.values()].reduce((a, b) => a + b, 0);
+      if ((seen.get(value) ?? 0) > 1 + made / 4) return null;
+      seen.set(value, (seen.get(value) ?? 0) + 1);
       return mathDraft({
         generator: this.name,
         question,
         evidence: [{
           docId: doc.id,
-          label: `${doc.kind === "meeting" ? "Meeting transcript" : "Conversation"}: ${
-            doc.title || doc.id
-          } (one turn per line)`.slice(0, 200),
+          label: "Meeting transcript (one turn per line)",
           text: renderTurns(win),
         }],
         docs: [doc],
@@ -240,5 +222,79 @@ const turnCount: Generator = {
   },
 };
 
+/**
+ * `excerpts/word_count`: how often a keyword occurs over 2–3 labelled excerpts of one document,
+ * in total or as the difference between two excerpts (never 0), so the count needs every excerpt.
+ */
+const wordCount: Generator = {
+  name: "excerpts/word_count",
+  task: "numerical_reasoning",
+  kinds: ["book", "paper", "speech"],
+  criteria: "a book, paper or speech with 8+ prose paragraphs",
+  docsPerDraft: 1,
+  accepts: (d) =>
+    ofKind(d, ["book", "paper", "speech"]) &&
+    contentSections(d).reduce((a, s) => a + s.paras.length, 0) >= 8,
+  make(docs, rng, opts) {
+    // No value above about a quarter of the drafts: short excerpts favour small counts.
+    const seen = new Map<number, number>();
+    let made = 0;
+    const drafts = perDoc(docs, rng, opts, this.accepts, (doc, rng, o) => {
+      const n = 2 + randInt(rng, 2);
+      const per = Math.floor(o.maxEvidenceChars / n);
+      const exs = spreadExcerpts(doc, rng, n, per, Math.min(300, Math.floor(per * 0.6)));
+      if (!exs) return null;
+      const texts = exs.map((e) => e.text);
+      const all = texts.join("\n\n");
+      const clean = keywordChecker(all);
+      // Differences (signed) spread over more values than totals of short excerpts.
+      const total = rng() < 0.35;
+      const [a, b] = sample(rng, [...texts.keys()], 2).sort((x, y) => x - y);
+      const ok = contentWords(all).filter((w) => {
+        if (!clean(w) || w === "excerpt") return false;
+        const cs = texts.map((t) => countWord(t, w));
+        const sum = cs.reduce((x, y) => x + y, 0);
+        return total
+          ? sum >= 3 && cs.filter((c) => c > 0).length >= 2
+          : cs[a] !== cs[b] && cs[a] + cs[b] >= 3;
+      });
+      // A value first, then a word with that value: small counts would otherwise dominate.
+      const value0 = (w: string) => {
+        const c = texts.map((t) => countWord(t, w));
+        return total ? c.reduce((x, y) => x + y, 0) : c[a] - c[b];
+      };
+      // Of the values this excerpt set offers, one used least so far.
+      const values = [...new Set(ok.map(value0))].sort((x, y) => x - y);
+      const least = Math.min(...values.map((x) => seen.get(x) ?? 0));
+      const v = pick(rng, values.filter((x) => (seen.get(x) ?? 0) === least));
+      const w = pick(rng, ok.filter((x) => value0(x) === v));
+      if (!w) return null;
+      const cs = texts.map((t) => countWord(t, w));
+      const question = total
+        ? `How many times in all does the word "${w}" (whole word, any capitalisation) occur in the ${n} excerpts?`
+        : `How many more times does the word "${w}" (whole word, any capitalisation) occur in Excerpt ${
+          a + 1
+        } than in Excerpt ${b + 1}? (Give a negative number if it occurs fewer times.)`;
+      const value = total ? cs.reduce((x, y) => x + y, 0) : cs[a] - cs[b];
+      if ((seen.get(value) ?? 0) > 1 + made / 4) return null;
+      seen.set(value, (seen.get(value) ?? 0) + 1);
+      made++;
+      return mathDraft({
+        generator: this.name,
+        question,
+        evidence: exs.map((e, i) => ({ docId: doc.id, label: `Excerpt ${i + 1}`, text: e.text })),
+        docs: [doc],
+        meta: { keyword: w, counts: cs, form: total ? "total" : "difference" },
+      }, String(value));
+    });
+    return drafts;
+  },
+};
+
 /** The numerical-reasoning generators. */
-export const NUMERICAL_REASONING: Generator[] = [speechArithmetic, tableArithmetic, turnCount];
+export const NUMERICAL_REASONING: Generator[] = [
+  speechArithmetic,
+  tableArithmetic,
+  turnCount,
+  wordCount,
+];

@@ -28,6 +28,7 @@ import {
 } from "./text.ts";
 import {
   contentSections,
+  guessableValue,
   humanService,
   humanSlot,
   isUser,
@@ -37,7 +38,7 @@ import {
   speechInfo,
   uniqueKeyRows,
 } from "./sources.ts";
-import { docSections } from "./text.ts";
+import { docSections, saysVerbatim } from "./text.ts";
 
 /** A passage label for an excerpt of a document (never `Passage from "…"`, the padding form). */
 export function excerptLabel(doc: Document, sectionTitle?: string): string {
@@ -137,14 +138,14 @@ const slotValue: Generator = {
             a.values.forEach((v) => set.add(v));
             values.set(a.slot, set);
             const v = a.values[0];
-            if (!first.has(a.slot) && t.text.includes(v)) {
+            if (!first.has(a.slot) && saysVerbatim(t.text, v)) {
               first.set(a.slot, { value: v, service: f.service, user: isUser(t.speaker) });
             }
           }
         }
       }
       const cands = [...first.entries()].filter(([slot, f]) =>
-        values.get(slot)!.size === 1 && !/^(true|false|dontcare)$/i.test(f.value) &&
+        values.get(slot)!.size === 1 && !guessableValue(f.value) &&
         f.value.length >= 2
       );
       const c = pick(rng, cands);
@@ -301,8 +302,8 @@ const quoteSource: Generator = {
         text: exs[i]!.text,
       }));
       const forms = [
-        `Which document contains the sentence "${quote}"? Give its label, e.g. "Document 2".`,
-        `The sentence "${quote}" appears in one of the numbered documents. Which one? Answer with its label (such as "Document 3").`,
+        `Which document contains the sentence "${quote}"? Give its label: the word "Document" and its number.`,
+        `The sentence "${quote}" appears in one of the numbered documents. Which one? Answer with its label: the word "Document" and its number.`,
       ];
       return emDraft({
         generator: this.name,

@@ -13,6 +13,7 @@ import {
   docTurns,
   excerpt,
   metaString,
+  normWords,
   paragraphs,
 } from "./text.ts";
 
@@ -294,4 +295,17 @@ export function spreadExcerpts(
 
 function excerptParas(paras: string[], maxChars: number): string {
   return excerpt(paras, 0, maxChars);
+}
+
+const GUESSABLE = /^(today|tomorrow|yes|no|none|any|true|false|dontcare|economy|standard)$/i;
+
+/**
+ * A slot value a reader could guess without reading: a small number (0–10, in digits or words)
+ * or a stock word ("today", "yes"). Dialogue questions skip them: a constant guess would score
+ * on many conversations, and SubEM rewards listing every small number.
+ */
+export function guessableValue(v: string): boolean {
+  const w = normWords(v);
+  if (w.length === 1 && /^\d+$/.test(w[0]) && Number(w[0]) <= 10) return true;
+  return GUESSABLE.test(v.trim());
 }

@@ -19,6 +19,7 @@ import {
   pick,
   randInt,
   renderTurns,
+  saysVerbatim,
   turnWindow,
 } from "./text.ts";
 import { humanService, isUser, paperTables, renderTable, sgdFrames } from "./sources.ts";
@@ -140,7 +141,7 @@ const slotTable: Generator = {
           for (const a of f.actions) {
             if (!acts.includes(a.act) || a.slot === "intent" || a.values.length === 0) continue;
             const v = a.values[0];
-            if (!t.text.includes(v)) continue;
+            if (!saysVerbatim(t.text, v)) continue;
             const k = JSON.stringify([a.slot, v]);
             if (seen.has(k)) continue;
             seen.add(k);

@@ -248,6 +248,15 @@ export function excerptSentences(text: string): string[] {
   return text.split("\n\n").flatMap(sentences);
 }
 
+/**
+ * The first `n` sentences of a passage as pieces (in text order), or null when it has fewer: the
+ * items of excerpt questions in buckets too short for `n` excerpts spread over a document.
+ */
+export function sentencePieces(text: string, n: number): { text: string }[] | null {
+  const s = excerptSentences(text);
+  return s.length >= n ? s.slice(0, n).map((t) => ({ text: t })) : null;
+}
+
 /** Occurrences of `needle` in `hay` (non-overlapping). */
 export function occurrences(hay: string, needle: string): number {
   if (needle.length === 0) return 0;
@@ -333,4 +342,51 @@ export function decimalSum(terms: { value: string; sign: 1 | -1 }[]): string {
 export function decimalCompare(a: string, b: string): number {
   const d = decimalSum([{ value: a, sign: 1 }, { value: b, sign: -1 }]);
   return d === "0" ? 0 : d.startsWith("-") ? -1 : 1;
+}
+
+const NUMBER_WORDS: Record<string, string> = Object.fromEntries(
+  ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen " +
+    "fifteen sixteen seventeen eighteen nineteen twenty").split(" ").map((w, i) => [w, String(i)]),
+);
+for (const [w, n] of [["thirty", 30], ["forty", 40], ["fifty", 50], ["hundred", 100]] as const) {
+  NUMBER_WORDS[w] = String(n);
+}
+
+/**
+ * Words of a text normalized for matching facts: lowercase, and number words as digits
+ * ("three" → "3"), so "three persons" says 3 while "13th" and "12:30" do not say 3 or 2.
+ */
+export function normWords(text: string): string[] {
+  return words(text).map((w) => {
+    const l = w.toLowerCase();
+    return NUMBER_WORDS[l] ?? l;
+  });
+}
+
+/** Whether `tokens` contains `needle` as a contiguous run. */
+function hasRun(tokens: readonly string[], needle: readonly string[]): boolean {
+  if (needle.length === 0) return false;
+  outer: for (let i = 0; i + needle.length <= tokens.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (tokens[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+/**
+ * Whether `text` states `value` as whole words, compared normalized ({@link normWords}: case,
+ * punctuation, and numbers as digits or words): a substring inside another word never counts.
+ */
+export function saysValue(text: string, value: string): boolean {
+  return hasRun(normWords(text), normWords(value));
+}
+
+/** Whether `value` occurs verbatim in `text` with no letter or digit touching either end. */
+export function saysVerbatim(text: string, value: string): boolean {
+  if (!value) return false;
+  for (let i = text.indexOf(value); i !== -1; i = text.indexOf(value, i + 1)) {
+    const before = text[i - 1] ?? " ", after = text[i + value.length] ?? " ";
+    if (!/[\p{L}\p{N}]/u.test(before) && !/[\p{L}\p{N}]/u.test(after)) return true;
+  }
+  return false;
 }
