@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 WORK="${1:-/tmp/golongrl-default-build}"
-STEPS="${2:-400}"
+STEPS="${2:-100}"
 CORPUS=assets/default/corpus
 mkdir -p "$WORK"
 t0=$(date +%s)
