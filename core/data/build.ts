@@ -49,6 +49,8 @@ export interface BuildOptions {
   parquet?: boolean;
   /** Fraction of source documents whose samples form the held-out split (heldout.jsonl). */
   heldout?: number;
+  /** Seed of the held-out split alone (default `seed`): fixes which documents are held out. */
+  heldoutSeed?: number;
   dedupThreshold?: number;
   minChars?: number;
   quiet?: boolean;
@@ -365,7 +367,7 @@ export async function build(o: BuildOptions): Promise<BuildReport> {
   if (o.heldout && o.heldout > 0) {
     const isHeld = (s: Sample) => {
       const doc = s.extra_info.source_docs[0]?.id ?? s.id;
-      return subSeed(o.seed, `heldout:${doc}`) / 2 ** 32 < o.heldout!;
+      return subSeed(o.heldoutSeed ?? o.seed, `heldout:${doc}`) / 2 ** 32 < o.heldout!;
     };
     heldout = samples.filter(isHeld);
     samples = samples.filter((s) => !isHeld(s));
