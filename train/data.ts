@@ -143,3 +143,15 @@ export function sftTarget(s: Sample, opts: { thinking: boolean; think?: string }
   if (!opts.thinking) return body;
   return `<think>\n${opts.think ?? ""}\n</think>\n\n${body}`;
 }
+
+/** Round-robin over tasks (each task's order kept), so any prefix covers every task. */
+export function interleaveByTask<T extends { ability: string }>(xs: readonly T[]): T[] {
+  const by = new Map<string, T[]>();
+  for (const s of xs) by.set(s.ability, [...(by.get(s.ability) ?? []), s]);
+  const lists = [...by.keys()].sort().map((k) => by.get(k)!);
+  const out: T[] = [];
+  for (let i = 0; out.length < xs.length; i++) {
+    for (const l of lists) if (i < l.length) out.push(l[i]);
+  }
+  return out;
+}

@@ -25,7 +25,7 @@ import { applyOverrides, defaults } from "../core/config.ts";
 import { joinPath, writeFileAtomic, writeJsonAtomic } from "../core/fsutil.ts";
 import { formatDuration } from "../core/progress.ts";
 import { TRAIN_SCHEMA, type TrainConfig } from "./config.ts";
-import { loadSamples } from "./data.ts";
+import { interleaveByTask, loadSamples } from "./data.ts";
 import { trainRl, validate, type Validation } from "./rl.ts";
 import { writeRunReport } from "./report.ts";
 import { mean, statsOf } from "./metrics.ts";
@@ -306,18 +306,6 @@ function whyNot(steps: number, n: number): string {
 
 function fmt(x: number): string {
   return x.toFixed(4);
-}
-
-/** Round-robin over tasks (each task's order kept), so a prefix covers every task. */
-function interleaveByTask(xs: readonly Sample[]): Sample[] {
-  const by = new Map<string, Sample[]>();
-  for (const s of xs) by.set(s.ability, [...(by.get(s.ability) ?? []), s]);
-  const lists = [...by.keys()].sort().map((k) => by.get(k)!);
-  const out: Sample[] = [];
-  for (let i = 0; out.length < xs.length; i++) {
-    for (const l of lists) if (i < l.length) out.push(l[i]);
-  }
-  return out;
 }
 
 async function writeResults(out: string, name: string, model: string, v: Validation) {

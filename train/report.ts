@@ -750,7 +750,10 @@ export function beforeAfterChart(rows: Change[]): string {
     series: [{ name: "before", color: "#a6a6a6" }, { name: "after", color: PALETTE_A }],
     // Rewards live in [0, 1]: never let an all-zero table stretch the axis to 1e-9.
     yMin: 0,
-    yMax: Math.max(0.1, ...rows.flatMap((r) => [r.before.mean + r.before.stderr, r.after.mean + r.after.stderr])),
+    yMax: Math.max(
+      0.1,
+      ...rows.flatMap((r) => [r.before.mean + r.before.stderr, r.after.mean + r.after.stderr]),
+    ),
   });
 }
 
