@@ -45,7 +45,7 @@ import {
 } from "./batch.ts";
 import { latestCheckpoint, type RunState, saveRunCheckpoint, truncateLog } from "./checkpoint.ts";
 import { learningRate, type TrainConfig } from "./config.ts";
-import { loadSamples, PromptSampler, type SamplerState } from "./data.ts";
+import { interleaveByTask, loadSamples, PromptSampler, type SamplerState } from "./data.ts";
 import { appendJsonl, mean, statsOf } from "./metrics.ts";
 
 /** Options of {@link trainRl} besides the config. */
@@ -262,10 +262,8 @@ export async function trainRl(cfg: TrainConfig, opts: RlOptions): Promise<RlSumm
       log(`data: ${all.length - samples.length} prompt(s) longer than the context were dropped`);
     }
     const heldout = cfg.data.heldout
-      ? (await loadSamples(cfg.data.heldout, cfg.data.tasks as string[])).slice(
-        0,
-        cfg.log.val_prompts,
-      )
+      ? interleaveByTask(await loadSamples(cfg.data.heldout, cfg.data.tasks as string[]))
+        .slice(0, cfg.log.val_prompts)
       : [];
     const maxPrompt = Math.max(...promptTok.map((p) => p.length));
     log(checkMemory(gpu, model, cfg, maxPrompt));
