@@ -352,6 +352,7 @@ export async function trainRl(cfg: TrainConfig, opts: RlOptions): Promise<RlSumm
 
       // ---- 1-3. Rollouts, rewards, dynamic sampling.
       const kept: Traj[][] = [];
+      const allRewards: number[] = []; // every rollout generated this step, kept or dropped
       let rounds = 0, groupsSeen = 0, zeroVar = 0;
       const rolloutLp: number[] = [];
       while (kept.length < P && rounds < cfg.train.max_gen_rounds) {
@@ -393,6 +394,7 @@ export async function trainRl(cfg: TrainConfig, opts: RlOptions): Promise<RlSumm
         time.reward += (performance.now() - t) / 1000;
         for (const g of groups) {
           groupsSeen++;
+          for (const x of g) allRewards.push(x.reward);
           const rs = g.map((x) => x.reward);
           const flat = g.length > 1 && rs.every((x) => x === rs[0]);
           if (flat) zeroVar++;
@@ -542,6 +544,8 @@ export async function trainRl(cfg: TrainConfig, opts: RlOptions): Promise<RlSumm
         step,
         epoch: sampler.epoch,
         reward_mean: mean(rewardsAll),
+        // The on-policy reward before dynamic sampling (reward_mean is over the kept groups).
+        reward_all_mean: mean(allRewards),
         reward_std: statsOf(rewardsAll).std,
         reward_by_task: mapValues(byTask, (xs) => mean(xs.map((x) => x.reward))),
         count_by_task: mapValues(byTask, (xs) => xs.length),
