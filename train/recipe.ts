@@ -108,7 +108,7 @@ export function recipeConfig(o: {
   c.train.max_gen_rounds = 2;
   c.train.estimator = "tmn-reweight";
   c.train.micro_batch_tokens = 4096;
-  c.optim.lr = 2e-4;
+  c.optim.lr = 1e-3;
   c.optim.warmup_steps = 2;
   c.checkpoint.every = 5;
   c.log.val_every = 0; // the recipe evaluates before and after itself
