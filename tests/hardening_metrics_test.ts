@@ -30,22 +30,19 @@ Deno.test("pyEval: math.<attr> reads only math's own names, never the JS prototy
   assert.equal(docmathRuleAcc("The answer is math.constructor", "1", "float"), 0);
 });
 
-Deno.test("dedup of one 8 MB single-line document costs a few passes over the text, not dozens", async () => {
+Deno.test("dedup of one 8 MB single-line document works, and a whitespace variant is its duplicate", async () => {
+  // The speed of this path (a few passes over the text instead of ~16) is measured by `bench
+  // data`, not asserted here: a timed test fails on a loaded machine.
   const { Deduper } = await import("../core/data/dedup.ts");
   const w = ["alpha", "beta", "gamma", "delta", "river", "stone", "the", "of", "and", "house"];
   let r = 1;
-  const text = Array.from({ length: 1_500_000 }, () => {
+  const words = Array.from({ length: 1_500_000 }, () => {
     r = (r * 1103515245 + 12345) >>> 0;
     return w[r % w.length];
-  }).join(" ");
-  // The machine's speed on this text: one NFKC pass (dedup needs at least that).
-  let t0 = performance.now();
-  text.normalize("NFKC").toLowerCase();
-  const pass = performance.now() - t0;
-  t0 = performance.now();
-  const v = new Deduper().check({ id: "big", text } as never);
-  const ms = performance.now() - t0;
-  assertEquals(v, undefined);
-  // Before: /\s+/ → " " over millions of single spaces and an array of every word, ~16 passes.
-  assert(ms < 8 * pass + 200, `dedup took ${ms.toFixed(0)} ms, one pass ${pass.toFixed(0)} ms`);
+  });
+  const text = words.join(" ");
+  const d = new Deduper();
+  assertEquals(d.check({ id: "big", text } as never), undefined);
+  const variant = d.check({ id: "copy", text: words.join("  \t ") } as never);
+  assert(variant !== undefined, "a copy differing only in whitespace is a duplicate");
 });
