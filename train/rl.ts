@@ -586,7 +586,10 @@ export async function trainRl(cfg: TrainConfig, opts: RlOptions): Promise<RlSumm
       last = m;
       opts.onStep?.(m);
       const elapsed = (performance.now() - t0) / 1000;
-      const eta = (elapsed / (step - startStep)) * (cfg.train.steps - step);
+      let eta = (elapsed / (step - startStep)) * (cfg.train.steps - step);
+      if (opts.deadline !== undefined) {
+        eta = Math.min(eta, (opts.deadline - performance.now()) / 1000);
+      }
       log(row(m, cfg.train.steps, eta));
       if (cfg.log.dump_every > 0 && step % cfg.log.dump_every === 0) {
         await Deno.mkdir(joinPath(out, "rollouts"), { recursive: true });
