@@ -272,7 +272,7 @@ export async function runRecipe(o: RecipeOptions): Promise<RecipeResult> {
     `The same ${nHeld} held-out prompts (documents never trained on), greedy, before and after:`,
     `${fmt(before.reward_mean)} → ${fmt(after.reward_mean)}, paired difference ` +
     `${delta >= 0 ? "+" : ""}${fmt(delta)} ± ${fmt(deltaSe)} (standard error): ${verdict}.`,
-    significant ? "" : whyNot(rl.steps, nHeld),
+    significant && delta > 0 ? "" : whyNot(rl.steps, nHeld, delta, metrics),
     "",
   ].join("\n");
   const text = await Deno.readTextFile(rep.path);
@@ -298,10 +298,37 @@ export async function runRecipe(o: RecipeOptions): Promise<RecipeResult> {
   };
 }
 
-function whyNot(steps: number, n: number): string {
-  return `With ${steps} step(s) and ${n} held-out prompts the budget was too small to separate ` +
-    "a change from noise on this machine: raise --budget (or run on a GPU), or pass --steps and " +
-    "a larger held-out split.";
+/** Why there was no gain, from what the run measured. */
+function whyNot(
+  steps: number,
+  n: number,
+  delta: number,
+  metrics: Record<string, unknown>[],
+): string {
+  const num = (k: string) =>
+    metrics.map((m) => m[k]).filter((x): x is number => typeof x === "number");
+  const zv = mean(num("zero_variance_frac"));
+  const groups = num("groups").reduce((a, b) => a + b, 0);
+  const ent = num("entropy");
+  const lines = [
+    `Why: ${
+      (100 * zv).toFixed(0)
+    }% of the generated prompt groups had all-equal rewards and were ` +
+    `dropped, so ${steps} step(s) learned from ${groups} group(s) in all` +
+    (ent.length > 1
+      ? `; the policy's entropy went ${ent[0].toFixed(2)} → ${ent[ent.length - 1].toFixed(2)}`
+      : "") +
+    ".",
+  ];
+  lines.push(
+    delta < 0
+      ? "Updates from so few groups at this learning rate made the greedy answers worse: lower " +
+        "--set optim.lr, raise --set rollout.n (more groups with reward variance) or the budget."
+      : `With ${steps} step(s) and ${n} held-out prompts the budget was too small to separate a ` +
+        "change from noise on this machine: raise --budget (or run on a GPU), or pass --steps and " +
+        "a larger held-out split.",
+  );
+  return lines.join("\n");
 }
 
 function fmt(x: number): string {
