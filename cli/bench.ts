@@ -573,8 +573,11 @@ const trainBenchCmd: Command = {
         }),
       );
     }
-    if (flags.out) await writeJsonAtomic(`${flags.out}/results.json`, results);
     io.out(flags.json ? JSON.stringify(results, null, 2) + "\n" : formatTrainBench(results));
+    if (flags.out) {
+      await Deno.mkdir(flags.out as string, { recursive: true });
+      await writeJsonAtomic(`${flags.out}/results.json`, results);
+    }
   },
 };
 
