@@ -20,7 +20,6 @@ import { acquireGpu, type GpuOptions } from "../core/gpu/device.ts";
 import { loadModel } from "../core/model/load.ts";
 import { loadTokenizer } from "../core/tokenizer/tokenizer.ts";
 import { build } from "../core/data/build.ts";
-import type { Sample } from "../core/data/types.ts";
 import { applyOverrides, defaults } from "../core/config.ts";
 import { joinPath, writeFileAtomic, writeJsonAtomic } from "../core/fsutil.ts";
 import { formatDuration } from "../core/progress.ts";
