@@ -137,3 +137,20 @@ export async function truncateLog(path: string, step: number): Promise<void> {
   }
   await writeFileAtomic(path, keep.map((l) => l + "\n").join(""));
 }
+
+/**
+ * The checkpoint a run continues from: the latest one with `resume`, none for a fresh run; a
+ * fresh run into a folder that already holds one is refused (it would mix two runs' logs).
+ */
+export async function runStart(
+  runDir: string,
+  resume: boolean,
+): Promise<{ dir: string; state: RunState } | undefined> {
+  const latest = await latestCheckpoint(runDir);
+  if (latest && !resume) {
+    throw new Error(
+      `${runDir} already holds a run; pass --resume auto to continue it, or another --out`,
+    );
+  }
+  return latest;
+}

@@ -10,6 +10,7 @@
  */
 import { bool, type ConfigOf, int, list, num, section, str } from "../core/config.ts";
 import { estimatorNames } from "./advantage.ts";
+import type { OptimConfig } from "../core/model/train_step.ts";
 
 /** verl's loss aggregation modes (core_algos.agg_loss). */
 export const LOSS_AGG = [
@@ -176,4 +177,17 @@ export function learningRate(
   const p = Math.min(1, Math.max(0, (t - o.warmup_steps) / span));
   const floor = o.lr * o.min_lr_ratio;
   return floor + (o.lr - floor) * 0.5 * (1 + Math.cos(Math.PI * p));
+}
+
+/** The engine's optimizer settings from a config's `optim` section. */
+export function optimOf(o: SftConfig["optim"]): OptimConfig {
+  return {
+    lr: o.lr,
+    beta1: o.beta1,
+    beta2: o.beta2,
+    eps: o.eps,
+    weightDecay: o.weight_decay,
+    maxGradNorm: o.max_grad_norm,
+    checkpoint: o.recompute,
+  };
 }

@@ -43,8 +43,8 @@ import {
   scatter,
   type TrainSeq,
 } from "./batch.ts";
-import { latestCheckpoint, type RunState, saveRunCheckpoint, truncateLog } from "./checkpoint.ts";
-import { learningRate, type TrainConfig } from "./config.ts";
+import { runStart, type RunState, saveRunCheckpoint, truncateLog } from "./checkpoint.ts";
+import { learningRate, optimOf, type TrainConfig } from "./config.ts";
 import { interleaveByTask, loadSamples, PromptSampler, type SamplerState } from "./data.ts";
 import { appendJsonl, mean, statsOf } from "./metrics.ts";
 
@@ -217,26 +217,13 @@ export async function trainRl(cfg: TrainConfig, opts: RlOptions): Promise<RlSumm
   await Deno.mkdir(out, { recursive: true });
 
   // ---- Start or resume.
-  const resume = opts.resume ? await latestCheckpoint(out) : undefined;
-  if (!opts.resume && await latestCheckpoint(out)) {
-    throw new Error(
-      `${out} already holds a run; pass --resume auto to continue it, or another --out`,
-    );
-  }
+  const resume = await runStart(out, opts.resume);
   const modelDir = resume?.dir ?? cfg.model.path;
   const gpu = await acquireGpu(opts.gpu);
   try {
     const tok = await loadTokenizer(modelDir);
     const { model } = await loadModel(gpu, modelDir, { matrices: "f32" });
-    const trainer = new Trainer(model, {
-      lr: cfg.optim.lr,
-      beta1: cfg.optim.beta1,
-      beta2: cfg.optim.beta2,
-      eps: cfg.optim.eps,
-      weightDecay: cfg.optim.weight_decay,
-      maxGradNorm: cfg.optim.max_grad_norm,
-      checkpoint: cfg.optim.recompute,
-    });
+    const trainer = new Trainer(model, optimOf(cfg.optim));
     const ref = cfg.train.kl_coef > 0
       ? (await loadModel(gpu, cfg.model.path, { matrices: "f32" })).model
       : undefined;

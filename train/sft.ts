@@ -25,8 +25,8 @@ import { joinPath } from "../core/fsutil.ts";
 import { mulberry32 } from "../core/rng.ts";
 import { formatDuration } from "../core/progress.ts";
 import { microBatches, pack, type TrainSeq } from "./batch.ts";
-import { latestCheckpoint, type RunState, saveRunCheckpoint, truncateLog } from "./checkpoint.ts";
-import { learningRate, type SftConfig } from "./config.ts";
+import { runStart, type RunState, saveRunCheckpoint, truncateLog } from "./checkpoint.ts";
+import { learningRate, optimOf, type SftConfig } from "./config.ts";
 import { loadSamples, PromptSampler, type SamplerState, sftTarget } from "./data.ts";
 import { appendJsonl } from "./metrics.ts";
 
@@ -110,26 +110,13 @@ export async function trainSft(
     throw new Error("data.train (samples) or data.text (plain text) is required");
   }
   await Deno.mkdir(out, { recursive: true });
-  const resume = opts.resume ? await latestCheckpoint(out) : undefined;
-  if (!opts.resume && await latestCheckpoint(out)) {
-    throw new Error(
-      `${out} already holds a run; pass --resume auto to continue it, or another --out`,
-    );
-  }
+  const resume = await runStart(out, opts.resume);
   const modelDir = resume?.dir ?? cfg.model.path;
   const gpu = await acquireGpu(opts.gpu);
   try {
     const tok = await loadTokenizer(modelDir);
     const { model } = await loadModel(gpu, modelDir, { matrices: "f32" });
-    const trainer = new Trainer(model, {
-      lr: cfg.optim.lr,
-      beta1: cfg.optim.beta1,
-      beta2: cfg.optim.beta2,
-      eps: cfg.optim.eps,
-      weightDecay: cfg.optim.weight_decay,
-      maxGradNorm: cfg.optim.max_grad_norm,
-      checkpoint: cfg.optim.recompute,
-    });
+    const trainer = new Trainer(model, optimOf(cfg.optim));
     const thinking = { thinking: cfg.sft.enable_thinking, think: cfg.sft.think };
     const maxPos = model.dims.maxPos;
     const tasks = cfg.data.tasks as string[];
