@@ -1,6 +1,6 @@
 /** Training data plumbing: the prompt sampler, SFT targets, packing, loss weights, the LR schedule. */
 import { assert, assertEquals, assertThrows } from "./assert.ts";
-import { PromptSampler, sftTarget } from "../train/data.ts";
+import { answerLengths, PromptSampler, responseBudget, sftTarget } from "../train/data.ts";
 import { aggWeights, gather, microBatches, pack, scatter, type TrainSeq } from "../train/batch.ts";
 import { learningRate } from "../train/config.ts";
 import { computeReward } from "../tasks/registry.ts";
@@ -78,6 +78,22 @@ Deno.test("sft targets score the verifier's maximum behind the think block", () 
   });
   assertEquals(r.reward, 1);
   assertEquals(sftTarget(s, { thinking: false }), "a1");
+});
+
+Deno.test("response budget: covers the asked share of reference answers, in steps, clamped", () => {
+  // Answers "<think>\n\n</think>\n\n" + golden label, counted in characters here, +1 end token.
+  const xs = [sample("1", "precise_retrieval"), sample("22", "precise_retrieval")];
+  const broken = sample("3", "precise_retrieval", { data_source: "no-such-verifier" });
+  const lens = answerLengths([...xs, broken], (t) => t.length, true);
+  assertEquals(lens, [19 + 2 + 1, 19 + 3 + 1], "no reference answer → left out");
+  assertEquals(answerLengths(xs, (t) => t.length, false), [3, 4]);
+  const ten = Array.from({ length: 10 }, (_, i) => 10 * (i + 1)); // 10..100
+  assertEquals(responseBudget(ten), 96, "90% of answers ≤ 90 → next multiple of 16");
+  assertEquals(responseBudget(ten, { coverage: 1 }), 112);
+  assertEquals(responseBudget(ten, { coverage: 0.5 }), 64);
+  assertEquals(responseBudget(ten, { coverage: 1, hi: 100 }), 100, "clamped above");
+  assertEquals(responseBudget([3, 4]), 32, "clamped below");
+  assertEquals(responseBudget([]), 32);
 });
 
 Deno.test("packing: scatter/gather address response tokens; micro-batches keep the budget", () => {

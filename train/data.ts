@@ -144,6 +144,39 @@ export function sftTarget(s: Sample, opts: { thinking: boolean; think?: string }
   return `<think>\n${opts.think ?? ""}\n</think>\n\n${body}`;
 }
 
+/**
+ * Token counts of the samples' reference answers as the policy would write them (sftTarget, plus
+ * one end-of-turn token). Samples without a known reference answer are left out.
+ */
+export function answerLengths(
+  samples: readonly Sample[],
+  count: (text: string) => number,
+  thinking: boolean,
+): number[] {
+  const out: number[] = [];
+  for (const s of samples) {
+    if ("error" in goldResponse(s)) continue;
+    out.push(count(sftTarget(s, { thinking })) + 1);
+  }
+  return out;
+}
+
+/**
+ * The smallest response limit, a multiple of `step`, that fits `coverage` of the given answer
+ * lengths, clamped to [lo, hi]: a limit below the reference answers makes those prompts
+ * unsolvable (every rollout is cut and scores 0, so their groups carry no signal).
+ */
+export function responseBudget(
+  lengths: readonly number[],
+  o: { coverage?: number; step?: number; lo?: number; hi?: number } = {},
+): number {
+  const { coverage = 0.9, step = 16, lo = 32, hi = 128 } = o;
+  if (lengths.length === 0) return lo;
+  const sorted = [...lengths].sort((a, b) => a - b);
+  const q = sorted[Math.min(sorted.length - 1, Math.ceil(coverage * sorted.length) - 1)];
+  return Math.min(hi, Math.max(lo, Math.ceil(q / step) * step));
+}
+
 /** Round-robin over tasks (each task's order kept), so any prefix covers every task. */
 export function interleaveByTask<T extends { ability: string }>(xs: readonly T[]): T[] {
   const by = new Map<string, T[]>();

@@ -24,7 +24,7 @@ import { applyOverrides, defaults } from "../core/config.ts";
 import { joinPath, writeFileAtomic, writeJsonAtomic } from "../core/fsutil.ts";
 import { formatDuration } from "../core/progress.ts";
 import { TRAIN_SCHEMA, type TrainConfig } from "./config.ts";
-import { interleaveByTask, loadSamples } from "./data.ts";
+import { answerLengths, interleaveByTask, loadSamples, responseBudget } from "./data.ts";
 import { trainRl, validate, type Validation } from "./rl.ts";
 import { writeRunReport } from "./report.ts";
 import { mean, statsOf } from "./metrics.ts";
@@ -91,6 +91,8 @@ export function recipeConfig(o: {
   train: string;
   seed: number;
   steps: number;
+  /** Response limit (sized from the data's reference answers by {@link runRecipe}). */
+  maxNewTokens?: number;
 }): TrainConfig {
   const c = defaults(TRAIN_SCHEMA) as TrainConfig;
   c.seed = o.seed;
@@ -99,7 +101,7 @@ export function recipeConfig(o: {
   c.data.sampling = "balanced";
   c.rollout.n = 4;
   c.rollout.temperature = 1.0;
-  c.rollout.max_new_tokens = 32;
+  c.rollout.max_new_tokens = o.maxNewTokens ?? 32;
   c.rollout.batch_prompts = 8;
   c.train.steps = o.steps;
   c.train.prompts_per_step = 4;
@@ -163,7 +165,19 @@ export async function runRecipe(o: RecipeOptions): Promise<RecipeResult> {
   const held = interleaveByTask(heldAll);
 
   // ---- 2. Calibrate and measure the start model.
-  const cfg0 = recipeConfig({ model, train: trainPath, seed: o.seed, steps: o.steps ?? 1_000_000 });
+  // The response limit covers 90% of the reference answers (at most 128 tokens): below them a
+  // prompt can never score, and its groups only add generation time.
+  const tok0 = await loadTokenizer(model);
+  const maxNewTokens = responseBudget(
+    answerLengths(await loadSamples(trainPath), (t) => tok0.encode(t).length, true),
+  );
+  const cfg0 = recipeConfig({
+    model,
+    train: trainPath,
+    seed: o.seed,
+    steps: o.steps ?? 1_000_000,
+    maxNewTokens,
+  });
   applyOverrides(TRAIN_SCHEMA, cfg0 as unknown as Record<string, unknown>, o.set ?? []);
   const gpu = await acquireGpu(o.gpu);
   let before: Validation, evalS: number, nHeld: number;
@@ -182,7 +196,8 @@ export async function runRecipe(o: RecipeOptions): Promise<RecipeResult> {
     log(
       `[2/5 measure] ${
         perPrompt.toFixed(2)
-      } s per held-out prompt on this machine: evaluating ${nHeld} prompts`,
+      } s per held-out prompt on this machine: evaluating ${nHeld} prompts, responses up to ` +
+        `${cfg0.rollout.max_new_tokens} tokens`,
     );
     t = performance.now();
     before = await validate(m, tok, held.slice(0, nHeld), cfg0);

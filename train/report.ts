@@ -785,10 +785,12 @@ const SETTINGS: [string, string[]][] = [
   ["estimator", ["train.estimator", "algorithm.estimator", "estimator"]],
   ["steps", ["train.steps", "steps"]],
   ["rollouts per prompt", ["rollout.n", "train.rollout.n"]],
-  ["prompts per step", ["train.batch_size", "train.prompts", "data.batch_size"]],
+  ["prompts per step", ["train.prompts_per_step", "train.batch_size", "data.batch_size"]],
+  ["response limit (tokens)", ["rollout.max_new_tokens", "rollout.response_length"]],
+  ["sampling temperature", ["rollout.temperature"]],
   ["learning rate", ["train.lr", "optim.lr", "optimizer.lr", "lr"]],
   ["seed", ["seed", "train.seed"]],
-  ["data", ["data.path", "data", "train.data"]],
+  ["data", ["data.train", "data.path", "data", "train.data"]],
 ];
 
 function settingRows(config: Rec | null): string[] {

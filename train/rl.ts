@@ -45,7 +45,14 @@ import {
 } from "./batch.ts";
 import { runStart, type RunState, saveRunCheckpoint, truncateLog } from "./checkpoint.ts";
 import { learningRate, optimOf, type TrainConfig } from "./config.ts";
-import { interleaveByTask, loadSamples, PromptSampler, type SamplerState } from "./data.ts";
+import {
+  answerLengths,
+  interleaveByTask,
+  loadSamples,
+  PromptSampler,
+  responseBudget,
+  type SamplerState,
+} from "./data.ts";
 import { appendJsonl, mean, statsOf } from "./metrics.ts";
 
 /** Options of {@link trainRl} besides the config. */
@@ -247,6 +254,21 @@ export async function trainRl(cfg: TrainConfig, opts: RlOptions): Promise<RlSumm
     }
     if (samples.length < all.length) {
       log(`data: ${all.length - samples.length} prompt(s) longer than the context were dropped`);
+    }
+    const answers = answerLengths(
+      samples,
+      (t) => tok.encode(t).length,
+      cfg.rollout.enable_thinking,
+    );
+    const cut = answers.filter((n) => n > cfg.rollout.max_new_tokens).length;
+    if (cut > 0.05 * answers.length) {
+      log(
+        `warning: ${(100 * cut / answers.length).toFixed(0)}% of the reference answers are ` +
+          `longer than rollout.max_new_tokens (${cfg.rollout.max_new_tokens}); those prompts ` +
+          `cannot be solved (90% of the answers fit in ${
+            responseBudget(answers, { hi: 1 << 20 })
+          })`,
+      );
     }
     const heldout = cfg.data.heldout
       ? interleaveByTask(await loadSamples(cfg.data.heldout, cfg.data.tasks as string[]))
