@@ -23,7 +23,7 @@ import { readCorpus, trainBpe, writeTokenizer } from "../core/tokenizer/bpe_trai
 import { defaults } from "../core/config.ts";
 import { joinPath } from "../core/fsutil.ts";
 import { microBatches, pack, type TrainSeq } from "./batch.ts";
-import { TRAIN_SCHEMA, type TrainConfig } from "./config.ts";
+import { optimOf, TRAIN_SCHEMA, type TrainConfig } from "./config.ts";
 import { trainRl } from "./rl.ts";
 import { ASSETS } from "./recipe.ts";
 import { mean } from "./metrics.ts";
@@ -176,7 +176,7 @@ export async function trainBenchLoop(o: TrainBenchOptions): Promise<TrainBenchRe
         tokens: [...r.promptTokens, ...r.tokens],
         respStart: r.promptTokens.length,
       }));
-      const trainer = new Trainer(model, { ...trainerOptim(), lr: 0 });
+      const trainer = new Trainer(model, { ...optimOf(cfg.optim), lr: 0 });
       const micro = microBatches(seqs, cfg.train.micro_batch_tokens).map((m) => {
         const p = pack(seqs, m);
         return {
@@ -214,18 +214,6 @@ export async function trainBenchLoop(o: TrainBenchOptions): Promise<TrainBenchRe
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
-}
-
-function trainerOptim() {
-  return {
-    lr: 1e-5,
-    beta1: 0.9,
-    beta2: 0.999,
-    eps: 1e-8,
-    weightDecay: 0.1,
-    maxGradNorm: 1,
-    checkpoint: false,
-  };
 }
 
 /** The report table. */
