@@ -91,6 +91,7 @@ Deno.test({
     ) await Deno.stat(`${out}/${f}`);
     const rec = JSON.parse(await Deno.readTextFile(`${out}/recipe.json`));
     assertEquals(rec.steps, 2);
+    assertEquals(rec.max_new_tokens, 8, "a --set response limit wins over the sized one");
     assert(rec.heldout_prompts >= 1 && rec.tokens > 0 && rec.rollouts === 2 * 2 * 4);
     const before = JSON.parse(await Deno.readTextFile(`${out}/eval_before/results.json`));
     const after = JSON.parse(await Deno.readTextFile(`${out}/eval_after/results.json`));

@@ -1,6 +1,12 @@
 /** Training data plumbing: the prompt sampler, SFT targets, packing, loss weights, the LR schedule. */
 import { assert, assertEquals, assertThrows } from "./assert.ts";
-import { answerLengths, PromptSampler, responseBudget, sftTarget } from "../train/data.ts";
+import {
+  answerLengths,
+  PromptSampler,
+  responseBudget,
+  sftTarget,
+  tasksThatFit,
+} from "../train/data.ts";
 import { aggWeights, gather, microBatches, pack, scatter, type TrainSeq } from "../train/batch.ts";
 import { learningRate } from "../train/config.ts";
 import { computeReward } from "../tasks/registry.ts";
@@ -94,6 +100,22 @@ Deno.test("response budget: covers the asked share of reference answers, in step
   assertEquals(responseBudget(ten, { coverage: 1, hi: 100 }), 100, "clamped above");
   assertEquals(responseBudget([3, 4]), 32, "clamped below");
   assertEquals(responseBudget([]), 32);
+});
+
+Deno.test("tasks that fit: a task whose median reference answer exceeds the limit is named", () => {
+  // Character counts: "<think>\n\n</think>\n\n" (19) + "a" + id + end token.
+  const long = "x".repeat(40);
+  const xs = [
+    sample("1", "precise_retrieval"),
+    sample("2", "precise_retrieval"),
+    sample(long, "structured_matching"),
+    sample(long + "y", "structured_matching"),
+    sample("3", "structured_matching"), // short outlier: the median still exceeds the limit
+  ];
+  const r = tasksThatFit(xs, (t) => t.length, true, 30);
+  assertEquals(r.fit, ["precise_retrieval"]);
+  assertEquals(r.cut, [{ task: "structured_matching", median: 19 + 41 + 1 }]);
+  assertEquals(tasksThatFit(xs, (t) => t.length, true, 100).cut, []);
 });
 
 Deno.test("packing: scatter/gather address response tokens; micro-batches keep the budget", () => {

@@ -177,6 +177,30 @@ export function responseBudget(
   return Math.min(hi, Math.max(lo, Math.ceil(q / step) * step));
 }
 
+/**
+ * Splits task types by whether their typical reference answer fits a response limit: a task whose
+ * median answer is longer than the limit is cut in most rollouts, so its groups carry length noise
+ * rather than signal (the default run trains on the others and says so).
+ */
+export function tasksThatFit(
+  samples: readonly Sample[],
+  count: (text: string) => number,
+  thinking: boolean,
+  limit: number,
+): { fit: string[]; cut: { task: string; median: number }[] } {
+  const by = new Map<string, Sample[]>();
+  for (const s of samples) by.set(s.ability, [...(by.get(s.ability) ?? []), s]);
+  const fit: string[] = [], cut: { task: string; median: number }[] = [];
+  for (const task of [...by.keys()].sort()) {
+    const lens = answerLengths(by.get(task)!, count, thinking).sort((a, b) => a - b);
+    if (lens.length === 0) continue;
+    const median = lens[(lens.length - 1) >> 1];
+    if (median <= limit) fit.push(task);
+    else cut.push({ task, median });
+  }
+  return { fit, cut };
+}
+
 /** Round-robin over tasks (each task's order kept), so any prefix covers every task. */
 export function interleaveByTask<T extends { ability: string }>(xs: readonly T[]): T[] {
   const by = new Map<string, T[]>();

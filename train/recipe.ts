@@ -24,7 +24,13 @@ import { applyOverrides, defaults } from "../core/config.ts";
 import { joinPath, writeFileAtomic, writeJsonAtomic } from "../core/fsutil.ts";
 import { formatDuration } from "../core/progress.ts";
 import { TRAIN_SCHEMA, type TrainConfig } from "./config.ts";
-import { answerLengths, interleaveByTask, loadSamples, responseBudget } from "./data.ts";
+import {
+  answerLengths,
+  interleaveByTask,
+  loadSamples,
+  responseBudget,
+  tasksThatFit,
+} from "./data.ts";
 import { trainRl, validate, type Validation } from "./rl.ts";
 import { writeRunReport } from "./report.ts";
 import { mean, statsOf } from "./metrics.ts";
@@ -109,7 +115,7 @@ export function recipeConfig(o: {
   c.train.max_gen_rounds = 2;
   c.train.estimator = "tmn-reweight";
   c.train.micro_batch_tokens = 4096;
-  c.optim.lr = 1e-3;
+  c.optim.lr = 2e-4;
   c.optim.warmup_steps = 2;
   c.checkpoint.every = 5;
   c.log.val_every = 0; // the recipe evaluates before and after itself
@@ -168,9 +174,9 @@ export async function runRecipe(o: RecipeOptions): Promise<RecipeResult> {
   // The response limit covers 90% of the reference answers (at most 128 tokens): below them a
   // prompt can never score, and its groups only add generation time.
   const tok0 = await loadTokenizer(model);
-  const maxNewTokens = responseBudget(
-    answerLengths(await loadSamples(trainPath), (t) => tok0.encode(t).length, true),
-  );
+  const count = (t: string) => tok0.encode(t).length;
+  const trainAll = await loadSamples(trainPath);
+  const maxNewTokens = responseBudget(answerLengths(trainAll, count, true));
   const cfg0 = recipeConfig({
     model,
     train: trainPath,
@@ -179,6 +185,28 @@ export async function runRecipe(o: RecipeOptions): Promise<RecipeResult> {
     maxNewTokens,
   });
   applyOverrides(TRAIN_SCHEMA, cfg0 as unknown as Record<string, unknown>, o.set ?? []);
+  // RL on the task types whose typical answer fits the response limit (unless data.tasks is
+  // set); the held-out evaluation still covers every task.
+  const tasks = tasksThatFit(
+    trainAll,
+    count,
+    cfg0.rollout.enable_thinking,
+    cfg0.rollout.max_new_tokens,
+  );
+  if (cfg0.data.tasks.length === 0 && tasks.cut.length > 0 && tasks.fit.length > 0) {
+    cfg0.data.tasks = tasks.fit;
+  }
+  const leftOut = cfg0.data.tasks.length === 0
+    ? []
+    : tasks.cut.filter((c) => !(cfg0.data.tasks as string[]).includes(c.task));
+  if (leftOut.length > 0) {
+    log(
+      `  RL on ${cfg0.data.tasks.length} task types; left out (median reference answer longer ` +
+        `than the ${cfg0.rollout.max_new_tokens}-token response limit): ${
+          leftOut.map((c) => `${c.task} (${c.median})`).join(", ")
+        }`,
+    );
+  }
   const gpu = await acquireGpu(o.gpu);
   let before: Validation, evalS: number, nHeld: number;
   try {
@@ -262,6 +290,9 @@ export async function runRecipe(o: RecipeOptions): Promise<RecipeResult> {
     rollouts,
     tokens,
     heldout_prompts: nHeld,
+    max_new_tokens: cfg0.rollout.max_new_tokens,
+    rl_tasks: cfg0.data.tasks,
+    rl_tasks_left_out: leftOut,
     delta,
     delta_se: deltaSe,
     significant,
@@ -280,6 +311,12 @@ export async function runRecipe(o: RecipeOptions): Promise<RecipeResult> {
     `Training: ${rl.steps} RL step(s) of ${cfg0.train.prompts_per_step} prompts x ` +
     `${cfg0.rollout.n} rollouts (${rollouts} rollouts, ${tokens.toLocaleString("en-US")} tokens` +
     ` through the update)${rl.outOfTime ? ", stopped by the budget" : ""}.`,
+    `Responses up to ${cfg0.rollout.max_new_tokens} tokens (90% of the reference answers fit)` +
+    (leftOut.length > 0
+      ? `; RL on ${cfg0.data.tasks.length} task types, leaving out ${
+        leftOut.map((c) => `${c.task} (median reference answer ${c.median} tokens)`).join(", ")
+      }, whose answers would be cut; the held-out evaluation covers every task.`
+      : "."),
     "",
     "## Held-out reward, paired",
     "",

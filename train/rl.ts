@@ -261,7 +261,7 @@ export async function trainRl(cfg: TrainConfig, opts: RlOptions): Promise<RlSumm
       cfg.rollout.enable_thinking,
     );
     const cut = answers.filter((n) => n > cfg.rollout.max_new_tokens).length;
-    if (cut > 0.05 * answers.length) {
+    if (cut > 0.15 * answers.length) {
       log(
         `warning: ${(100 * cut / answers.length).toFixed(0)}% of the reference answers are ` +
           `longer than rollout.max_new_tokens (${cfg.rollout.max_new_tokens}); those prompts ` +

@@ -24,3 +24,7 @@ t0=$(date +%s)
   --set optim.lr=3e-3 --set optim.warmup_steps=5 --set optim.schedule=constant \
   --set checkpoint.every=25 --set checkpoint.keep=3 --set seed=0 --out "$WORK/sft"
 echo "build: $(( $(date +%s) - t0 )) s" >&2
+# 5. Held-out evaluation of the result: every held-out sample, greedy, scored by its verifier
+#    with the format gate (the numbers docs/default-model.md reports).
+./golongrl eval -q --bench ours --model "$WORK/sft/model" --data-ours "$WORK/data/heldout.jsonl" \
+  --dtype f32 --temperature 0 --max-tokens "${EVAL_TOKENS:-96}" --out "$WORK/eval"
