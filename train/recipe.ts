@@ -361,13 +361,22 @@ function whyNot(
   const zv = mean(num("zero_variance_frac"));
   const groups = num("groups").reduce((a, b) => a + b, 0);
   const ent = num("entropy");
+  const len = num("response_length_mean");
+  const ends = (xs: number[]) => {
+    const k = Math.max(1, Math.min(3, Math.floor(xs.length / 2)));
+    return [mean(xs.slice(0, k)), mean(xs.slice(-k))];
+  };
   const lines = [
     `Why: ${
       (100 * zv).toFixed(0)
     }% of the generated prompt groups had all-equal rewards and were ` +
     `dropped, so ${steps} step(s) learned from ${groups} group(s) in all` +
     (ent.length > 1
-      ? `; the policy's entropy went ${ent[0].toFixed(2)} → ${ent[ent.length - 1].toFixed(2)}`
+      ? `; the policy's entropy went ${ends(ent)[0].toFixed(2)} → ${
+        ends(ent)[1].toFixed(2)
+      } and its mean response length ${ends(len)[0].toFixed(0)} → ${
+        ends(len)[1].toFixed(0)
+      } tokens (means of the first and last steps)`
       : "") +
     ".",
   ];
