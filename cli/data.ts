@@ -2,23 +2,23 @@
 import type { Command } from "./command.ts";
 import { type FlagSpec, requireFlags } from "./args.ts";
 import { UsageError } from "../core/errors.ts";
-import { bucketName, bucketPhase, build, constructPhase, ingestPhase } from "../core/data/build.ts";
-import type { TokenCounter } from "../core/data/assemble.ts";
+import { bucketName, bucketPhase, build, constructPhase, ingestPhase } from "../data/build.ts";
+import type { TokenCounter } from "../data/assemble.ts";
 import { loadTokenizer } from "../core/tokenizer/tokenizer.ts";
-import { promptCounter } from "../core/data/prompt_tokens.ts";
+import { promptCounter } from "../data/prompt_tokens.ts";
 import { TASK_TYPES, type TaskType } from "../tasks/types.ts";
-import { readSamples, writeSamplesJsonl } from "../core/data/schema.ts";
-import { writeParquet } from "../core/data/parquet.ts";
-import { importDataset, newImportReport } from "../core/data/importer.ts";
-import { buildBenchmarkIndex, decontaminate } from "../core/data/decontam.ts";
-import { statsJson, statsMarkdown } from "../core/data/stats.ts";
-import { auditMarkdown, auditSamples } from "../core/data/audit.ts";
+import { readSamples, writeSamplesJsonl } from "../data/schema.ts";
+import { writeParquet } from "../data/parquet.ts";
+import { importDataset, newImportReport } from "../data/importer.ts";
+import { buildBenchmarkIndex, decontaminate } from "../data/decontam.ts";
+import { statsJson, statsMarkdown } from "../data/stats.ts";
+import { auditMarkdown, auditSamples } from "../data/audit.ts";
 import { JsonlWriter } from "../core/jsonl_writer.ts";
 import { readJsonl } from "../core/jsonl.ts";
-import type { Document, Sample } from "../core/data/types.ts";
+import type { Document, Sample } from "../tasks/generators/types.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../core/fsutil.ts";
-import { DEFAULT_DIFFICULTY, filterByDifficulty, type Policy } from "../core/data/difficulty.ts";
-import { endpointPolicy, localPolicy } from "../core/data/policies.ts";
+import { DEFAULT_DIFFICULTY, filterByDifficulty, type Policy } from "../data/difficulty.ts";
+import { endpointPolicy, localPolicy } from "../data/policies.ts";
 import { GPU_FLAGS, gpuOptions } from "./gpu_flags.ts";
 import { Progress } from "../core/progress.ts";
 
@@ -361,7 +361,7 @@ const llmCmd: Command = {
   async run({ io, flags }) {
     const cmd = "golongrl data llm";
     requireFlags(cmd, flags, ["docs", "endpoint", "model-name", "out"]);
-    const { generateLlmDrafts } = await import("../core/data/llm_track.ts");
+    const { generateLlmDrafts } = await import("../data/llm_track.ts");
     const { OpenAIBackend } = await import("../eval/backends/openai.ts");
     const docs: Document[] = [];
     for await (const { value } of readJsonl(flags.docs as string)) {
@@ -666,7 +666,7 @@ const filterCmd: Command = {
     ): Promise<Policy | undefined> => {
       if (model) {
         const { acquireGpu } = await import("../core/gpu/device.ts");
-        const { loadModel } = await import("../core/model/load.ts");
+        const { loadModel } = await import("../engine/load.ts");
         const gpu = await acquireGpu(gpuOptions(flags));
         const { model: m } = await loadModel(gpu, model);
         return localPolicy(model, m, await loadTokenizer(model), sampling);

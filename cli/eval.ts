@@ -7,7 +7,7 @@ import { runEval } from "../eval/runner.ts";
 import { summaryText } from "../eval/report.ts";
 import { OpenAIBackend } from "../eval/backends/openai.ts";
 import { LocalBackend } from "../eval/backends/local.ts";
-import type { Backend } from "../eval/backends/types.ts";
+import type { Backend } from "../core/chat/backend.ts";
 import { loadTokenizer } from "../core/tokenizer/tokenizer.ts";
 import { GPU_FLAGS, gpuOptions } from "./gpu_flags.ts";
 import { parseLengths } from "./data.ts";

@@ -22,7 +22,7 @@
  *
  * @module
  */
-import type { Backend, ChatRequest } from "./backends/types.ts";
+import type { Backend, ChatRequest } from "../core/chat/backend.ts";
 
 /** Benchmarks with a reference judge. */
 export const JUDGE_BENCHMARKS = ["lbv1qa", "corpusqa", "docmath", "frames", "longmemeval"] as const;

@@ -4,9 +4,9 @@
  * killed run resumes without repeats or gaps), rule scores, judge verdicts
  * where the benchmark wants one (cached too), and the reports.
  */
-import type { Backend, ChatRequest } from "./backends/types.ts";
+import type { Backend, ChatRequest } from "../core/chat/backend.ts";
 import type { Benchmark, EvalItem, ScoreResult } from "./benchmarks/types.ts";
-import { type CacheEntry, hashKey, JsonlCache } from "./cache.ts";
+import { type CacheEntry, hashKey, JsonlCache } from "../core/chat/cache.ts";
 import {
   aggregate,
   lengthPlotSvg,

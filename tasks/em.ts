@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { describe, getKey, lastIfList, pyStrip } from "./format.ts";
+import { describe, getKey, lastIfList } from "./format.ts";
+import { pyStrip } from "../metrics/pystr.ts";
 import type { VerifierContext, VerifierOutput, VerifierSpec } from "./types.ts";
 
 /** Score one post-think text against a label (both stripped, then compared exactly). */

@@ -14,9 +14,10 @@
  *
  * @module
  */
-import { rougeL } from "../eval/metrics/rouge.ts";
-import { segmentWords } from "../eval/metrics/segment.ts";
-import { describe, getKey, isDict, lastIfList, pyCollapse, pyStrip, pyTruthy } from "./format.ts";
+import { rougeL } from "../metrics/rouge.ts";
+import { segmentWords } from "../metrics/segment.ts";
+import { describe, getKey, isDict, lastIfList, pyTruthy } from "./format.ts";
+import { pyCollapse, pyStrip } from "../metrics/pystr.ts";
 import type { TaskType, VerifierContext, VerifierOutput, VerifierSpec } from "./types.ts";
 
 /** The reference's metric names. */

@@ -7,7 +7,7 @@ import { cli } from "./helpers.ts";
 import { type MockAction, MockOpenAI, plantedAnswer } from "../eval/backends/mock_openai.ts";
 import { runEval } from "../eval/runner.ts";
 import type { Benchmark, EvalItem } from "../eval/benchmarks/types.ts";
-import type { Backend, ChatRequest } from "../eval/backends/types.ts";
+import type { Backend, ChatRequest } from "../core/chat/backend.ts";
 
 async function plantedDataset(n: number): Promise<string> {
   const dir = await Deno.makeTempDir();

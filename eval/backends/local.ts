@@ -1,7 +1,7 @@
 /**
  * A {@link Backend} over our own WebGPU Qwen3 engine, for evaluating a checkpoint without a
  * server. Chat messages are rendered with the tokenizer's chat template (generation prompt
- * on, `enable_thinking` configurable) and generated with `core/model/generate.ts`.
+ * on, `enable_thinking` configurable) and generated with `engine/generate.ts`.
  *
  * Micro-batching: the runner calls complete() concurrently; requests that arrive within
  * `batchWindowMs` of the first waiting one (or as soon as `concurrency` are waiting) go into
@@ -22,11 +22,11 @@
  *
  * @module
  */
-import type { Backend, ChatRequest, ChatResult } from "./types.ts";
-import { rollout, type RolloutTokenizer } from "../../core/model/rollout.ts";
-import type { Qwen3 } from "../../core/model/qwen3.ts";
+import type { Backend, ChatRequest, ChatResult } from "../../core/chat/backend.ts";
+import { rollout, type RolloutTokenizer } from "../../engine/rollout.ts";
+import type { Qwen3 } from "../../engine/qwen3.ts";
 import { acquireGpu, type GpuOptions } from "../../core/gpu/device.ts";
-import { loadModel } from "../../core/model/load.ts";
+import { loadModel } from "../../engine/load.ts";
 import { loadTokenizer } from "../../core/tokenizer/tokenizer.ts";
 
 /** What the backend needs of a tokenizer: the rollout helper's interface. */

@@ -22,7 +22,7 @@
  *
  * @module
  */
-import type { Backend, ChatRequest, ChatResult } from "./types.ts";
+import type { Backend, ChatRequest, ChatResult } from "../../core/chat/backend.ts";
 
 /** What made an attempt fail in a way worth retrying. */
 export type RetryKind = "rateLimit" | "server" | "timeout" | "network" | "invalidBody";

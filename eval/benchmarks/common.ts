@@ -8,8 +8,8 @@
 
 import { removeThinking, truncateMiddleChars } from "../truncate.ts";
 import { InputError } from "../../core/errors.ts";
-import { pyStrip } from "../metrics/pystr.ts";
-import { readParquetRecords } from "../../core/data/parquet.ts";
+import { pyStrip } from "../../metrics/pystr.ts";
+import { readParquetRecords } from "../../core/parquet.ts";
 
 /** FNV-1a (64-bit) of a string's UTF-8 bytes, as 16 hex digits: short stable ids for records without one. */
 export function stableHash(text: string): string {
@@ -195,7 +195,7 @@ async function formatOf(file: string, hint?: string): Promise<"jsonl" | "json" |
 
 /**
  * Reads records from a `.jsonl` file (one object a line), a `.json` file (an array of objects,
- * or an object holding one array under `data`), a `.parquet` file (core/data/parquet.ts, one
+ * or an object holding one array under `data`), a `.parquet` file (core/parquet.ts, one
  * row group at a time), or a folder of such files and folders of shards (sorted by path).
  * Every number's literal text is kept under {@link NUMBER_SOURCE}. `hint` is added to the
  * error for a file of another type.

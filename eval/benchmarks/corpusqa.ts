@@ -13,8 +13,8 @@
  */
 
 import { GOLONGRL_EVAL_SAMPLING } from "./sampling.ts";
-import { squadExactMatch } from "../metrics/squad.ts";
-import { pyStrip } from "../metrics/pystr.ts";
+import { squadExactMatch } from "../../metrics/squad.ts";
+import { pyStrip } from "../../metrics/pystr.ts";
 import {
   baseName,
   messagesTokens,

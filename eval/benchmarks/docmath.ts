@@ -2,7 +2,7 @@
  * DocMath-Eval (HF `yale-nlp/DocMath-Eval`, subsets complong/compshort/simplong/simpshort
  * `_testmini`) as GoLongRL scores it through evalscope's docmath adapter: prompt
  * `TEMPLATE_0SHOT` with `context = "\n".join(paragraphs)`; rule accuracy = `extract_answer` →
- * `get_acc` (eval/metrics/docmath.ts, 2-decimal round-up as evalscope); LLM judge on the extracted
+ * `get_acc` (metrics/docmath.ts, 2-decimal round-up as evalscope); LLM judge on the extracted
  * answer (ORM prompt, reference first); reported `max_acc` = max(rule, judge) per sample.
  *
  * Data: a folder of `<subset>.json(l)` files or one file; records `question_id`, `question`,
@@ -14,7 +14,11 @@
  */
 
 import { GOLONGRL_EVAL_SAMPLING } from "./sampling.ts";
-import { type DocMathAnswerType, docmathExtractAnswer, docmathGetAcc } from "../metrics/docmath.ts";
+import {
+  type DocMathAnswerType,
+  docmathExtractAnswer,
+  docmathGetAcc,
+} from "../../metrics/docmath.ts";
 import {
   baseName,
   formatTemplate,

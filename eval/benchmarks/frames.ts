@@ -2,7 +2,7 @@
  * FRAMES (google/frames-benchmark; evalscope `iic/frames` test.jsonl with the Wikipedia articles
  * attached) as GoLongRL scores it: prompt = evalscope frames `TEMPLATE_0SHOT` with
  * `context = "\n".join(f"{title}\n{text}" for wiki_items)`; reported score (score_frame.py) =
- * max(CEM, LLM judge), where CEM is eval/metrics/frames.ts on the think-stripped full output and
+ * max(CEM, LLM judge), where CEM is metrics/frames.ts on the think-stripped full output and
  * the judge sees the extracted answer (text after the last "the answer is", `*` removed, dots
  * stripped).
  *
@@ -14,8 +14,8 @@
 
 import { GOLONGRL_EVAL_SAMPLING } from "./sampling.ts";
 import { InputError } from "../../core/errors.ts";
-import { framesCem } from "../metrics/frames.ts";
-import { pyStrip } from "../metrics/pystr.ts";
+import { framesCem } from "../../metrics/frames.ts";
+import { pyStrip } from "../../metrics/pystr.ts";
 import {
   formatTemplate,
   messagesTokens,

@@ -2,7 +2,7 @@
  * LongBench v2 (THUDM/LongBench, HF `THUDM/LongBench-v2` `data.json`): 503 four-choice questions.
  * Prompt = `prompts/0shot.txt` filled as `pred.py` does (`str.replace` of `$DOC$`, `$Q$`,
  * `$C_A$`…`$C_D$` with the stripped fields, in that order); score = `extract_answer` then
- * accuracy (eval/metrics/longbench_v2.ts). Subset = `difficulty` (easy/hard), length bucket =
+ * accuracy (metrics/longbench_v2.ts). Subset = `difficulty` (easy/hard), length bucket =
  * `length` (short/medium/long), as `result.py` reports them. Long documents are cut in the middle
  * by the runner (`ids[:max_len//2] + ids[-max_len//2:]`); `meta.truncation` says so.
  *
@@ -10,7 +10,7 @@
  */
 
 import { LONGBENCH_V2_SAMPLING } from "./sampling.ts";
-import { extractLongBenchV2Answer } from "../metrics/longbench_v2.ts";
+import { extractLongBenchV2Answer } from "../../metrics/longbench_v2.ts";
 import {
   messagesTokens,
   readRecords,
@@ -21,7 +21,7 @@ import {
   tokenCounter,
 } from "./common.ts";
 import type { Benchmark, EvalItem, LoadOptions, ScoreResult } from "./types.ts";
-import { pyStrip } from "../metrics/pystr.ts";
+import { pyStrip } from "../../metrics/pystr.ts";
 
 /** `prompts/0shot.txt` (verbatim). */
 export const LONGBENCH_V2_TEMPLATE = `Please read the following text and answer the question below.

@@ -13,7 +13,7 @@
 
 import { GOLONGRL_EVAL_SAMPLING } from "./sampling.ts";
 import { InputError } from "../../core/errors.ts";
-import { squadExactMatch } from "../metrics/squad.ts";
+import { squadExactMatch } from "../../metrics/squad.ts";
 import {
   formatTemplate,
   messagesTokens,

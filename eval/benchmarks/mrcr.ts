@@ -3,7 +3,7 @@
  * 2/4/8 identical asks; the model must return the requested one prefixed by a random string.
  * Records: `prompt` (the messages as a JSON string, or a list), `answer`,
  * `random_string_to_prepend`, `n_needles` (or GoLongRL's `needle_count`), optional `id`,
- * `n_tokens_qwen`, `bin`. Score = the official `grade` (eval/metrics/mrcr.ts) of the
+ * `n_tokens_qwen`, `bin`. Score = the official `grade` (metrics/mrcr.ts) of the
  * think-stripped response (mrcr_eval.py `strip_thinking`). Subset = needle count; length bucket
  * = the record's `bin` if given, else the OpenAI bin of its token count.
  *
@@ -12,7 +12,7 @@
 
 import { GOLONGRL_EVAL_SAMPLING } from "./sampling.ts";
 import { InputError } from "../../core/errors.ts";
-import { mrcrGrade } from "../metrics/mrcr.ts";
+import { mrcrGrade } from "../../metrics/mrcr.ts";
 import {
   lengthLabel,
   messagesTokens,

@@ -1,5 +1,5 @@
 /**
- * Our own held-out data for the 9 GoLongRL task types: Sample JSONL (core/data/types.ts: `prompt`
+ * Our own held-out data for the 9 GoLongRL task types: Sample JSONL (tasks/generators/types.ts: `prompt`
  * messages, `data_source`, `ability`, `reward_model.ground_truth`, `extra_info`), scored with the
  * training reward (`computeReward`, tasks/registry.ts) so eval and reward agree bit for bit.
  * Subset = `extra_info.task` if set, else `ability`; length bucket = `extra_info.length_bucket`.

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { rulerPostprocess, stringMatchAll, stringMatchPart } from "../metrics/ruler.ts";
+import { rulerPostprocess, stringMatchAll, stringMatchPart } from "../../metrics/ruler.ts";
 import { stripThink } from "../benchmarks/common.ts";
 
 export { defaultSharedDir, loadRulerResources, stripGutenberg } from "./resources.ts";

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { Document } from "../../core/data/types.ts";
+import type { Document } from "./types.ts";
 import { type Generator, ofKind, perDoc } from "./common.ts";
 import { listDraft } from "./formats.ts";
 import {

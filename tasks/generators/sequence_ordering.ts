@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { Document, Passage } from "../../core/data/types.ts";
+import type { Document, Passage } from "./types.ts";
 import { type Generator, ofKind, perDoc, perGroup } from "./common.ts";
 import { listDraft } from "./formats.ts";
 import { docTurns, randInt, renderTurns, sentencePieces, shuffle, turnWindow } from "./text.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Document } from "../../core/data/types.ts";
+import type { Document } from "./types.ts";
 
 /** A seeded source of floats in [0, 1), e.g. `mulberry32(seed)` from core/rng.ts. */
 export type Rng = () => number;
