@@ -1,5 +1,6 @@
 /** The shape of a CLI command, and the I/O it writes through (swappable in tests). */
 import type { FlagSpec, FlagValues, PositionalSpec } from "./args.ts";
+import { writeAllSync } from "../core/fsutil.ts";
 
 export interface Io {
   /** Machine-readable results and requested output. */
@@ -28,14 +29,12 @@ export interface Command {
 }
 
 const enc = new TextEncoder();
-function writeAll(f: { writeSync(p: Uint8Array): number }, s: string) {
-  const b = enc.encode(s);
-  let off = 0;
-  while (off < b.length) off += f.writeSync(b.subarray(off));
+function writeText(f: { writeSync(p: Uint8Array): number }, s: string) {
+  writeAllSync(f, enc.encode(s));
 }
 
 /** The process's stdout and stderr. */
 export const stdio: Io = {
-  out: (s) => writeAll(Deno.stdout, s),
-  err: (s) => writeAll(Deno.stderr, s),
+  out: (s) => writeText(Deno.stdout, s),
+  err: (s) => writeText(Deno.stderr, s),
 };

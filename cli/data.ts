@@ -2,7 +2,8 @@
 import type { Command } from "./command.ts";
 import { type FlagSpec, requireFlags } from "./args.ts";
 import { UsageError } from "../core/errors.ts";
-import { bucketName, bucketPhase, build, constructPhase, ingestPhase } from "../data/build.ts";
+import { bucketPhase, build, constructPhase, ingestPhase } from "../data/build.ts";
+import { lengthLabel, parseLengths } from "../core/lengths.ts";
 import type { TokenCounter } from "../data/assemble.ts";
 import { loadTokenizer } from "../core/tokenizer/tokenizer.ts";
 import { promptCounter } from "../data/prompt_tokens.ts";
@@ -21,33 +22,6 @@ import { DEFAULT_DIFFICULTY, filterByDifficulty, type Policy } from "../data/dif
 import { endpointPolicy, localPolicy } from "../data/policies.ts";
 import { GPU_FLAGS, gpuOptions } from "./gpu_flags.ts";
 import { Progress } from "../core/progress.ts";
-
-/** "4k,16k,32768" → [4096, 16384, 32768]. */
-export function parseLengths(s: string, cmd: string): number[] {
-  const all = s.split(",").map((x) => {
-    const m = /^\s*(\d+)\s*([kK])?\s*$/.exec(x);
-    if (!m) {
-      throw new UsageError(
-        `--lengths: "${x}" is not a token count like 4k or 4096`,
-        `${cmd} --help`,
-      );
-    }
-    const n = Number(m[1]) * (m[2] ? 1024 : 1);
-    if (n < MIN_LENGTH) {
-      // Below this no generator's evidence fits a bucket ("0" and "1,2" gave 0 samples). 512 is
-      // a real short-context bucket with a small tokenizer (the recipe's default data).
-      throw new UsageError(
-        `--lengths: ${x.trim()} is below the smallest context length, ${MIN_LENGTH} tokens`,
-        `${cmd} --help`,
-      );
-    }
-    return n;
-  });
-  return [...new Set(all)]; // "4k,4096" is one bucket
-}
-
-/** The smallest accepted `--lengths` value, in tokens. */
-export const MIN_LENGTH = 256;
 
 function parseTasks(s: string | undefined, cmd: string): TaskType[] | undefined {
   if (!s) return undefined;
@@ -187,7 +161,7 @@ const buildCmd: Command = {
       quiet: flags.quiet as boolean,
       log: (s) => flags.quiet ? undefined : io.err(s),
     });
-    const buckets = lengths.map(bucketName);
+    const buckets = lengths.map(lengthLabel);
     // Every task asked for has a row: one that could not be made shows its zeros.
     const rows = [...r.tasks].sort().map((t) =>
       `  ${t.padEnd(22)} ${

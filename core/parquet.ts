@@ -15,6 +15,7 @@
 import { ByteWriter, ParquetWriter, type SchemaElement } from "hyparquet-writer";
 import { type AsyncBuffer, parquetMetadataAsync, parquetReadObjects } from "hyparquet";
 import { InputError } from "./errors.ts";
+import { readFull, withAtomicFile, writeAllSync } from "./fsutil.ts";
 
 // ==================== A small schema language ====================
 
@@ -70,9 +71,7 @@ class FileByteWriter extends ByteWriter {
     super(1 << 20);
   }
   private spill(): void {
-    const bytes = new Uint8Array(this.buffer, 0, this.index);
-    let off = 0;
-    while (off < bytes.length) off += this.file.writeSync(bytes.subarray(off));
+    writeAllSync(this.file, new Uint8Array(this.buffer, 0, this.index));
     this.index = 0;
   }
   override ensure(size: number): void {
@@ -139,10 +138,8 @@ export async function writeRecordsParquet(
 ): Promise<number> {
   const maxRows = opts.rowGroupRows ?? 1000;
   const maxChars = opts.rowGroupChars ?? 64 << 20;
-  const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
   let rows = 0;
-  try {
+  await withAtomicFile(path, async (file) => {
     const writer = new FileByteWriter(file);
     const pq = new ParquetWriter({
       writer,
@@ -172,15 +169,7 @@ export async function writeRecordsParquet(
     }
     flush();
     pq.finish();
-    file.close();
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    try {
-      file.close();
-    } catch { /* already closed */ }
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
+  });
   return rows;
 }
 
@@ -194,12 +183,8 @@ function fileAsyncBuffer(file: Deno.FsFile, size: number): AsyncBuffer {
       const job = chain.then(async () => {
         const buf = new Uint8Array(Math.max(0, stop - start));
         await file.seek(start, Deno.SeekMode.Start);
-        let off = 0;
-        while (off < buf.length) {
-          const n = await file.read(buf.subarray(off));
-          if (n === null) throw new Error(`unexpected end of file at byte ${start + off}`);
-          off += n;
-        }
+        const got = await readFull(file, buf);
+        if (got < buf.length) throw new Error(`unexpected end of file at byte ${start + got}`);
         return buf.buffer;
       });
       chain = job.catch(() => {});

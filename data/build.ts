@@ -19,7 +19,8 @@ import type { Document, Draft, Sample, Skipped } from "../tasks/generators/types
 import { GENERATORS, routeDocuments, selfCheck } from "../tasks/generators/mod.ts";
 import { withAnswerAt } from "../tasks/generators/formats.ts";
 import { assemble, PaddingPool, type TokenCounter } from "./assemble.ts";
-import { mulberry32 } from "../core/rng.ts";
+import { mulberry32, subSeed } from "../core/rng.ts";
+import { lengthLabel } from "../core/lengths.ts";
 import { Progress } from "../core/progress.ts";
 import { writeSamplesJsonl } from "./schema.ts";
 import { writeParquet } from "./parquet.ts";
@@ -73,17 +74,6 @@ export interface BuildReport {
   heldout: number;
   decontaminated: { id: string; reason: string }[];
   perTaskBucket: Record<string, Record<string, number>>;
-}
-
-/** A 32-bit seed derived from the run seed and a name, so each stream is independent. */
-export function subSeed(seed: number, name: string): number {
-  let h = (seed ^ 0x9e3779b9) >>> 0;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
-  return h;
-}
-
-export function bucketName(tokens: number): string {
-  return tokens % 1024 === 0 ? `${tokens / 1024}k` : `${tokens}`;
 }
 
 /** P1: ingest and dedup. */
@@ -227,7 +217,7 @@ export function bucketPhase(
     const taskGens = GENERATORS.filter((g) => g.task === task).map((g) => g.name);
     for (const L of opts.lengths) {
       const drafts = opts.draftsFor?.(L, task) ?? byTask.get(task) ?? [];
-      const bucket = bucketName(L);
+      const bucket = lengthLabel(L);
       const rand = mulberry32(subSeed(opts.seed, `assemble:${task}:${bucket}`));
       let made = 0;
       const fresh = drafts.map((_, i) => i).filter((i) => !used.has(questionKey(drafts[i])));
@@ -387,7 +377,7 @@ export async function build(o: BuildOptions): Promise<BuildReport> {
   // The shortcut audit covers both splits: a shortcut in either would be learned or rewarded.
   const notes = [
     ...report.tasks.flatMap((t) =>
-      o.lengths.map(bucketName).filter((b) => (report.perTaskBucket[t]?.[b] ?? 0) < o.perTask)
+      o.lengths.map(lengthLabel).filter((b) => (report.perTaskBucket[t]?.[b] ?? 0) < o.perTask)
         .map((b) =>
           `- ${t}@${b}: ${
             report.perTaskBucket[t]?.[b] ?? 0

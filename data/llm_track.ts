@@ -23,7 +23,7 @@
  *
  * @module
  */
-import type { Backend, ChatRequest } from "../core/chat/backend.ts";
+import type { ChatBackend, ChatRequest } from "../core/chat/backend.ts";
 import { hashKey, JsonlCache } from "../core/chat/cache.ts";
 import type { TaskType } from "../tasks/types.ts";
 import { postThink } from "../tasks/format.ts";
@@ -38,9 +38,8 @@ import {
 } from "../tasks/generators/formats.ts";
 import { scoreResponse, selfCheck } from "../tasks/generators/mod.ts";
 import { excerpt as excerptFrom, paragraphs } from "../tasks/generators/text.ts";
-import { mulberry32 } from "../core/rng.ts";
+import { mulberry32, subSeed } from "../core/rng.ts";
 import { renderPassage, renderPrompt } from "./assemble.ts";
-import { subSeed } from "./build.ts";
 import { GENERATION_SYSTEM, generationPrompt } from "./llm_prompts.ts";
 import type { Document, Draft, Passage } from "../tasks/generators/types.ts";
 
@@ -100,7 +99,7 @@ export interface LlmTrackOptions {
   /** JSONL cache of replies; a rerun with the same file sends no request it has a reply for. */
   cachePath?: string;
   /** Answers the verification requests (default: the generating backend). */
-  verifier?: Backend;
+  verifier?: ChatBackend;
   /** QA pairs in flight at once (each is one generation and at most one verification). */
   concurrency: number;
   /** Generation sampling (default 4096 tokens, temperature 0.7, top-p 0.95). */
@@ -619,7 +618,7 @@ async function pool<T>(n: number, jobs: (() => Promise<T>)[]): Promise<T[]> {
  */
 export async function generateLlmDrafts(
   docs: Document[],
-  backend: Backend,
+  backend: ChatBackend,
   opts: LlmTrackOptions,
 ): Promise<LlmTrackResult> {
   const verifier = opts.verifier ?? backend;
@@ -636,7 +635,7 @@ export async function generateLlmDrafts(
 
   /** One reply, from the cache or the backend (which then goes into the cache). */
   const ask = async (
-    b: Backend,
+    b: ChatBackend,
     req: ChatRequest,
     kind: LlmCacheEntry["kind"],
     doc: string,

@@ -31,8 +31,9 @@
  */
 import { InputError } from "../core/errors.ts";
 import { readJsonl } from "../core/jsonl.ts";
-import { TASK_TYPES, type TaskType } from "../tasks/types.ts";
-import type { ChatMessage, GroundTruth, Sample } from "../tasks/generators/types.ts";
+import { JsonlWriter } from "../core/jsonl_writer.ts";
+import { type GroundTruth, TASK_TYPES, type TaskType } from "../tasks/types.ts";
+import type { ChatMessage, Sample } from "../tasks/generators/types.ts";
 
 /** Where a record came from, for error messages. */
 export interface Where {
@@ -238,7 +239,7 @@ export function validateSample(v: unknown, where: Where, opts: ValidateOptions =
 function normalizeGroundTruth(
   raw: unknown,
   fail: (field: string, msg: string) => never,
-): GroundTruth {
+): Required<GroundTruth> {
   const F = "reward_model.ground_truth";
   let gt = raw;
   if (typeof gt === "string") {
@@ -366,36 +367,12 @@ export async function writeSamplesJsonl(
   path: string,
   samples: Iterable<Sample> | AsyncIterable<Sample>,
 ): Promise<number> {
-  const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-  const enc = new TextEncoder();
-  let n = 0;
-  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
-  try {
-    let buf: string[] = [];
-    let size = 0;
-    const flush = async () => {
-      const bytes = enc.encode(buf.join(""));
-      let off = 0;
-      while (off < bytes.length) off += await file.write(bytes.subarray(off));
-      buf = [];
-      size = 0;
-    };
+  return await JsonlWriter.with(path, () => {}, async (w) => {
+    let n = 0;
     for await (const s of samples) {
-      const line = sampleToJsonLine(s) + "\n";
-      buf.push(line);
-      size += line.length;
+      await w.writeLine(sampleToJsonLine(s));
       n++;
-      if (size > 1 << 22) await flush();
     }
-    await flush();
-    file.close();
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    try {
-      file.close();
-    } catch { /* already closed */ }
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
-  return n;
+    return n;
+  });
 }

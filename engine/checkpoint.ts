@@ -9,7 +9,8 @@ import { joinPath, writeJsonAtomic } from "../core/fsutil.ts";
 import { mulberry32 } from "../core/rng.ts";
 import { expectedTensors, type Qwen3Config, validateConfig } from "./model_config.ts";
 import { verifyCheckpoint } from "./verify.ts";
-import { numel, readTensor, type TensorToWrite, writeSafetensors } from "./safetensors.ts";
+import { readTensor, type TensorToWrite, writeSafetensors } from "./safetensors.ts";
+import { numel } from "../core/tensor.ts";
 
 /** f32 values, or float16 bits. */
 export type Weights = Map<string, Float32Array | Uint16Array>;

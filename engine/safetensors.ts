@@ -8,7 +8,8 @@
  * the tensor. Writing is atomic (temporary file + rename) and streams tensor by tensor too.
  */
 import { InputError } from "../core/errors.ts";
-import { joinPath } from "../core/fsutil.ts";
+import { joinPath, readFull, withAtomicFile, writeAll } from "../core/fsutil.ts";
+import { numel } from "../core/tensor.ts";
 
 /** Tensor element types we understand. */
 export type Dtype = "F64" | "F32" | "F16" | "BF16" | "I64" | "I32" | "U8";
@@ -58,26 +59,15 @@ export interface TensorToWrite {
 /** Largest JSON header we accept; real headers are well under 10 MB. */
 const MAX_HEADER_BYTES = 100 * 2 ** 20;
 
-/** The number of elements of a shape (1 for a scalar). */
-export function numel(shape: readonly number[]): number {
-  let n = 1;
-  for (const s of shape) n *= s;
-  return n;
-}
-
 /** Reads exactly `buf.length` bytes at `pos`, or fails naming the file. */
 async function readExact(f: Deno.FsFile, pos: number, buf: Uint8Array, path: string, what: string) {
   await f.seek(pos, Deno.SeekMode.Start);
-  let off = 0;
-  while (off < buf.length) {
-    const n = await f.read(buf.subarray(off));
-    if (n === null) {
-      throw new InputError(
-        `truncated file: ${what} needs ${buf.length} bytes at offset ${pos}, got ${off}`,
-        path,
-      );
-    }
-    off += n;
+  const got = await readFull(f, buf);
+  if (got < buf.length) {
+    throw new InputError(
+      `truncated file: ${what} needs ${buf.length} bytes at offset ${pos}, got ${got}`,
+      path,
+    );
   }
 }
 
@@ -495,11 +485,6 @@ export function buildHeader(
   return { bytes, order, dataLength: off };
 }
 
-async function writeAll(f: Deno.FsFile, b: Uint8Array) {
-  let off = 0;
-  while (off < b.length) off += await f.write(b.subarray(off));
-}
-
 /**
  * Writes a .safetensors file atomically (temporary file in the same folder, then rename),
  * tensors in sorted-name order, header padded to 8 bytes with spaces. Float32Array data is
@@ -511,18 +496,8 @@ export async function writeSafetensors(
   metadata?: Record<string, string>,
 ): Promise<void> {
   const { bytes, order } = buildHeader(tensors, metadata);
-  const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-  const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
-  try {
+  await withAtomicFile(path, async (f) => {
     await writeAll(f, bytes);
     for (const t of order) await writeAll(f, tensorBytes(t));
-    f.close();
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    try {
-      f.close();
-    } catch { /* already closed */ }
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
+  });
 }

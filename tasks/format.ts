@@ -79,3 +79,8 @@ export function describe(v: unknown): string {
   if (Array.isArray(v)) return "a list";
   return typeof v === "string" ? "a string" : typeof v;
 }
+
+/** Keeps verifier details small: the first `n` characters, "…" when cut. */
+export function clipForDetails(s: string, n = 200): string {
+  return s.length <= n ? s : s.slice(0, n) + "…";
+}

@@ -10,8 +10,7 @@
 import { readSamples } from "../data/schema.ts";
 import type { Sample } from "../tasks/generators/types.ts";
 import { goldResponse } from "../data/stats.ts";
-import { subSeed } from "../data/build.ts";
-import { mulberry32 } from "../core/rng.ts";
+import { mulberry32, subSeed } from "../core/rng.ts";
 import { InputError } from "../core/errors.ts";
 import { joinPath } from "../core/fsutil.ts";
 

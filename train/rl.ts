@@ -25,7 +25,7 @@ import type { Qwen3 } from "../engine/qwen3.ts";
 import { promptIds, type Rollout, rollout } from "../engine/rollout.ts";
 import { type MicroBatch, type PpoSettings, Trainer } from "../engine/train_step.ts";
 import { loadTokenizer, type Tokenizer } from "../core/tokenizer/tokenizer.ts";
-import { subSeed } from "../data/build.ts";
+import { subSeed } from "../core/rng.ts";
 import type { Sample } from "../tasks/generators/types.ts";
 import { writeEffectiveConfig } from "../core/config_schema.ts";
 import { joinPath } from "../core/fsutil.ts";

@@ -41,7 +41,7 @@ export interface ChatResult {
 }
 
 /** A model that answers chat requests. */
-export interface Backend {
+export interface ChatBackend {
   name: string;
   /** Stable identity for cache keys (model name, endpoint or checkpoint hash). */
   id: string;

@@ -5,6 +5,8 @@
  * most the line being written (a truncated last line is ignored on reading) and
  * a resumed run neither repeats nor skips work.
  */
+import { readFull, writeAll } from "../fsutil.ts";
+import { readJsonlLines } from "../jsonl.ts";
 
 export interface CacheEntry {
   key: string;
@@ -35,39 +37,37 @@ export class JsonlCache<T extends { key: string }> {
   readonly entries = new Map<string, T>();
   private file?: Deno.FsFile;
   private readonly enc = new TextEncoder();
-  /** Lines skipped on load (a truncated last line from a killed run). */
+  /** Lines skipped on load (a truncated last line from a killed run, or any line that is not a JSON object). */
   skippedLines = 0;
 
   constructor(readonly path: string) {}
 
   /** Loads existing entries (later lines win) and opens the file for appending. */
   async open(): Promise<this> {
-    let text = "";
+    let size = 0;
     try {
-      text = await Deno.readTextFile(this.path);
+      size = (await Deno.stat(this.path)).size;
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
-    const lines = text.split("\n");
-    for (const line of lines) {
-      if (!line.trim()) continue;
-      try {
-        const v = JSON.parse(line) as T;
+    if (size > 0) {
+      for await (const r of readJsonlLines(this.path)) {
+        if ("error" in r) {
+          this.skippedLines++;
+          continue;
+        }
+        const v = r.value as T;
         if (typeof v.key === "string") this.entries.set(v.key, v);
-      } catch {
-        this.skippedLines++;
       }
     }
     // A partial last line would glue onto the next append: end it first.
     this.file = await Deno.open(this.path, { append: true, create: true, write: true });
-    if (text.length > 0 && !text.endsWith("\n")) await this.writeRaw("\n");
+    if (size > 0 && !(await endsWithNewline(this.path, size))) await this.writeRaw("\n");
     return this;
   }
 
   private async writeRaw(s: string) {
-    const bytes = this.enc.encode(s);
-    let off = 0;
-    while (off < bytes.length) off += await this.file!.write(bytes.subarray(off));
+    await writeAll(this.file!, this.enc.encode(s));
   }
 
   get(key: string): T | undefined {
@@ -89,5 +89,16 @@ export class JsonlCache<T extends { key: string }> {
   close(): void {
     this.file?.close();
     this.file = undefined;
+  }
+}
+
+async function endsWithNewline(path: string, size: number): Promise<boolean> {
+  const f = await Deno.open(path);
+  try {
+    await f.seek(size - 1, Deno.SeekMode.Start);
+    const last = new Uint8Array(1);
+    return (await readFull(f, last)) === 1 && last[0] === 10;
+  } finally {
+    f.close();
   }
 }

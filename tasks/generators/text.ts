@@ -284,6 +284,26 @@ export function docTurns(doc: Document): { speaker: string; text: string; index:
   return out;
 }
 
+/** A meeting transcript with `minTurns`+ turns and `minSpeakers`+ distinct speakers. */
+export function meetingWith(doc: Document, minTurns: number, minSpeakers: number): boolean {
+  if (doc.kind !== "meeting") return false;
+  const ts = docTurns(doc);
+  return ts.length >= minTurns && new Set(ts.map((t) => t.speaker)).size >= minSpeakers;
+}
+
+/**
+ * A {@link turnWindow} from a random start among all but the last `tail` turns (so the window
+ * is rarely cut short by the end of the transcript).
+ */
+export function randomTurnWindow<T extends { speaker: string; text: string }>(
+  turns: readonly T[],
+  rng: Rng,
+  maxChars: number,
+  tail = 30,
+): T[] {
+  return turnWindow(turns, randInt(rng, Math.max(1, turns.length - tail)), maxChars);
+}
+
 /**
  * A window of consecutive turns starting at `start`, as many as fit in `maxChars` when rendered
  * one per line.

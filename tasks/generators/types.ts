@@ -3,7 +3,7 @@
  * yields) and a training {@link Sample} in GoLongRL's schema (what
  * construction yields and what verl reads).
  */
-import type { TaskType } from "../types.ts";
+import type { GroundTruth, TaskType } from "../types.ts";
 
 export type DocKind =
   | "book"
@@ -53,16 +53,6 @@ export interface ChatMessage {
   content: string;
 }
 
-/** The ground truth in GoLongRL's layout (reward_model.ground_truth). */
-export interface GroundTruth {
-  /** Gold items for the LongBench-Pro metrics (F1, NDCG, SubEM, Pairwise, Summary refs). */
-  doc_ids: string[];
-  /** Gold answer for EM, multiple choice, math and table IoU. */
-  golden_label: string;
-  /** Passed as the language to LongBench-Pro metrics ("English" / "Chinese"). */
-  summary: string;
-}
-
 /** One RLVR sample: GoLongRL's fields plus our provenance in extra_info. */
 export interface Sample {
   id: string;
@@ -71,7 +61,8 @@ export interface Sample {
   /** The capability (one of the 9 task types). */
   ability: TaskType;
   prompt: ChatMessage[];
-  reward_model: { style: "rule"; ground_truth: GroundTruth };
+  /** Samples golongrl writes carry all three ground-truth fields (imports fill the missing). */
+  reward_model: { style: "rule"; ground_truth: Required<GroundTruth> };
   extra_info: {
     /** Fine-grained task name: a LongBench-Pro sub-task name or the raw reward type. */
     reward_mode: string;
@@ -117,7 +108,7 @@ export interface Draft {
   question: string;
   /** The exact output format the verifier parses, appended after the question. */
   instruction: string;
-  ground_truth: GroundTruth;
+  ground_truth: Required<GroundTruth>;
   /** Evidence passages, kept whole and in this order. */
   evidence: Passage[];
   /** Documents the evidence came from (the first is the main one). */
