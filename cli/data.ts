@@ -2,7 +2,7 @@
 import type { Command } from "./command.ts";
 import { type FlagSpec, requireFlags } from "./args.ts";
 import { UsageError } from "../core/errors.ts";
-import { bucketPhase, build, constructPhase, ingestPhase } from "../data/build.ts";
+import { bucketPhase, buildDataset, constructPhase, ingestPhase } from "../data/build.ts";
 import { lengthLabel, parseLengths } from "../core/lengths.ts";
 import type { TokenCounter } from "../data/assemble.ts";
 import { loadTokenizer } from "../core/tokenizer/tokenizer.ts";
@@ -133,19 +133,7 @@ const buildCmd: Command = {
     const tasks = parseTasks(flags.tasks as string | undefined, cmd);
     const { count, countPrompt, name } = await counter(flags.tokenizer as string | undefined);
     const out = flags.out as string;
-    const config = {
-      sources: flags.sources,
-      lengths,
-      per_task: flags["per-task"],
-      tasks: tasks ?? "all",
-      seed: flags.seed,
-      tokenizer: name,
-      benchmarks: flags.benchmarks ?? [],
-      parquet: Boolean(flags.parquet),
-    };
-    await Deno.mkdir(out, { recursive: true });
-    await writeJsonAtomic(`${out}/config.json`, config);
-    const r = await build({
+    const r = await buildDataset({
       sources: flags.sources as string[],
       out,
       tasks,
@@ -335,12 +323,9 @@ const llmCmd: Command = {
   async run({ io, flags }) {
     const cmd = "golongrl data llm";
     requireFlags(cmd, flags, ["docs", "endpoint", "model-name", "out"]);
-    const { generateLlmDrafts } = await import("../data/llm_track.ts");
+    const { buildLlmDataset, readDocuments } = await import("../data/llm_dataset.ts");
     const { OpenAIBackend } = await import("../eval/backends/openai.ts");
-    const docs: Document[] = [];
-    for await (const { value } of readJsonl(flags.docs as string)) {
-      docs.push(value as unknown as Document);
-    }
+    const docs = await readDocuments(flags.docs as string);
     const tasks = parseTasks(flags.tasks as string | undefined, cmd) ?? [...TASK_TYPES];
     const lengths = parseLengths(flags.lengths as string, cmd);
     const { count, countPrompt } = await counter(flags.tokenizer as string | undefined);
@@ -363,7 +348,7 @@ const llmCmd: Command = {
       })
       : undefined;
     const progress = new Progress("llm", { unit: "QA pairs", quiet: flags.quiet as boolean });
-    const r = await generateLlmDrafts(docs, backend, {
+    const r = await buildLlmDataset(docs, backend, {
       tasks,
       perDoc: flags["per-doc"] as number,
       seed: flags.seed as number,
@@ -372,36 +357,25 @@ const llmCmd: Command = {
       verifier,
       concurrency,
       onProgress: () => progress.tick(),
-    });
-    progress.finish();
-    if (flags["drafts-out"]) {
-      await JsonlWriter.with(flags["drafts-out"] as string, io.out, async (w) => {
-        for (const d of r.drafts) await w.write(d);
-      });
-    }
-    const byTask = new Map<TaskType, typeof r.drafts>();
-    for (const d of r.drafts) byTask.set(d.task, [...(byTask.get(d.task) ?? []), d]);
-    const most = Math.max(0, ...[...byTask.values()].map((l) => l.length));
-    const report = { bucketSkips: {} as Record<string, number> };
-    const samples = bucketPhase(byTask, docs, {
+      onDraftsDone: () => progress.finish(),
+      draftsOut: flags["drafts-out"] as string | undefined,
       lengths,
-      perTask: (flags["per-task"] as number | undefined) ?? most,
-      seed: flags.seed as number,
+      perTask: flags["per-task"] as number | undefined,
       count,
       countPrompt,
       quiet: flags.quiet as boolean,
-    }, report);
-    await writeSamplesJsonl(flags.out as string, samples);
+      out: flags.out as string,
+    }, io.out);
     const s = r.stats;
     const reasons = Object.entries(s.rejected).sort(([a], [b]) => a.localeCompare(b));
     io.err(
       `${s.jobs} QA pairs asked for (${s.requests} requests, ${s.cacheHits} cached replies): ` +
         `${s.accepted} accepted, ${r.rejected.length} rejected\n` +
         reasons.map(([k, v]) => `  rejected ${k}: ${v}\n`).join("") +
-        Object.entries(report.bucketSkips).map(([k, v]) => `  bucket skip ${k}: ${v}\n`).join("") +
-        `${flags.out}: ${samples.length} samples\n`,
+        Object.entries(r.bucketSkips).map(([k, v]) => `  bucket skip ${k}: ${v}\n`).join("") +
+        `${flags.out}: ${r.samples} samples\n`,
     );
-    return samples.length > 0 ? 0 : 1;
+    return r.samples > 0 ? 0 : 1;
   },
 };
 

@@ -268,6 +268,27 @@ export function bucketPhase(
   return samples;
 }
 
+/** The settings of a build as `data build` records them in `OUT/config.json`. */
+export function buildConfig(o: BuildOptions): Record<string, unknown> {
+  return {
+    sources: o.sources,
+    lengths: o.lengths,
+    per_task: o.perTask,
+    tasks: o.tasks ?? "all",
+    seed: o.seed,
+    tokenizer: o.tokenizerName,
+    benchmarks: o.benchmarks ?? [],
+    parquet: Boolean(o.parquet),
+  };
+}
+
+/** `data build`: creates `o.out`, records the settings in `o.out/config.json`, then builds. */
+export async function buildDataset(o: BuildOptions): Promise<BuildReport> {
+  await Deno.mkdir(o.out, { recursive: true });
+  await writeJsonAtomic(`${o.out}/config.json`, buildConfig(o));
+  return await build(o);
+}
+
 export async function build(o: BuildOptions): Promise<BuildReport> {
   const log = o.log ?? (() => {});
   const tasks = o.tasks ?? [...new Set(GENERATORS.map((g) => g.task))];
