@@ -66,7 +66,7 @@ export async function generate(
   opts: GenerateOptions,
 ): Promise<{ completions: Completion[]; stats: GenerateStats }> {
   const { gpu, pool } = model;
-  const { H, V, L, hq, hkv, d, eps, maxPos } = model.dims;
+  const { H, V, L, hkv, d, eps, maxPos } = model.dims;
   const P = prompts.length, n = opts.n, B = P * n;
   if (P === 0 || n < 1) {
     return { completions: [], stats: { decodeSteps: 0, readbacks: 0, submits: 0 } };
@@ -199,79 +199,11 @@ export async function generate(
   };
 
   // ---- Prefill: every prompt once, into its slot; then the first sampled token.
+  const g: Gen = { model, kCache, vCache, maxLen, scale, head, sampleInto, P, n, B };
   const scratch = new Scratch(pool);
   let rec = new Rec(gpu, pool, { label: "prefill" });
   let lastTokens: Tensor | undefined;
-  if (steps > 0) {
-    const Tp = prompts.reduce((a, p) => a + p.length, 0);
-    const ids = new Uint32Array(Tp), pos = new Uint32Array(Tp), slotOf = new Uint32Array(Tp);
-    const starts = new Uint32Array(P + 1);
-    let t = 0;
-    for (const [i, p] of prompts.entries()) {
-      starts[i] = t;
-      for (let j = 0; j < p.length; j++, t++) [ids[t], pos[t], slotOf[t]] = [p[j], j, i];
-    }
-    starts[P] = Tp;
-    const gIds = scratch.upload(ids), gPos = scratch.upload(pos), gSlots = scratch.upload(slotOf);
-    const gStarts = scratch.upload(starts);
-    const xs = [scratch.tensor([Tp, H]), scratch.tensor([Tp, H])];
-    await model.embed(rec, gIds.buffer, xs[0].buffer, Tp);
-    const a = model.allocActs(scratch, Tp);
-    for (let l = 0; l < L; l++) {
-      const attend = async (a: LayerActs) => {
-        await kvAppend(gpu, rec, {
-          k: a.k.buffer,
-          v: a.v.buffer,
-          kCache: kCache[l].buffer,
-          vCache: vCache[l].buffer,
-          slots: gSlots.buffer,
-          positions: gPos.buffer,
-          tokens: Tp,
-          hkv,
-          headDim: d,
-          maxLen,
-        });
-        await attentionForward(gpu, rec, {
-          q: a.q.buffer,
-          k: a.k.buffer,
-          v: a.v.buffer,
-          out: a.attn.buffer,
-          lse: a.lse.buffer,
-          seqStarts: gStarts.buffer,
-          numSeqs: P,
-          totalTokens: Tp,
-          hq,
-          hkv,
-          headDim: d,
-          scale,
-        });
-      };
-      await model.layerForward(
-        rec,
-        model.p.layers[l],
-        xs[l % 2],
-        xs[(l + 1) % 2],
-        { T: Tp, positions: gPos },
-        a,
-        attend,
-      );
-    }
-    // Each rollout starts from its prompt's last hidden state.
-    const xLast = scratch.tensor([B, H]);
-    for (let i = 0; i < P; i++) {
-      for (let j = 0; j < n; j++) {
-        rec.copy(
-          xs[L % 2].buffer,
-          (starts[i + 1] - 1) * H * 4,
-          xLast.buffer,
-          (i * n + j) * H * 4,
-          H * 4,
-        );
-      }
-    }
-    const logits = await head(rec, scratch, xLast, B);
-    lastTokens = await sampleInto(rec, scratch, logits, 0);
-  }
+  if (steps > 0) lastTokens = await prefill(g, rec, scratch, prompts);
 
   // ---- Decode, `per` steps per submission, reading back only the new rows.
   const per = opts.stepsPerReadback ?? 8;
@@ -293,54 +225,13 @@ export async function generate(
     const until = Math.min(steps, readUpTo + per);
     const stepScratch = new Scratch(pool);
     while (step < until) {
-      // Feed token step-1 (at position promptLen + step - 1) into own row step-1.
-      const pos = Uint32Array.from(promptLen, (p) => p + step - 1);
-      const info = new Uint32Array(B * 4);
-      for (let b = 0; b < B; b++) info.set([Math.floor(b / n), promptLen[b], P + b, step], b * 4);
-      const gPos = stepScratch.upload(pos), gInfo = stepScratch.upload(info);
-      const gSlots = stepScratch.upload(Uint32Array.from({ length: B }, (_, b) => P + b));
-      const gOwnPos = stepScratch.upload(new Uint32Array(B).fill(step - 1));
-      await model.embed(rec, lastTokens!.buffer, xd[0].buffer, B);
-      for (let l = 0; l < L; l++) {
-        const attend = async (a: LayerActs) => {
-          await kvAppend(gpu, rec, {
-            k: a.k.buffer,
-            v: a.v.buffer,
-            kCache: kCache[l].buffer,
-            vCache: vCache[l].buffer,
-            slots: gSlots.buffer,
-            positions: gOwnPos.buffer,
-            tokens: B,
-            hkv,
-            headDim: d,
-            maxLen,
-          });
-          await attentionDecode(gpu, rec, {
-            q: a.q.buffer,
-            kCache: kCache[l].buffer,
-            vCache: vCache[l].buffer,
-            out: a.attn.buffer,
-            seqInfo: gInfo.buffer,
-            batch: B,
-            hq,
-            hkv,
-            headDim: d,
-            maxLen,
-            scale,
-          });
-        };
-        await model.layerForward(
-          rec,
-          model.p.layers[l],
-          xd[l % 2],
-          xd[(l + 1) % 2],
-          { T: B, positions: gPos },
-          a1,
-          attend,
-        );
-      }
-      const logits = await head(rec, stepScratch, xd[L % 2], B);
-      lastTokens = await sampleInto(rec, stepScratch, logits, step);
+      lastTokens = await decodeStep(g, rec, stepScratch, {
+        tokens: lastTokens!,
+        step,
+        promptLen,
+        x: xd,
+        acts: a1,
+      });
       step++;
       decodeSteps++;
     }
@@ -403,4 +294,194 @@ export async function generate(
       submits: gpu.counters.submits - counters0.submits,
     },
   };
+}
+
+/** What the prefill and the decode steps of one generation share. */
+interface Gen {
+  model: Qwen3;
+  kCache: Tensor[];
+  vCache: Tensor[];
+  /** Positions per cache slot. */
+  maxLen: number;
+  scale: number;
+  /** Final norm and LM head over rows of x [rows, H] into logits [rows, V]. */
+  head(rec: Recorder, s: Scratch, x: Tensor, rows: number): Promise<Tensor>;
+  /** Samples one token per rollout from logits [B, V] into history row `step`. */
+  sampleInto(rec: Recorder, s: Scratch, logits: Tensor, step: number): Promise<Tensor>;
+  /** Prompts, rollouts per prompt, rollouts (P * n). */
+  P: number;
+  n: number;
+  B: number;
+}
+
+/**
+ * The one attention builder: layer `l`'s attention for a forward of `tokens` rows. The rows' keys
+ * and values go into the cache at (`slots`, `positions`) first; then `attend` reads them (over
+ * the packed prompts in the prefill, over the cache in a decode step).
+ */
+function cachedAttention(
+  g: Gen,
+  rec: Recorder,
+  l: number,
+  rows: { slots: Tensor; positions: Tensor; tokens: number },
+  attend: (a: LayerActs) => Promise<void>,
+): (a: LayerActs) => Promise<void> {
+  const { hkv, d } = g.model.dims;
+  return async (a: LayerActs) => {
+    await kvAppend(g.model.gpu, rec, {
+      k: a.k.buffer,
+      v: a.v.buffer,
+      kCache: g.kCache[l].buffer,
+      vCache: g.vCache[l].buffer,
+      slots: rows.slots.buffer,
+      positions: rows.positions.buffer,
+      tokens: rows.tokens,
+      hkv,
+      headDim: d,
+      maxLen: g.maxLen,
+    });
+    await attend(a);
+  };
+}
+
+/** Every layer over x[0] (then alternating buffers); the output is x[L % 2]. */
+async function forwardLayers(
+  g: Gen,
+  rec: Recorder,
+  x: Tensor[],
+  fwd: { T: number; positions: Tensor },
+  acts: LayerActs,
+  attention: (l: number) => (a: LayerActs) => Promise<void>,
+): Promise<void> {
+  const { model } = g;
+  for (let l = 0; l < model.dims.L; l++) {
+    await model.layerForward(
+      rec,
+      model.p.layers[l],
+      x[l % 2],
+      x[(l + 1) % 2],
+      fwd,
+      acts,
+      attention(l),
+    );
+  }
+}
+
+/**
+ * The prefill: every prompt once, packed into one forward, its keys and values into its own
+ * cache slot; then the first token of each rollout, sampled from its prompt's last position.
+ */
+async function prefill(
+  g: Gen,
+  rec: Recorder,
+  scratch: Scratch,
+  prompts: number[][],
+): Promise<Tensor> {
+  const { model, P, n, B } = g;
+  const { gpu } = model;
+  const { H, L, hq, hkv, d } = model.dims;
+  const Tp = prompts.reduce((a, p) => a + p.length, 0);
+  const ids = new Uint32Array(Tp), pos = new Uint32Array(Tp), slotOf = new Uint32Array(Tp);
+  const starts = new Uint32Array(P + 1);
+  let t = 0;
+  for (const [i, p] of prompts.entries()) {
+    starts[i] = t;
+    for (let j = 0; j < p.length; j++, t++) [ids[t], pos[t], slotOf[t]] = [p[j], j, i];
+  }
+  starts[P] = Tp;
+  const gIds = scratch.upload(ids), gPos = scratch.upload(pos), gSlots = scratch.upload(slotOf);
+  const gStarts = scratch.upload(starts);
+  const xs = [scratch.tensor([Tp, H]), scratch.tensor([Tp, H])];
+  await model.embed(rec, gIds.buffer, xs[0].buffer, Tp);
+  const a = model.allocActs(scratch, Tp);
+  const rows = { slots: gSlots, positions: gPos, tokens: Tp };
+  await forwardLayers(
+    g,
+    rec,
+    xs,
+    { T: Tp, positions: gPos },
+    a,
+    (l) =>
+      cachedAttention(g, rec, l, rows, async (a) => {
+        await attentionForward(gpu, rec, {
+          q: a.q.buffer,
+          k: a.k.buffer,
+          v: a.v.buffer,
+          out: a.attn.buffer,
+          lse: a.lse.buffer,
+          seqStarts: gStarts.buffer,
+          numSeqs: P,
+          totalTokens: Tp,
+          hq,
+          hkv,
+          headDim: d,
+          scale: g.scale,
+        });
+      }),
+  );
+  // Each rollout starts from its prompt's last hidden state.
+  const xLast = scratch.tensor([B, H]);
+  for (let i = 0; i < P; i++) {
+    for (let j = 0; j < n; j++) {
+      rec.copy(
+        xs[L % 2].buffer,
+        (starts[i + 1] - 1) * H * 4,
+        xLast.buffer,
+        (i * n + j) * H * 4,
+        H * 4,
+      );
+    }
+  }
+  const logits = await g.head(rec, scratch, xLast, B);
+  return await g.sampleInto(rec, scratch, logits, 0);
+}
+
+/**
+ * One decode step: each rollout's token `step - 1` (at position promptLen + step - 1) goes into
+ * its own slot's row `step - 1`, attends over its prompt's slot and its own rows, and token
+ * `step` is sampled.
+ */
+async function decodeStep(
+  g: Gen,
+  rec: Recorder,
+  stepScratch: Scratch,
+  s: { tokens: Tensor; step: number; promptLen: number[]; x: Tensor[]; acts: LayerActs },
+): Promise<Tensor> {
+  const { model, P, n, B } = g;
+  const { gpu } = model;
+  const { L, hq, hkv, d } = model.dims;
+  const { step, promptLen } = s;
+  const pos = Uint32Array.from(promptLen, (p) => p + step - 1);
+  const info = new Uint32Array(B * 4);
+  for (let b = 0; b < B; b++) info.set([Math.floor(b / n), promptLen[b], P + b, step], b * 4);
+  const gPos = stepScratch.upload(pos), gInfo = stepScratch.upload(info);
+  const gSlots = stepScratch.upload(Uint32Array.from({ length: B }, (_, b) => P + b));
+  const gOwnPos = stepScratch.upload(new Uint32Array(B).fill(step - 1));
+  await model.embed(rec, s.tokens.buffer, s.x[0].buffer, B);
+  const rows = { slots: gSlots, positions: gOwnPos, tokens: B };
+  await forwardLayers(
+    g,
+    rec,
+    s.x,
+    { T: B, positions: gPos },
+    s.acts,
+    (l) =>
+      cachedAttention(g, rec, l, rows, async (a) => {
+        await attentionDecode(gpu, rec, {
+          q: a.q.buffer,
+          kCache: g.kCache[l].buffer,
+          vCache: g.vCache[l].buffer,
+          out: a.attn.buffer,
+          seqInfo: gInfo.buffer,
+          batch: B,
+          hq,
+          hkv,
+          headDim: d,
+          maxLen: g.maxLen,
+          scale: g.scale,
+        });
+      }),
+  );
+  const logits = await g.head(rec, stepScratch, s.x[L % 2], B);
+  return await g.sampleInto(rec, stepScratch, logits, step);
 }
