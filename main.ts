@@ -8,8 +8,8 @@
  * @module
  */
 import { runCli } from "./cli/app.ts";
-import { setScoreWorkerEntry } from "./core/reward/pool.ts";
-import { isScoreWorker } from "./core/reward/score_worker.ts";
+import { setScoreWorkerEntry } from "./reward/pool.ts";
+import { isScoreWorker } from "./reward/score_worker.ts";
 
 // Bundled into one file, score_worker.ts is no file of its own: the bundle (this module) is the
 // scoring workers' module, and its score_worker part starts the worker loop inside them.

@@ -1,5 +1,5 @@
 /** `golongrl advantage`: the trainer's advantage estimators, offline over a rollouts file. */
-import type { Command } from "./command.ts";
+import { command } from "./command.ts";
 import { requireFlags } from "./args.ts";
 import { readJsonl } from "../core/jsonl.ts";
 import { JsonlWriter } from "../core/jsonl_writer.ts";
@@ -29,7 +29,7 @@ function rolloutOf(v: Record<string, unknown>, file: string, line: number): Adva
   return { uid, task: v.task as string, reward: v.reward };
 }
 
-export const advantage: Command = {
+export const advantage = command({
   name: "advantage",
   summary: "Compute advantages offline from {uid, task, reward} lines, as the trainer does.",
   usage:
@@ -69,7 +69,7 @@ export const advantage: Command = {
   ],
   async run({ io, flags }) {
     requireFlags("golongrl advantage", flags, ["estimator", "in"]);
-    const file = flags.in as string;
+    const file = flags.in;
     const records: Record<string, unknown>[] = [];
     const lines: number[] = [];
     const inputs: AdvantageInput[] = [];
@@ -80,9 +80,9 @@ export const advantage: Command = {
     }
     let result;
     try {
-      result = computeAdvantages(flags.estimator as string, inputs, {
-        alpha: flags.alpha as number,
-        gamma: flags.gamma as number,
+      result = computeAdvantages(flags.estimator, inputs, {
+        alpha: flags.alpha,
+        gamma: flags.gamma,
       });
     } catch (e) {
       if (e instanceof AdvantageInputError) {
@@ -91,7 +91,7 @@ export const advantage: Command = {
       throw e;
     }
     const adv = result.advantages;
-    await JsonlWriter.with(flags.out as string | undefined, io.out, async (w) => {
+    await JsonlWriter.with(flags.out, io.out, async (w) => {
       for (let i = 0; i < records.length; i++) await w.write({ ...records[i], advantage: adv[i] });
     });
     if (!flags.quiet) {
@@ -100,4 +100,4 @@ export const advantage: Command = {
       );
     }
   },
-};
+});

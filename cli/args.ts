@@ -32,6 +32,23 @@ export interface PositionalSpec {
 
 export type FlagValues = Record<string, string | number | boolean | string[] | undefined>;
 
+/** The value a flag parses to: boolean, a list for `multiple`, a number, or a string. */
+export type FlagValueOf<S extends FlagSpec> = S extends { type: "boolean" } ? boolean
+  : S extends { multiple: true } ? string[]
+  : S extends { type: "number" | "integer" } ? number
+  : string;
+
+/**
+ * The parsed flags of a command, typed from its flag specs (see `command` in command.ts): a flag
+ * with a default is always set; any other may be undefined until {@link requireFlags} says not.
+ */
+export type FlagsOf<F extends Record<string, FlagSpec>> =
+  & {
+    -readonly [K in keyof F]: F[K] extends { default: unknown } ? FlagValueOf<F[K]>
+      : FlagValueOf<F[K]> | undefined;
+  }
+  & { help?: boolean; quiet?: boolean };
+
 export interface Parsed {
   flags: FlagValues;
   positionals: string[];
@@ -182,9 +199,13 @@ function translateParseError(
 }
 
 /** Throws a usage error naming the first of `names` that was not given. */
-export function requireFlags(command: string, flags: FlagValues, names: string[]): void {
+export function requireFlags<F extends object, K extends keyof F & string>(
+  command: string,
+  flags: F,
+  names: K[],
+): asserts flags is F & { [P in K]-?: NonNullable<F[P]> } {
   for (const n of names) {
-    const v = flags[n];
+    const v = (flags as Record<string, unknown>)[n];
     if (v === undefined || v === "" || (Array.isArray(v) && v.length === 0)) {
       throw new UsageError(`${command}: --${n} is required`, `${command} --help`);
     }

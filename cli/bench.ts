@@ -2,19 +2,20 @@
 import type { Command } from "./command.ts";
 import { GPU_FLAGS, gpuOptions } from "./gpu_flags.ts";
 import { CONFIG_FLAGS, configFromFlags } from "./config_flags.ts";
+import { sharedFolder } from "../core/shared.ts";
 import { acquireGpu } from "../core/gpu/device.ts";
-import { runtimeBench, runtimeBenchSchema } from "../core/bench/runtime.ts";
-import { writeEffectiveConfig } from "../core/config.ts";
+import { runtimeBench, runtimeBenchSchema } from "../bench/runtime.ts";
+import { writeEffectiveConfig } from "../core/config_schema.ts";
 import { writeJsonAtomic } from "../core/fsutil.ts";
-import { formatRewardBench, loadBookText, rewardBench } from "../core/bench/rewards.ts";
+import { formatRewardBench, loadBookText, rewardBench } from "../bench/rewards.ts";
 import { UsageError } from "../core/errors.ts";
-import { matmulBench } from "../core/bench/kernels.ts";
-import { attentionBench } from "../core/bench/attention.ts";
-import { generationBench, trainBench } from "../core/bench/model.ts";
-import { PRESETS } from "../core/model/config.ts";
-import { evalThroughputBench, formatEvalBench } from "../core/bench/eval.ts";
-import { dataBench, formatDataBench } from "../core/bench/data.ts";
-import { parseLengths } from "./data.ts";
+import { matmulBench } from "../bench/kernels.ts";
+import { attentionBench } from "../bench/attention.ts";
+import { generationBench, trainBench } from "../bench/model.ts";
+import { PRESETS } from "../engine/model_config.ts";
+import { evalThroughputBench, formatEvalBench } from "../bench/eval.ts";
+import { dataBench, formatDataBench } from "../bench/data.ts";
+import { parseLengths } from "../core/lengths.ts";
 import { Progress } from "../core/progress.ts";
 import { formatTrainBench, trainBenchLoop } from "../train/bench.ts";
 
@@ -62,22 +63,6 @@ const runtime: Command = {
   },
 };
 
-/** A folder of the shared data beside the checkout or the working directory, when present. */
-function sharedDir(rel: string): string | undefined {
-  const candidates = [
-    new URL(`../../shared/${rel}`, import.meta.url).pathname,
-    `../shared/${rel}`,
-    `shared/${rel}`,
-  ];
-  return candidates.find((c) => {
-    try {
-      return Deno.statSync(c).isDirectory;
-    } catch {
-      return false;
-    }
-  });
-}
-
 /** The books folder: --books, else shared/corpora/books. */
 function findBooks(flag?: string): string {
   if (flag) {
@@ -86,7 +71,7 @@ function findBooks(flag?: string): string {
     } catch { /* reported below */ }
     throw new UsageError(`--books ${flag}: not a folder`, "golongrl bench rewards --help");
   }
-  const dir = sharedDir("corpora/books");
+  const dir = sharedFolder("corpora/books");
   if (dir) return dir;
   throw new UsageError(
     "no books folder found; pass --books DIR (a folder of .txt books)",
@@ -501,12 +486,12 @@ const dataBenchCmd: Command = {
     out: { type: "string", value: "DIR", description: "Write DIR/data.json." },
   },
   async run({ io, flags }) {
-    const corpora = sharedDir("corpora");
+    const corpora = sharedFolder("corpora");
     const sources = (flags.sources as string[] | undefined) ?? (corpora ? [corpora] : []);
     if (!sources.length) {
       throw new UsageError("no corpora found; pass --sources DIR", "golongrl bench data --help");
     }
-    const tok = (flags.tokenizer as string | undefined) ?? sharedDir("tokenizers/qwen3");
+    const tok = (flags.tokenizer as string | undefined) ?? sharedFolder("tokenizers/qwen3");
     const r = await dataBench({
       sources,
       tokenizer: tok,

@@ -1,5 +1,6 @@
 /** The shape of a CLI command, and the I/O it writes through (swappable in tests). */
-import type { FlagSpec, FlagValues, PositionalSpec } from "./args.ts";
+import type { FlagsOf, FlagSpec, FlagValues, PositionalSpec } from "./args.ts";
+import { writeAllSync } from "../core/fsutil.ts";
 
 export interface Io {
   /** Machine-readable results and requested output. */
@@ -8,9 +9,9 @@ export interface Io {
   err(s: string): void;
 }
 
-export interface Context {
+export interface Context<Flags = FlagValues> {
   io: Io;
-  flags: FlagValues;
+  flags: Flags;
   positionals: string[];
 }
 
@@ -28,14 +29,26 @@ export interface Command {
 }
 
 const enc = new TextEncoder();
-function writeAll(f: { writeSync(p: Uint8Array): number }, s: string) {
-  const b = enc.encode(s);
-  let off = 0;
-  while (off < b.length) off += f.writeSync(b.subarray(off));
+function writeText(f: { writeSync(p: Uint8Array): number }, s: string) {
+  writeAllSync(f, enc.encode(s));
+}
+
+/**
+ * A command whose `run` sees its flags typed from its own flag specs (no casts): write the
+ * specs inline, or spread groups declared `as const satisfies Record<string, FlagSpec>`.
+ */
+export function command<const F extends Record<string, FlagSpec>>(
+  c: Omit<Command, "flags" | "run"> & {
+    flags: F;
+    run: (ctx: Context<FlagsOf<F>>) => Promise<number | void>;
+  },
+): Command {
+  // The parser fills every flag of `F` by its spec, so the typed view is the same object.
+  return c as unknown as Command;
 }
 
 /** The process's stdout and stderr. */
 export const stdio: Io = {
-  out: (s) => writeAll(Deno.stdout, s),
-  err: (s) => writeAll(Deno.stderr, s),
+  out: (s) => writeText(Deno.stdout, s),
+  err: (s) => writeText(Deno.stderr, s),
 };

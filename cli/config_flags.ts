@@ -1,6 +1,6 @@
 /** `--config FILE` and `--set KEY=VALUE`, for commands with many settings. */
 import type { FlagSpec, FlagValues } from "./args.ts";
-import { type ConfigOf, loadConfig, type Schema } from "../core/config.ts";
+import { type ConfigOf, loadConfig, type Schema } from "../core/config_schema.ts";
 import { ConfigError, UsageError } from "../core/errors.ts";
 
 export const CONFIG_FLAGS: Record<string, FlagSpec> = {

@@ -2,52 +2,26 @@
 import type { Command } from "./command.ts";
 import { type FlagSpec, requireFlags } from "./args.ts";
 import { UsageError } from "../core/errors.ts";
-import { bucketName, bucketPhase, build, constructPhase, ingestPhase } from "../core/data/build.ts";
-import type { TokenCounter } from "../core/data/assemble.ts";
+import { bucketPhase, buildDataset, constructPhase, ingestPhase } from "../data/build.ts";
+import { lengthLabel, parseLengths } from "../core/lengths.ts";
+import type { TokenCounter } from "../data/assemble.ts";
 import { loadTokenizer } from "../core/tokenizer/tokenizer.ts";
-import { promptCounter } from "../core/data/prompt_tokens.ts";
+import { promptCounter } from "../data/prompt_tokens.ts";
 import { TASK_TYPES, type TaskType } from "../tasks/types.ts";
-import { readSamples, writeSamplesJsonl } from "../core/data/schema.ts";
-import { writeParquet } from "../core/data/parquet.ts";
-import { importDataset, newImportReport } from "../core/data/importer.ts";
-import { buildBenchmarkIndex, decontaminate } from "../core/data/decontam.ts";
-import { statsJson, statsMarkdown } from "../core/data/stats.ts";
-import { auditMarkdown, auditSamples } from "../core/data/audit.ts";
+import { readSamples, writeSamplesJsonl } from "../data/schema.ts";
+import { writeParquet } from "../data/parquet.ts";
+import { importDataset, newImportReport } from "../data/importer.ts";
+import { buildBenchmarkIndex, decontaminate } from "../data/decontam.ts";
+import { statsJson, statsMarkdown } from "../data/stats.ts";
+import { auditMarkdown, auditSamples } from "../data/audit.ts";
 import { JsonlWriter } from "../core/jsonl_writer.ts";
 import { readJsonl } from "../core/jsonl.ts";
-import type { Document, Sample } from "../core/data/types.ts";
+import type { Document, Sample } from "../tasks/generators/types.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../core/fsutil.ts";
-import { DEFAULT_DIFFICULTY, filterByDifficulty, type Policy } from "../core/data/difficulty.ts";
-import { endpointPolicy, localPolicy } from "../core/data/policies.ts";
+import { DEFAULT_DIFFICULTY, filterByDifficulty, type Policy } from "../data/difficulty.ts";
+import { endpointPolicy, localPolicy } from "../data/policies.ts";
 import { GPU_FLAGS, gpuOptions } from "./gpu_flags.ts";
 import { Progress } from "../core/progress.ts";
-
-/** "4k,16k,32768" → [4096, 16384, 32768]. */
-export function parseLengths(s: string, cmd: string): number[] {
-  const all = s.split(",").map((x) => {
-    const m = /^\s*(\d+)\s*([kK])?\s*$/.exec(x);
-    if (!m) {
-      throw new UsageError(
-        `--lengths: "${x}" is not a token count like 4k or 4096`,
-        `${cmd} --help`,
-      );
-    }
-    const n = Number(m[1]) * (m[2] ? 1024 : 1);
-    if (n < MIN_LENGTH) {
-      // Below this no generator's evidence fits a bucket ("0" and "1,2" gave 0 samples). 512 is
-      // a real short-context bucket with a small tokenizer (the recipe's default data).
-      throw new UsageError(
-        `--lengths: ${x.trim()} is below the smallest context length, ${MIN_LENGTH} tokens`,
-        `${cmd} --help`,
-      );
-    }
-    return n;
-  });
-  return [...new Set(all)]; // "4k,4096" is one bucket
-}
-
-/** The smallest accepted `--lengths` value, in tokens. */
-export const MIN_LENGTH = 256;
 
 function parseTasks(s: string | undefined, cmd: string): TaskType[] | undefined {
   if (!s) return undefined;
@@ -159,19 +133,7 @@ const buildCmd: Command = {
     const tasks = parseTasks(flags.tasks as string | undefined, cmd);
     const { count, countPrompt, name } = await counter(flags.tokenizer as string | undefined);
     const out = flags.out as string;
-    const config = {
-      sources: flags.sources,
-      lengths,
-      per_task: flags["per-task"],
-      tasks: tasks ?? "all",
-      seed: flags.seed,
-      tokenizer: name,
-      benchmarks: flags.benchmarks ?? [],
-      parquet: Boolean(flags.parquet),
-    };
-    await Deno.mkdir(out, { recursive: true });
-    await writeJsonAtomic(`${out}/config.json`, config);
-    const r = await build({
+    const r = await buildDataset({
       sources: flags.sources as string[],
       out,
       tasks,
@@ -187,7 +149,7 @@ const buildCmd: Command = {
       quiet: flags.quiet as boolean,
       log: (s) => flags.quiet ? undefined : io.err(s),
     });
-    const buckets = lengths.map(bucketName);
+    const buckets = lengths.map(lengthLabel);
     // Every task asked for has a row: one that could not be made shows its zeros.
     const rows = [...r.tasks].sort().map((t) =>
       `  ${t.padEnd(22)} ${
@@ -361,12 +323,9 @@ const llmCmd: Command = {
   async run({ io, flags }) {
     const cmd = "golongrl data llm";
     requireFlags(cmd, flags, ["docs", "endpoint", "model-name", "out"]);
-    const { generateLlmDrafts } = await import("../core/data/llm_track.ts");
+    const { buildLlmDataset, readDocuments } = await import("../data/llm_dataset.ts");
     const { OpenAIBackend } = await import("../eval/backends/openai.ts");
-    const docs: Document[] = [];
-    for await (const { value } of readJsonl(flags.docs as string)) {
-      docs.push(value as unknown as Document);
-    }
+    const docs = await readDocuments(flags.docs as string);
     const tasks = parseTasks(flags.tasks as string | undefined, cmd) ?? [...TASK_TYPES];
     const lengths = parseLengths(flags.lengths as string, cmd);
     const { count, countPrompt } = await counter(flags.tokenizer as string | undefined);
@@ -389,7 +348,7 @@ const llmCmd: Command = {
       })
       : undefined;
     const progress = new Progress("llm", { unit: "QA pairs", quiet: flags.quiet as boolean });
-    const r = await generateLlmDrafts(docs, backend, {
+    const r = await buildLlmDataset(docs, backend, {
       tasks,
       perDoc: flags["per-doc"] as number,
       seed: flags.seed as number,
@@ -398,36 +357,25 @@ const llmCmd: Command = {
       verifier,
       concurrency,
       onProgress: () => progress.tick(),
-    });
-    progress.finish();
-    if (flags["drafts-out"]) {
-      await JsonlWriter.with(flags["drafts-out"] as string, io.out, async (w) => {
-        for (const d of r.drafts) await w.write(d);
-      });
-    }
-    const byTask = new Map<TaskType, typeof r.drafts>();
-    for (const d of r.drafts) byTask.set(d.task, [...(byTask.get(d.task) ?? []), d]);
-    const most = Math.max(0, ...[...byTask.values()].map((l) => l.length));
-    const report = { bucketSkips: {} as Record<string, number> };
-    const samples = bucketPhase(byTask, docs, {
+      onDraftsDone: () => progress.finish(),
+      draftsOut: flags["drafts-out"] as string | undefined,
       lengths,
-      perTask: (flags["per-task"] as number | undefined) ?? most,
-      seed: flags.seed as number,
+      perTask: flags["per-task"] as number | undefined,
       count,
       countPrompt,
       quiet: flags.quiet as boolean,
-    }, report);
-    await writeSamplesJsonl(flags.out as string, samples);
+      out: flags.out as string,
+    }, io.out);
     const s = r.stats;
     const reasons = Object.entries(s.rejected).sort(([a], [b]) => a.localeCompare(b));
     io.err(
       `${s.jobs} QA pairs asked for (${s.requests} requests, ${s.cacheHits} cached replies): ` +
         `${s.accepted} accepted, ${r.rejected.length} rejected\n` +
         reasons.map(([k, v]) => `  rejected ${k}: ${v}\n`).join("") +
-        Object.entries(report.bucketSkips).map(([k, v]) => `  bucket skip ${k}: ${v}\n`).join("") +
-        `${flags.out}: ${samples.length} samples\n`,
+        Object.entries(r.bucketSkips).map(([k, v]) => `  bucket skip ${k}: ${v}\n`).join("") +
+        `${flags.out}: ${r.samples} samples\n`,
     );
-    return samples.length > 0 ? 0 : 1;
+    return r.samples > 0 ? 0 : 1;
   },
 };
 
@@ -666,7 +614,7 @@ const filterCmd: Command = {
     ): Promise<Policy | undefined> => {
       if (model) {
         const { acquireGpu } = await import("../core/gpu/device.ts");
-        const { loadModel } = await import("../core/model/load.ts");
+        const { loadModel } = await import("../engine/load.ts");
         const gpu = await acquireGpu(gpuOptions(flags));
         const { model: m } = await loadModel(gpu, model);
         return localPolicy(model, m, await loadTokenizer(model), sampling);

@@ -3,7 +3,7 @@ import type { Command } from "./command.ts";
 import { GPU_FLAGS, gpuOptions } from "./gpu_flags.ts";
 import { acquireGpu } from "../core/gpu/device.ts";
 import { formatReport, gpuReport } from "../core/gpu/report.ts";
-import { runSelfChecks } from "../core/gpu/selfcheck.ts";
+import { runSelfChecks } from "../engine/selfcheck.ts";
 import { writeJsonAtomic } from "../core/fsutil.ts";
 
 export const doctor: Command = {

@@ -7,10 +7,10 @@ import { runEval } from "../eval/runner.ts";
 import { summaryText } from "../eval/report.ts";
 import { OpenAIBackend } from "../eval/backends/openai.ts";
 import { LocalBackend } from "../eval/backends/local.ts";
-import type { Backend } from "../eval/backends/types.ts";
+import type { ChatBackend } from "../core/chat/backend.ts";
 import { loadTokenizer } from "../core/tokenizer/tokenizer.ts";
 import { GPU_FLAGS, gpuOptions } from "./gpu_flags.ts";
-import { parseLengths } from "./data.ts";
+import { parseLengths } from "../core/lengths.ts";
 import { writeJsonAtomic } from "../core/fsutil.ts";
 
 const dataFlags: Record<string, FlagSpec> = Object.fromEntries(
@@ -197,7 +197,7 @@ export const evalCommand: Command = {
     if (flags.endpoint && !flags["model-name"]) {
       throw new UsageError(`${cmd}: --endpoint needs --model-name`, `${cmd} --help`);
     }
-    let backend: Backend;
+    let backend: ChatBackend;
     let tokenizer;
     if (flags.model) {
       tokenizer = await loadTokenizer(flags.model as string);
@@ -227,7 +227,7 @@ export const evalCommand: Command = {
         `${cmd} --help`,
       );
     }
-    let judge: Backend | undefined;
+    let judge: ChatBackend | undefined;
     if (flags["judge-endpoint"]) {
       if (!flags["judge-model"]) {
         throw new UsageError(`${cmd}: --judge-endpoint needs --judge-model`, `${cmd} --help`);

@@ -1,15 +1,15 @@
 /** `golongrl reward`: score responses offline, or serve the verifiers over HTTP. */
 import type { Command } from "./command.ts";
-import { formatTaskTable, loadSampleRefs, scoreResponses } from "../core/reward/score_file.ts";
-import { DEFAULT_LIMITS, isLoopback, rewardService } from "../core/reward/server.ts";
-import { ScorePool } from "../core/reward/pool.ts";
+import { formatTaskTable, loadSampleRefs, scoreResponses } from "../reward/score_file.ts";
+import { DEFAULT_LIMITS, isLoopback, rewardService } from "../reward/server.ts";
+import { ScorePool } from "../reward/pool.ts";
 import { serveHttp1 } from "../core/net/http1.ts";
 import { Progress } from "../core/progress.ts";
 import { JsonlWriter } from "../core/jsonl_writer.ts";
 import type { RewardOptions } from "../tasks/types.ts";
 import { type FlagSpec, type FlagValues, requireFlags } from "./args.ts";
 import { verifierErrors } from "../tasks/registry.ts";
-import { setChineseSegmenter, ZH_SEGMENTERS, type ZhSegmenter } from "../eval/metrics/segment.ts";
+import { setChineseSegmenter, ZH_SEGMENTERS, type ZhSegmenter } from "../metrics/segment.ts";
 
 const REWARD_FLAGS: Record<string, FlagSpec> = {
   format: {

@@ -22,7 +22,7 @@
  *
  * @module
  */
-import type { Backend, ChatRequest } from "./backends/types.ts";
+import type { ChatBackend, ChatRequest } from "../core/chat/backend.ts";
 
 /** Benchmarks with a reference judge. */
 export const JUDGE_BENCHMARKS = ["lbv1qa", "corpusqa", "docmath", "frames", "longmemeval"] as const;
@@ -227,7 +227,7 @@ export interface JudgeOptions {
 
 /** Asks the judge whether `prediction` matches `reference`; unparseable replies are incorrect. */
 export async function judge(
-  backend: Backend,
+  backend: ChatBackend,
   input: JudgeInput,
   opts: JudgeOptions = {},
 ): Promise<JudgeResult> {
@@ -251,7 +251,7 @@ export async function judge(
  * judged equivalent; stops at the first. With no references, incorrect (not flagged).
  */
 export async function judgeAny(
-  backend: Backend,
+  backend: ChatBackend,
   input: Omit<JudgeInput, "reference"> & { references: readonly string[] },
   opts: JudgeOptions = {},
 ): Promise<JudgeResult & { perReference: JudgeResult[] }> {

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { ChatRequest } from "./backends/types.ts";
+import type { ChatRequest } from "../core/chat/backend.ts";
 import type { Benchmark, EvalItem } from "./benchmarks/types.ts";
 import { fitPrompt } from "./fit.ts";
 import type { TruncTokenizer } from "./truncate.ts";

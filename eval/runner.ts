@@ -4,9 +4,9 @@
  * killed run resumes without repeats or gaps), rule scores, judge verdicts
  * where the benchmark wants one (cached too), and the reports.
  */
-import type { Backend, ChatRequest } from "./backends/types.ts";
+import type { ChatBackend, ChatRequest } from "../core/chat/backend.ts";
 import type { Benchmark, EvalItem, ScoreResult } from "./benchmarks/types.ts";
-import { type CacheEntry, hashKey, JsonlCache } from "./cache.ts";
+import { type CacheEntry, hashKey, JsonlCache } from "../core/chat/cache.ts";
 import {
   aggregate,
   lengthPlotSvg,
@@ -38,8 +38,8 @@ export interface GenerationParams {
 
 export interface RunOptions {
   benchmarks: Benchmark[];
-  backend: Backend;
-  judge?: Backend;
+  backend: ChatBackend;
+  judge?: ChatBackend;
   out: string;
   gen: GenerationParams;
   /** Per-benchmark data paths (flag name → path). */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ChatRequest } from "./backends/types.ts";
+import type { ChatRequest } from "../core/chat/backend.ts";
 import type { Benchmark } from "./benchmarks/types.ts";
 
 /** One benchmark's record (results.json `benchmarks.<name>.generation`). */

@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { describe, getKey, lastIfList, pyStrip } from "./format.ts";
+import { clipForDetails, describe, getKey, lastIfList } from "./format.ts";
+import { pyStrip } from "../metrics/pystr.ts";
 import type { VerifierContext, VerifierOutput, VerifierSpec } from "./types.ts";
 
 /** Score one post-think text against a label (both stripped, then compared exactly). */
@@ -22,12 +23,7 @@ function emFn(ctx: VerifierContext): VerifierOutput {
     throw new TypeError(`golden_label must be a string, got ${describe(label)}`);
   }
   const score = exactMatch(ctx.response, label);
-  return { score, details: { extracted: truncate(pyStrip(ctx.response)) } };
-}
-
-/** Keep details small: the first 200 characters. */
-export function truncate(s: string, n = 200): string {
-  return s.length <= n ? s : s.slice(0, n) + "…";
+  return { score, details: { extracted: clipForDetails(pyStrip(ctx.response)) } };
 }
 
 export const emVerifier: VerifierSpec = {

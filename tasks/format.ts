@@ -9,45 +9,6 @@
  * @module
  */
 
-/** One Python whitespace character (`str.isspace()`); all are in the BMP. */
-const PY_WS_CLASS =
-  "[\\t\\n\\x0b\\x0c\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
-const PY_WS_RUN = new RegExp(PY_WS_CLASS + "+", "g");
-const PY_WS_ONE = new RegExp("^" + PY_WS_CLASS + "$");
-
-/** Python `ch.isspace()` for one UTF-16 unit (every Python whitespace is a single BMP unit). */
-export function isPySpaceChar(ch: string): boolean {
-  return ch.length === 1 && PY_WS_ONE.test(ch);
-}
-
-/** Python `chr(c).isspace()` for one code point. */
-export function isPySpace(c: number): boolean {
-  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
-  if (c < 0x85) return false;
-  return c === 0x85 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
-    c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000;
-}
-
-/** Python `s.strip()` (no argument). Unlike `String.prototype.trim`, keeps U+FEFF and strips U+0085. */
-export function pyStrip(s: string): string {
-  let a = 0;
-  let b = s.length;
-  while (a < b && isPySpace(s.charCodeAt(a))) a++;
-  while (b > a && isPySpace(s.charCodeAt(b - 1))) b--;
-  return a === 0 && b === s.length ? s : s.slice(a, b);
-}
-
-/** Python `s.split()` (no separator): split on whitespace runs, drop empty pieces. */
-export function pySplit(s: string): string[] {
-  const t = pyStrip(s);
-  return t.length === 0 ? [] : t.split(PY_WS_RUN);
-}
-
-/** Python `" ".join(s.split())`: trim and collapse every whitespace run to one space. */
-export function pyCollapse(s: string): string {
-  return pyStrip(s).replace(PY_WS_RUN, " ");
-}
-
 /** Non-overlapping occurrences of `needle` in `hay` (Python `str.count`). */
 export function countOccurrences(hay: string, needle: string): number {
   let n = 0;
@@ -117,4 +78,9 @@ export function describe(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "a list";
   return typeof v === "string" ? "a string" : typeof v;
+}
+
+/** Keeps verifier details small: the first `n` characters, "…" when cut. */
+export function clipForDetails(s: string, n = 200): string {
+  return s.length <= n ? s : s.slice(0, n) + "…";
 }

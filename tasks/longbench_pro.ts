@@ -14,9 +14,10 @@
  *
  * @module
  */
-import { rougeL } from "../eval/metrics/rouge.ts";
-import { segmentWords } from "../eval/metrics/segment.ts";
-import { describe, getKey, isDict, lastIfList, pyCollapse, pyStrip, pyTruthy } from "./format.ts";
+import { rougeL } from "../metrics/rouge.ts";
+import { segmentWords } from "../metrics/segment.ts";
+import { clipForDetails, describe, getKey, isDict, lastIfList, pyTruthy } from "./format.ts";
+import { pyCollapse, pyStrip } from "../metrics/pystr.ts";
 import type { TaskType, VerifierContext, VerifierOutput, VerifierSpec } from "./types.ts";
 
 /** The reference's metric names. */
@@ -269,7 +270,7 @@ function makeLbp(
         score: score(A, P),
         details: {
           metric,
-          firstLine: P[0].length > 200 ? P[0].slice(0, 200) + "…" : P[0],
+          firstLine: clipForDetails(P[0]),
           lines: P.length,
         },
       };

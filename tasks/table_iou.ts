@@ -17,7 +17,8 @@
  *
  * @module
  */
-import { isDict, pyStrip } from "./format.ts";
+import { isDict } from "./format.ts";
+import { pyStrip } from "../metrics/pystr.ts";
 import { parsePyJson, PyJsonDecodeError, pyStr, type PyValue } from "./python_str.ts";
 import type { VerifierContext, VerifierOutput, VerifierSpec } from "./types.ts";
 

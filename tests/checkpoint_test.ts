@@ -4,7 +4,7 @@
  * sharded), and bad configs/checkpoints give errors naming the file, key and tensor.
  */
 import { assert, assertAlmostEquals, assertEquals, assertRejects } from "./assert.ts";
-import { initParams, loadCheckpoint, saveCheckpoint } from "../core/model/checkpoint.ts";
+import { initParams, loadCheckpoint, saveCheckpoint } from "../engine/checkpoint.ts";
 import {
   expectedTensors,
   makeConfig,
@@ -13,14 +13,14 @@ import {
   PRESETS,
   type Qwen3Config,
   readConfig,
-} from "../core/model/config.ts";
+} from "../engine/model_config.ts";
 import {
   bf16BitsToF32,
   f32ToBf16Bits,
   readSafetensorsHeader,
   readTensor,
   writeSafetensors,
-} from "../core/model/safetensors.ts";
+} from "../engine/safetensors.ts";
 
 const FIXTURES = new URL("./fixtures/qwen3_tiny/", import.meta.url).pathname;
 const tmp = () => Deno.makeTempDir({ prefix: "golongrl_ckpt_" });

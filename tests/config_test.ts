@@ -11,7 +11,7 @@ import {
   section,
   str,
   writeEffectiveConfig,
-} from "../core/config.ts";
+} from "../core/config_schema.ts";
 import type { ConfigError } from "../core/errors.ts";
 
 const schema = {

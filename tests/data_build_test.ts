@@ -3,9 +3,9 @@ import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { cli, ROOT } from "./helpers.ts";
 import { computeReward } from "../tasks/registry.ts";
 import { TASK_TYPES } from "../tasks/types.ts";
-import type { Sample } from "../core/data/types.ts";
-import { DEFAULT_DIFFICULTY, filterByDifficulty, type Policy } from "../core/data/difficulty.ts";
-import { goldResponse as goldOf } from "../core/data/stats.ts";
+import type { Sample } from "../tasks/generators/types.ts";
+import { DEFAULT_DIFFICULTY, filterByDifficulty, type Policy } from "../data/difficulty.ts";
+import { goldResponse as goldOf } from "../data/stats.ts";
 
 /** The ideal response for a sample, and the reward options it is scored with. */
 function gold(s: Sample): { response: string; opts: Record<string, unknown> } {
@@ -333,7 +333,7 @@ Deno.test("a held-out split by source document evaluates with eval --bench ours"
 });
 
 Deno.test("padding keeps every character of long unpunctuated or CJK paragraphs", async () => {
-  const { splitLong, PaddingPool } = await import("../core/data/assemble.ts");
+  const { splitLong, PaddingPool } = await import("../data/assemble.ts");
   const cjk = "这是一个没有英文句号的长段落。".repeat(600); // 9,000 chars, CJK full stops only
   const none = "word ".repeat(40_000); // 200,000 chars, no sentence end
   for (const text of [cjk, none]) {

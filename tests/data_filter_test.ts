@@ -2,8 +2,8 @@
 import { assert, assertEquals } from "./assert.ts";
 import { cli, ROOT } from "./helpers.ts";
 import { MockOpenAI } from "../eval/backends/mock_openai.ts";
-import { goldResponse } from "../core/data/stats.ts";
-import type { Sample } from "../core/data/types.ts";
+import { goldResponse } from "../data/stats.ts";
+import type { Sample } from "../tasks/generators/types.ts";
 
 const SHARED = `${ROOT}/../shared`;
 const opts = { sanitizeResources: false, sanitizeOps: false };

@@ -7,7 +7,7 @@ import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { cli } from "./helpers.ts";
 import { MockOpenAI, type MockRequest } from "../eval/backends/mock_openai.ts";
 import { OpenAIBackend } from "../eval/backends/openai.ts";
-import { ingestPaths, isSkipped } from "../core/data/ingest/mod.ts";
+import { ingestPaths, isSkipped } from "../data/ingest/mod.ts";
 import {
   generateLlmDrafts,
   type LlmTrackOptions,
@@ -15,13 +15,13 @@ import {
   pickExcerpts,
   quoteInText,
   scoreVerifierReply,
-} from "../core/data/llm_track.ts";
+} from "../data/llm_track.ts";
 import { paragraphs } from "../tasks/generators/text.ts";
 import { goldResponse as goldOfDraft, selfCheck } from "../tasks/generators/mod.ts";
-import { goldResponse as goldOfSample } from "../core/data/stats.ts";
+import { goldResponse as goldOfSample } from "../data/stats.ts";
 import { computeReward } from "../tasks/registry.ts";
 import { TASK_TYPES, type TaskType } from "../tasks/types.ts";
-import type { Document, Sample } from "../core/data/types.ts";
+import type { Document, Sample } from "../tasks/generators/types.ts";
 
 const BOOKS = new URL("../../shared/corpora/books/", import.meta.url).pathname;
 

@@ -6,16 +6,16 @@
  */
 import { assert, assertEquals } from "./assert.ts";
 import { cli, ROOT } from "./helpers.ts";
-import type { Document, Draft, Sample } from "../core/data/types.ts";
+import type { Document, Draft, Sample } from "../tasks/generators/types.ts";
 import { mulberry32 } from "../core/rng.ts";
 import { saysValue, saysVerbatim } from "../tasks/generators/text.ts";
 import { GENERATORS, getGenerator, routeDocuments } from "../tasks/generators/mod.ts";
 import { spreadPosition, withAnswerAt } from "../tasks/generators/formats.ts";
-import { assemble, PaddingPool } from "../core/data/assemble.ts";
-import { constructPhase, ingestPhase } from "../core/data/build.ts";
-import { promptCounter } from "../core/data/prompt_tokens.ts";
+import { assemble, PaddingPool } from "../data/assemble.ts";
+import { constructPhase, ingestPhase } from "../data/build.ts";
+import { promptCounter } from "../data/prompt_tokens.ts";
 import { loadTokenizer } from "../core/tokenizer/tokenizer.ts";
-import { auditSamples } from "../core/data/audit.ts";
+import { auditSamples } from "../data/audit.ts";
 
 const SHARED = `${ROOT}/../shared`;
 const C = `${SHARED}/corpora`;

@@ -6,8 +6,8 @@ import {
   readSamples,
   validateSample,
   writeSamplesJsonl,
-} from "../core/data/schema.ts";
-import type { Sample } from "../core/data/types.ts";
+} from "../data/schema.ts";
+import type { Sample } from "../tasks/generators/types.ts";
 import { InputError } from "../core/errors.ts";
 
 const W = { file: "x.jsonl", line: 7 };

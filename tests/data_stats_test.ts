@@ -1,8 +1,8 @@
 /** Dataset diagnostics and the gold self-check over all 9 tasks. */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { importAll } from "../core/data/importer.ts";
-import { goldCheck, goldResponse, statsJson, statsMarkdown } from "../core/data/stats.ts";
-import type { Sample } from "../core/data/types.ts";
+import { importAll } from "../data/importer.ts";
+import { goldCheck, goldResponse, statsJson, statsMarkdown } from "../data/stats.ts";
+import type { Sample } from "../tasks/generators/types.ts";
 
 const FIX = new URL("./fixtures/data/", import.meta.url).pathname;
 

@@ -5,8 +5,8 @@ import {
   decontaminate,
   decontamTokens,
   isContaminated,
-} from "../core/data/decontam.ts";
-import type { Sample } from "../core/data/types.ts";
+} from "../data/decontam.ts";
+import type { Sample } from "../tasks/generators/types.ts";
 
 const QA = "/work/shared/qa";
 const REAL = [`${QA}/longbench_v2_format_examples.jsonl`, `${QA}/nq_open_oracle_dev200.jsonl`];

@@ -3,8 +3,8 @@
  * books, first seen kept, deterministic.
  */
 import { assert, assertEquals } from "./assert.ts";
-import type { Document } from "../core/data/types.ts";
-import { ingestPaths } from "../core/data/ingest/mod.ts";
+import type { Document } from "../tasks/generators/types.ts";
+import { ingestPaths } from "../data/ingest/mod.ts";
 import {
   chooseBands,
   dedupe,
@@ -13,7 +13,7 @@ import {
   minhashSignature,
   shingleHashes,
   signatureSimilarity,
-} from "../core/data/dedup.ts";
+} from "../data/dedup.ts";
 
 const shared = (p: string) => new URL(`../../shared/${p}`, import.meta.url).pathname;
 

@@ -14,7 +14,7 @@ import {
   OpenAIError,
   parseRetryAfter,
 } from "../eval/backends/openai.ts";
-import type { ChatRequest } from "../eval/backends/types.ts";
+import type { ChatRequest } from "../core/chat/backend.ts";
 import {
   middleTruncateIds,
   stripThinking,
@@ -26,8 +26,8 @@ import {
 import { judge, judgeAny, judgeBenchmark, judgeMessages, parseVerdict } from "../eval/judge.ts";
 import { checkpointId, LocalBackend, type LocalTokenizer } from "../eval/backends/local.ts";
 import { acquireGpu } from "../core/gpu/device.ts";
-import { loadModel } from "../core/model/load.ts";
-import { evalThroughputBench } from "../core/bench/eval.ts";
+import { loadModel } from "../engine/load.ts";
+import { evalThroughputBench } from "../bench/eval.ts";
 import { ROOT } from "./helpers.ts";
 
 const NO_KEY = "GOLONGRL_TEST_NO_SUCH_KEY";

@@ -9,7 +9,7 @@ import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { cli, ROOT } from "./helpers.ts";
 import { MockOpenAI, type MockRequest } from "../eval/backends/mock_openai.ts";
 import { loadTokenizer, type Tokenizer } from "../core/tokenizer/tokenizer.ts";
-import { writeRecordsParquet } from "../core/data/parquet.ts";
+import { writeRecordsParquet } from "../core/parquet.ts";
 import { promptTokens } from "../eval/fit.ts";
 import { getBenchmark } from "../eval/benchmarks/mod.ts";
 import { OpenAIBackend } from "../eval/backends/openai.ts";

@@ -10,7 +10,7 @@ import { getBenchmark } from "../eval/benchmarks/mod.ts";
 import type { EvalItem, LoadOptions } from "../eval/benchmarks/types.ts";
 import { judgeMessages } from "../eval/benchmarks/judge.ts";
 import { pyFloatRepr, pyStr, readRecords } from "../eval/benchmarks/common.ts";
-import { writeRecordsParquet } from "../core/data/parquet.ts";
+import { writeRecordsParquet } from "../core/parquet.ts";
 import { MockOpenAI } from "../eval/backends/mock_openai.ts";
 
 async function loadAll(name: string, opts: Partial<LoadOptions>): Promise<EvalItem[]> {

@@ -7,7 +7,7 @@
  * the ingestion modules.
  */
 import { assert, assertEquals } from "./assert.ts";
-import type { Document, Draft } from "../core/data/types.ts";
+import type { Document, Draft } from "../tasks/generators/types.ts";
 import { mulberry32 } from "../core/rng.ts";
 import { lbpMetricOf, TASK_METRIC_CONFIG } from "../tasks/longbench_pro.ts";
 import { TASK_TYPES } from "../tasks/types.ts";
@@ -513,7 +513,7 @@ Deno.test("generators: per-generator summary (printed with GEN_STATS=1)", () => 
 });
 
 Deno.test("open-source track: LongBench v2 records and bAbI stories become verifiable drafts", async () => {
-  const { ingestPaths, isSkipped } = await import("../core/data/ingest/mod.ts");
+  const { ingestPaths, isSkipped } = await import("../data/ingest/mod.ts");
   const { getGenerator, selfCheck } = await import("../tasks/generators/mod.ts");
   const { mulberry32 } = await import("../core/rng.ts");
   const docs = [];

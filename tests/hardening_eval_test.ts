@@ -7,7 +7,7 @@ import { cli } from "./helpers.ts";
 import { type MockAction, MockOpenAI, plantedAnswer } from "../eval/backends/mock_openai.ts";
 import { runEval } from "../eval/runner.ts";
 import type { Benchmark, EvalItem } from "../eval/benchmarks/types.ts";
-import type { Backend, ChatRequest } from "../eval/backends/types.ts";
+import type { ChatBackend, ChatRequest } from "../core/chat/backend.ts";
 
 async function plantedDataset(n: number): Promise<string> {
   const dir = await Deno.makeTempDir();
@@ -66,7 +66,7 @@ Deno.test("a metric that throws scores its item 0 with the error recorded; the r
       return { score: prediction === item.id ? 1 : 0 };
     },
   };
-  const backend: Backend = {
+  const backend: ChatBackend = {
     name: "echo",
     id: "echo",
     concurrency: 1,

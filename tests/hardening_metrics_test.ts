@@ -3,8 +3,8 @@
  */
 import assert from "node:assert/strict";
 import { assertEquals } from "./assert.ts";
-import { docmathRuleAcc } from "../eval/metrics/docmath.ts";
-import { pyEval, PyEvalError } from "../eval/metrics/pyexpr.ts";
+import { docmathRuleAcc } from "../metrics/docmath.ts";
+import { pyEval, PyEvalError } from "../metrics/pyexpr.ts";
 
 Deno.test("pyEval: deep nesting raises PyEvalError (as CPython refuses it), not a stack overflow", () => {
   const deep = "[".repeat(2000) + "1" + "]".repeat(2000); // a 4 KB answer
@@ -33,7 +33,7 @@ Deno.test("pyEval: math.<attr> reads only math's own names, never the JS prototy
 Deno.test("dedup of one 8 MB single-line document works, and a whitespace variant is its duplicate", async () => {
   // The speed of this path (a few passes over the text instead of ~16) is measured by `bench
   // data`, not asserted here: a timed test fails on a loaded machine.
-  const { Deduper } = await import("../core/data/dedup.ts");
+  const { Deduper } = await import("../data/dedup.ts");
   const w = ["alpha", "beta", "gamma", "delta", "river", "stone", "the", "of", "and", "house"];
   let r = 1;
   const words = Array.from({ length: 1_500_000 }, () => {

@@ -5,11 +5,11 @@
  * JSONL, binary files named .txt, filters, language guessing, determinism.
  */
 import { assert, assertEquals, assertMatch, assertRejects } from "./assert.ts";
-import type { Document, Skipped } from "../core/data/types.ts";
-import { ingestPaths, listFiles, newStats } from "../core/data/ingest/mod.ts";
-import { parseXml, XmlError } from "../core/data/ingest/xml.ts";
-import { isoDate, paragraphize, splitSentences } from "../core/data/ingest/common.ts";
-import { detectLanguage } from "../core/data/lang.ts";
+import type { Document, Skipped } from "../tasks/generators/types.ts";
+import { ingestPaths, listFiles, newStats } from "../data/ingest/mod.ts";
+import { parseXml, XmlError } from "../data/ingest/xml.ts";
+import { isoDate, paragraphize, splitSentences } from "../data/ingest/common.ts";
+import { detectLanguage } from "../data/lang.ts";
 
 const shared = (p: string) => new URL(`../../shared/${p}`, import.meta.url).pathname;
 const fixture = (p: string) => new URL(`./fixtures/ingest/${p}`, import.meta.url).pathname;

@@ -27,11 +27,11 @@ import {
   xentChunkForward,
   xentFinalize,
 } from "../kernels/xent.ts";
-import { loadModel } from "../core/model/load.ts";
-import { type PackedBatch, packSequences, type Qwen3 } from "../core/model/qwen3.ts";
-import { ParamSet } from "../core/model/params.ts";
-import { Scratch } from "../core/model/scratch.ts";
-import { meanCeCoef } from "../core/model/train_step.ts";
+import { loadModel } from "../engine/load.ts";
+import { type PackedBatch, packSequences, type Qwen3 } from "../engine/qwen3.ts";
+import { ParamSet } from "../engine/params.ts";
+import { Scratch } from "../engine/scratch.ts";
+import { meanCeCoef } from "../engine/train_step.ts";
 import { ROOT } from "./helpers.ts";
 
 let shared: Gpu | undefined;

@@ -4,8 +4,8 @@
  */
 
 import assert from "node:assert/strict";
-import { sequenceRatio } from "../eval/metrics/difflib.ts";
-import { fuzzRatio } from "../eval/metrics/fuzz.ts";
+import { sequenceRatio } from "../metrics/difflib.ts";
+import { fuzzRatio } from "../metrics/fuzz.ts";
 import {
   classificationScore,
   codeSimScore,
@@ -17,17 +17,17 @@ import {
   retrievalScore,
   retrievalZhScore,
   rougeZhTokens,
-} from "../eval/metrics/longbench.ts";
-import { normalizeAnswer, normalizeZhAnswer } from "../eval/metrics/normalize.ts";
-import { rougeL } from "../eval/metrics/rouge.ts";
-import { squadExactMatch, squadF1 } from "../eval/metrics/squad.ts";
-import { extractLongBenchV2Answer } from "../eval/metrics/longbench_v2.ts";
-import { rulerPostprocess, stringMatchAll, stringMatchPart } from "../eval/metrics/ruler.ts";
-import { mrcrGrade } from "../eval/metrics/mrcr.ts";
-import { framesCem } from "../eval/metrics/frames.ts";
-import { babilongScore } from "../eval/metrics/babilong.ts";
-import { docmathRuleAcc } from "../eval/metrics/docmath.ts";
-import { pyRound } from "../eval/metrics/pystr.ts";
+} from "../metrics/longbench.ts";
+import { normalizeAnswer, normalizeZhAnswer } from "../metrics/normalize.ts";
+import { rougeL } from "../metrics/rouge.ts";
+import { squadExactMatch, squadF1 } from "../metrics/squad.ts";
+import { extractLongBenchV2Answer } from "../metrics/longbench_v2.ts";
+import { rulerPostprocess, stringMatchAll, stringMatchPart } from "../metrics/ruler.ts";
+import { mrcrGrade } from "../metrics/mrcr.ts";
+import { framesCem } from "../metrics/frames.ts";
+import { babilongScore } from "../metrics/babilong.ts";
+import { docmathRuleAcc } from "../metrics/docmath.ts";
+import { pyRound } from "../metrics/pystr.ts";
 
 interface GoldenCase {
   fn: string;

@@ -1,5 +1,5 @@
 /**
- * Unit tests for eval/metrics: hand-checked values (recipe.md §7.3 ROUGE vectors included),
+ * Unit tests for metrics/: hand-checked values (recipe.md §7.3 ROUGE vectors included),
  * upstream quirks, edge cases, and 1 MB inputs (no recursion, no stack overflow).
  */
 
@@ -42,9 +42,9 @@ import {
   squadF1,
   stringMatchAll,
   stringMatchPart,
-} from "../eval/metrics/mod.ts";
-import { pyEval } from "../eval/metrics/pyexpr.ts";
-import { pySplit, pyStrip } from "../eval/metrics/pystr.ts";
+} from "../metrics/mod.ts";
+import { pyEval } from "../metrics/pyexpr.ts";
+import { pySplit, pyStrip } from "../metrics/pystr.ts";
 
 const close = (a: number, b: number, eps = 1e-6) =>
   assert.ok(Math.abs(a - b) <= eps, `${a} !≈ ${b}`);
@@ -274,7 +274,7 @@ Deno.test("pyEval subset", () => {
 
 Deno.test("Chinese segmenter: ICU by default, jieba (as the reference) on request", async () => {
   const { segmentWords, setChineseSegmenter, chineseSegmenter } = await import(
-    "../eval/metrics/segment.ts"
+    "../metrics/segment.ts"
   );
   const text = "中国科学院计算技术研究所，C++是一种编程语言。";
   try {

@@ -5,13 +5,13 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "./assert.ts";
 import { acquireGpu, type Gpu } from "../core/gpu/device.ts";
 import { Recorder } from "../core/gpu/recorder.ts";
-import { loadModel } from "../core/model/load.ts";
-import { packSequences, type Qwen3 } from "../core/model/qwen3.ts";
-import { ParamSet } from "../core/model/params.ts";
-import { meanCeCoef, Trainer } from "../core/model/train_step.ts";
-import { Scratch } from "../core/model/scratch.ts";
-import { generate } from "../core/model/generate.ts";
-import { readSafetensorsHeader, readTensor } from "../core/model/safetensors.ts";
+import { loadModel } from "../engine/load.ts";
+import { packSequences, type Qwen3 } from "../engine/qwen3.ts";
+import { ParamSet } from "../engine/params.ts";
+import { meanCeCoef, Trainer } from "../engine/train_step.ts";
+import { Scratch } from "../engine/scratch.ts";
+import { generate } from "../engine/generate.ts";
+import { readSafetensorsHeader, readTensor } from "../engine/safetensors.ts";
 import { cli, ROOT } from "./helpers.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };

@@ -1,15 +1,10 @@
 /** verl parquet export/import: nested types, lossless round trip, the GoLongRL layout, imports. */
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { parquetMetadata } from "hyparquet";
-import {
-  type PqColumn,
-  readParquet,
-  readParquetRecords,
-  writeParquet,
-  writeRecordsParquet,
-} from "../core/data/parquet.ts";
-import { importAll, importDataset, newImportReport } from "../core/data/importer.ts";
-import type { Sample } from "../core/data/types.ts";
+import { type PqColumn, readParquetRecords, writeRecordsParquet } from "../core/parquet.ts";
+import { readParquet, writeParquet } from "../data/parquet.ts";
+import { importAll, importDataset, newImportReport } from "../data/importer.ts";
+import type { Sample } from "../tasks/generators/types.ts";
 import { computeReward } from "../tasks/registry.ts";
 
 const FIX = new URL("./fixtures/data/", import.meta.url).pathname;

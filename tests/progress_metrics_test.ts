@@ -1,6 +1,5 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "./assert.ts";
 import { formatDuration, Progress } from "../core/progress.ts";
-import { MetricsWriter, readMetrics } from "../core/metrics.ts";
 import { writeFileAtomic } from "../core/fsutil.ts";
 
 function fake(tty: boolean, total?: number, quiet = false) {
@@ -51,25 +50,6 @@ Deno.test("durations format as m:ss and h:mm:ss", () => {
   assertEquals(formatDuration(65), "1:05");
   assertEquals(formatDuration(3725), "1:02:05");
   assertEquals(formatDuration(Infinity), "?");
-});
-
-Deno.test("metrics log appends lines and survives a truncated last line", async () => {
-  const dir = await Deno.makeTempDir();
-  const path = `${dir}/metrics.jsonl`;
-  const w = await MetricsWriter.open(path);
-  await w.write({ step: 1, loss: 2.5 });
-  await w.write({ step: 2, loss: NaN, note: "x" });
-  w.close();
-  const w2 = await MetricsWriter.open(path); // reopen appends, as a resumed run does
-  await w2.write({ step: 3, loss: 1 });
-  w2.close();
-  await Deno.writeTextFile(path, '{"step": 4, "lo', { append: true });
-  const rows = await readMetrics(path);
-  assertEquals(rows.map((r) => r.step), [1, 2, 3]);
-  assertEquals(rows[1].loss, null);
-  assert(typeof rows[0].time === "string");
-  await Deno.writeTextFile(path, '{bad}\n{"step": 1}\n');
-  await assertRejects(() => readMetrics(path), /metrics\.jsonl, line 1: invalid JSON/);
 });
 
 Deno.test("atomic writes leave no temporary file and replace whole", async () => {

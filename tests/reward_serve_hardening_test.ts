@@ -5,9 +5,9 @@
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { ROOT } from "./helpers.ts";
-import { rewardHandler } from "../core/reward/server.ts";
-import { ScorePool, split } from "../core/reward/pool.ts";
-import { countWords, itemWork } from "../core/reward/work.ts";
+import { rewardHandler } from "../reward/server.ts";
+import { ScorePool, split } from "../reward/pool.ts";
+import { countWords, itemWork } from "../reward/work.ts";
 import { serveHttp1 } from "../core/net/http1.ts";
 import type { RewardInput } from "../tasks/types.ts";
 

@@ -1,7 +1,7 @@
 /** `golongrl reward` and `golongrl reward serve`, end to end. */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { cli, ROOT } from "./helpers.ts";
-import { rewardHandler } from "../core/reward/server.ts";
+import { rewardHandler } from "../reward/server.ts";
 
 const SAMPLES = [
   { id: "em1", data_source: "EM", reward_model: { ground_truth: { golden_label: "Ishmael" } } },

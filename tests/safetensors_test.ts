@@ -10,7 +10,7 @@ import {
   readSafetensorsHeader,
   readTensor,
   writeSafetensors,
-} from "../core/model/safetensors.ts";
+} from "../engine/safetensors.ts";
 
 const tmp = () => Deno.makeTempDir({ prefix: "golongrl_st_" });
 

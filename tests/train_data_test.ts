@@ -10,7 +10,7 @@ import {
 import { aggWeights, gather, microBatches, pack, scatter, type TrainSeq } from "../train/batch.ts";
 import { learningRate } from "../train/config.ts";
 import { computeReward } from "../tasks/registry.ts";
-import type { Sample } from "../core/data/types.ts";
+import type { Sample } from "../tasks/generators/types.ts";
 
 function sample(id: string, ability: string, extra: Partial<Sample> = {}): Sample {
   return {

@@ -7,10 +7,10 @@
 import { assert, assertEquals } from "./assert.ts";
 import { acquireGpu, type Gpu } from "../core/gpu/device.ts";
 import { Recorder } from "../core/gpu/recorder.ts";
-import { loadModel } from "../core/model/load.ts";
-import { packSequences, type Qwen3 } from "../core/model/qwen3.ts";
-import { type PpoSettings, Trainer } from "../core/model/train_step.ts";
-import { generate } from "../core/model/generate.ts";
+import { loadModel } from "../engine/load.ts";
+import { packSequences, type Qwen3 } from "../engine/qwen3.ts";
+import { type PpoSettings, Trainer } from "../engine/train_step.ts";
+import { generate } from "../engine/generate.ts";
 import { ppoCoefficientsRef } from "../kernels/ppo_loss.ts";
 import { mulberry32 } from "../core/rng.ts";
 import { ROOT } from "./helpers.ts";
@@ -60,7 +60,11 @@ async function rollouts(model: Qwen3, temperature: number) {
   return { batch, weight, advantage, completions };
 }
 
-async function forwardLogprobs(model: Qwen3, batch: ReturnType<typeof packSequences>, invT: number) {
+async function forwardLogprobs(
+  model: Qwen3,
+  batch: ReturnType<typeof packSequences>,
+  invT: number,
+) {
   const rec = new Recorder(model.gpu, model.pool);
   const st = await model.forward(rec, batch, { invTemperature: invT });
   const r = rec.read(st.logprobs.buffer, batch.ids.length * 4);
@@ -74,7 +78,8 @@ async function weightsOf(model: Qwen3) {
 }
 
 Deno.test({
-  name: "PPO step: the first update's ratio is 1 (old logprobs from the forward, at the rollout temperature)",
+  name:
+    "PPO step: the first update's ratio is 1 (old logprobs from the forward, at the rollout temperature)",
   ...opts,
   fn: async () => {
     const { model } = await loadModel(await gpu(), FIX);
@@ -157,7 +162,10 @@ Deno.test({
       }
     }
     assert(maxStep > 1e-3, `the update moved nothing (${maxStep})`);
-    assert(maxDiff < 1e-4 * maxStep + 1e-7, `GPU vs CPU coefficients: ${maxDiff} (step ${maxStep})`);
+    assert(
+      maxDiff < 1e-4 * maxStep + 1e-7,
+      `GPU vs CPU coefficients: ${maxDiff} (step ${maxStep})`,
+    );
     ta.destroy();
     tb.destroy();
   },
@@ -179,8 +187,8 @@ Deno.test({
     await ta.saveState(dir);
     const host = await weightsOf(a);
     // A second model restored from the saved weights and optimizer state.
-    const { ParamSet } = await import("../core/model/params.ts");
-    const { Qwen3 } = await import("../core/model/qwen3.ts");
+    const { ParamSet } = await import("../engine/params.ts");
+    const { Qwen3 } = await import("../engine/qwen3.ts");
     const b = new Qwen3(g, a.pool, a.config, ParamSet.fromHost(g, a.config, host));
     const tb = new Trainer(b, { ...OPTIM, lr: 1e-3, maxGradNorm: 1 });
     await tb.loadState(dir);

@@ -16,7 +16,8 @@ import {
   pairwiseScore,
   TASK_METRIC_CONFIG,
 } from "../tasks/longbench_pro.ts";
-import { formatGate, pyCollapse, pySplit, pyStrip } from "../tasks/format.ts";
+import { formatGate } from "../tasks/format.ts";
+import { pyCollapse, pySplit, pyStrip } from "../metrics/pystr.ts";
 import {
   MAX_DEPTH,
   parsePyJson,

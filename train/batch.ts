@@ -2,13 +2,13 @@
  * Sequences for training: a prompt followed by a response, packed into micro-batches by a
  * token budget, with per-token arrays laid out in packed order.
  *
- * In a packed batch position t predicts token t+1 of its sequence (core/model/qwen3.ts
+ * In a packed batch position t predicts token t+1 of its sequence (engine/qwen3.ts
  * packSequences), so response token j of a sequence whose response starts at index r is
  * predicted at position offset + r + j - 1. {@link scatter} puts one value per response token
  * at those positions and 0 elsewhere (prompt tokens carry no loss); {@link gather} reads them
  * back.
  */
-import { type PackedBatch, packSequences } from "../core/model/qwen3.ts";
+import { type PackedBatch, packSequences } from "../engine/qwen3.ts";
 
 /** One training sequence. */
 export interface TrainSeq {

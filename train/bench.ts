@@ -13,20 +13,20 @@
  * the loop's exact shapes. The first step compiles kernels and is not timed.
  */
 import { acquireGpu, type GpuOptions } from "../core/gpu/device.ts";
-import { loadModel } from "../core/model/load.ts";
-import { makeConfig, paramCount, type PRESETS } from "../core/model/config.ts";
-import { initParams, saveCheckpoint } from "../core/model/checkpoint.ts";
-import { rollout } from "../core/model/rollout.ts";
-import { Trainer } from "../core/model/train_step.ts";
+import { loadModel } from "../engine/load.ts";
+import { makeConfig, paramCount, type PRESETS } from "../engine/model_config.ts";
+import { initParams, saveCheckpoint } from "../engine/checkpoint.ts";
+import { rollout } from "../engine/rollout.ts";
+import { Trainer } from "../engine/train_step.ts";
 import { loadTokenizer } from "../core/tokenizer/tokenizer.ts";
 import { readCorpus, trainBpe, writeTokenizer } from "../core/tokenizer/bpe_train.ts";
-import { defaults } from "../core/config.ts";
+import { defaults } from "../core/config_schema.ts";
 import { joinPath } from "../core/fsutil.ts";
 import { microBatches, pack, type TrainSeq } from "./batch.ts";
 import { optimOf, TRAIN_SCHEMA, type TrainConfig } from "./config.ts";
 import { trainRl } from "./rl.ts";
 import { ASSETS } from "./recipe.ts";
-import { mean } from "./metrics.ts";
+import { mean } from "./log.ts";
 
 export interface TrainBenchOptions {
   preset: keyof typeof PRESETS;

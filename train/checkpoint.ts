@@ -12,10 +12,10 @@
  * checkpoints are kept.
  */
 import { Recorder } from "../core/gpu/recorder.ts";
-import { saveCheckpoint } from "../core/model/checkpoint.ts";
-import { copyTokenizerFiles } from "../core/model/load.ts";
-import type { Qwen3 } from "../core/model/qwen3.ts";
-import type { Trainer } from "../core/model/train_step.ts";
+import { saveCheckpoint } from "../engine/checkpoint.ts";
+import { copyTokenizerFiles } from "../engine/load.ts";
+import type { Qwen3 } from "../engine/qwen3.ts";
+import type { Trainer } from "../engine/train_step.ts";
 import { joinPath, writeFileAtomic, writeJsonAtomic } from "../core/fsutil.ts";
 import { InputError } from "../core/errors.ts";
 

@@ -1,5 +1,5 @@
 /**
- * The settings of `golongrl train` and `golongrl sft`, as config schemas (core/config.ts: a JSON
+ * The settings of `golongrl train` and `golongrl sft`, as config schemas (core/config_schema.ts: a JSON
  * or YAML file plus `--set key=value`, validated with errors naming the file, line and key).
  *
  * RL defaults follow the GoLongRL recipe (recipe §3-4: PPO-clip 0.2/0.28 with dual clip 3, no KL,
@@ -8,9 +8,9 @@
  * numbers only fit a cluster (16 rollouts of 16K tokens for 128 prompts): n, batch sizes and
  * lengths are ours and meant to be raised on a GPU.
  */
-import { bool, type ConfigOf, int, list, num, section, str } from "../core/config.ts";
+import { bool, type ConfigOf, int, list, num, section, str } from "../core/config_schema.ts";
 import { estimatorNames } from "./advantage.ts";
-import type { OptimConfig } from "../core/model/train_step.ts";
+import type { OptimConfig } from "../engine/train_step.ts";
 
 /** verl's loss aggregation modes (core_algos.agg_loss). */
 export const LOSS_AGG = [

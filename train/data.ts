@@ -7,11 +7,10 @@
  * epochs over all samples (the task mix of the data); "balanced" visits tasks round-robin, each
  * task walking its own shuffled epochs, so rare tasks get as many prompts as common ones.
  */
-import { readSamples } from "../core/data/schema.ts";
-import type { Sample } from "../core/data/types.ts";
-import { goldResponse } from "../core/data/stats.ts";
-import { subSeed } from "../core/data/build.ts";
-import { mulberry32 } from "../core/rng.ts";
+import { readSamples } from "../data/schema.ts";
+import type { Sample } from "../tasks/generators/types.ts";
+import { goldResponse } from "../data/stats.ts";
+import { mulberry32, subSeed } from "../core/rng.ts";
 import { InputError } from "../core/errors.ts";
 import { joinPath } from "../core/fsutil.ts";
 
@@ -134,7 +133,7 @@ export class PromptSampler {
 
 /**
  * The supervised target of a sample: the answer written the way its verifier parses it (the gold
- * self-check's response, core/data/stats.ts), behind a thinking block when thinking is on.
+ * self-check's response, data/stats.ts), behind a thinking block when thinking is on.
  */
 export function sftTarget(s: Sample, opts: { thinking: boolean; think?: string }): string {
   const g = goldResponse(s);

@@ -17,10 +17,10 @@
  * every count comes from a rate measured in the same run.
  */
 import { acquireGpu, type GpuOptions } from "../core/gpu/device.ts";
-import { loadModel } from "../core/model/load.ts";
+import { loadModel } from "../engine/load.ts";
 import { loadTokenizer } from "../core/tokenizer/tokenizer.ts";
-import { build } from "../core/data/build.ts";
-import { applyOverrides, defaults } from "../core/config.ts";
+import { build } from "../data/build.ts";
+import { applyOverrides, defaults } from "../core/config_schema.ts";
 import { joinPath, writeFileAtomic, writeJsonAtomic } from "../core/fsutil.ts";
 import { formatDuration } from "../core/progress.ts";
 import { TRAIN_SCHEMA, type TrainConfig } from "./config.ts";
@@ -33,7 +33,7 @@ import {
 } from "./data.ts";
 import { trainRl, validate, type Validation } from "./rl.ts";
 import { writeRunReport } from "./report.ts";
-import { mean, statsOf } from "./metrics.ts";
+import { mean, statsOf } from "./log.ts";
 
 /** The embedded defaults (documents, tokenizer and tiny checkpoint), beside the source tree. */
 export const ASSETS = new URL("../assets/default/", import.meta.url).pathname;

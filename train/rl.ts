@@ -19,15 +19,15 @@
  */
 import { acquireGpu, type Gpu, type GpuOptions } from "../core/gpu/device.ts";
 import { Recorder } from "../core/gpu/recorder.ts";
-import { copyTokenizerFiles, loadModel } from "../core/model/load.ts";
-import { saveCheckpoint } from "../core/model/checkpoint.ts";
-import type { Qwen3 } from "../core/model/qwen3.ts";
-import { promptIds, type Rollout, rollout } from "../core/model/rollout.ts";
-import { type MicroBatch, type PpoSettings, Trainer } from "../core/model/train_step.ts";
+import { copyTokenizerFiles, loadModel } from "../engine/load.ts";
+import { saveCheckpoint } from "../engine/checkpoint.ts";
+import type { Qwen3 } from "../engine/qwen3.ts";
+import { promptIds, type Rollout, rollout } from "../engine/rollout.ts";
+import { type MicroBatch, type PpoSettings, Trainer } from "../engine/train_step.ts";
 import { loadTokenizer, type Tokenizer } from "../core/tokenizer/tokenizer.ts";
-import { subSeed } from "../core/data/build.ts";
-import type { Sample } from "../core/data/types.ts";
-import { writeEffectiveConfig } from "../core/config.ts";
+import { subSeed } from "../core/rng.ts";
+import type { Sample } from "../tasks/generators/types.ts";
+import { writeEffectiveConfig } from "../core/config_schema.ts";
 import { joinPath } from "../core/fsutil.ts";
 import { JsonlWriter } from "../core/jsonl_writer.ts";
 import { formatDuration } from "../core/progress.ts";
@@ -53,7 +53,7 @@ import {
   responseBudget,
   type SamplerState,
 } from "./data.ts";
-import { appendJsonl, mean, statsOf } from "./metrics.ts";
+import { appendJsonl, mean, statsOf } from "./log.ts";
 
 /** Options of {@link trainRl} besides the config. */
 export interface RlOptions {

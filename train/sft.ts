@@ -11,24 +11,23 @@
  */
 import { acquireGpu, type GpuOptions } from "../core/gpu/device.ts";
 import { Recorder } from "../core/gpu/recorder.ts";
-import { copyTokenizerFiles, loadModel } from "../core/model/load.ts";
-import { saveCheckpoint } from "../core/model/checkpoint.ts";
-import type { Qwen3 } from "../core/model/qwen3.ts";
-import { promptIds } from "../core/model/rollout.ts";
-import { type MicroBatch, Trainer } from "../core/model/train_step.ts";
+import { copyTokenizerFiles, loadModel } from "../engine/load.ts";
+import { saveCheckpoint } from "../engine/checkpoint.ts";
+import type { Qwen3 } from "../engine/qwen3.ts";
+import { promptIds } from "../engine/rollout.ts";
+import { type MicroBatch, Trainer } from "../engine/train_step.ts";
 import { loadTokenizer, type Tokenizer } from "../core/tokenizer/tokenizer.ts";
 import { readCorpus } from "../core/tokenizer/bpe_train.ts";
-import { subSeed } from "../core/data/build.ts";
-import type { Sample } from "../core/data/types.ts";
-import { writeEffectiveConfig } from "../core/config.ts";
+import type { Sample } from "../tasks/generators/types.ts";
+import { writeEffectiveConfig } from "../core/config_schema.ts";
 import { joinPath } from "../core/fsutil.ts";
-import { mulberry32 } from "../core/rng.ts";
+import { mulberry32, subSeed } from "../core/rng.ts";
 import { formatDuration } from "../core/progress.ts";
 import { microBatches, pack, type TrainSeq } from "./batch.ts";
 import { runStart, type RunState, saveRunCheckpoint, truncateLog } from "./checkpoint.ts";
 import { learningRate, optimOf, type SftConfig } from "./config.ts";
 import { loadSamples, PromptSampler, type SamplerState, sftTarget } from "./data.ts";
-import { appendJsonl } from "./metrics.ts";
+import { appendJsonl } from "./log.ts";
 
 export interface SftOptions {
   out: string;

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { writeAll } from "../fsutil.ts";
 
 export interface Http1Options {
   hostname: string;
@@ -250,11 +251,6 @@ async function readBody(r: ConnReader, h: Head, max: number): Promise<Uint8Array
     throw new HttpFault(413, `request body of ${n} bytes exceeds the limit of ${max} bytes`);
   }
   return await r.exactly(n);
-}
-
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await conn.write(data.subarray(off));
 }
 
 function serialize(

@@ -1,7 +1,7 @@
 /**
  * A {@link Backend} over our own WebGPU Qwen3 engine, for evaluating a checkpoint without a
  * server. Chat messages are rendered with the tokenizer's chat template (generation prompt
- * on, `enable_thinking` configurable) and generated with `core/model/generate.ts`.
+ * on, `enable_thinking` configurable) and generated with `engine/generate.ts`.
  *
  * Micro-batching: the runner calls complete() concurrently; requests that arrive within
  * `batchWindowMs` of the first waiting one (or as soon as `concurrency` are waiting) go into
@@ -22,12 +22,13 @@
  *
  * @module
  */
-import type { Backend, ChatRequest, ChatResult } from "./types.ts";
-import { rollout, type RolloutTokenizer } from "../../core/model/rollout.ts";
-import type { Qwen3 } from "../../core/model/qwen3.ts";
+import type { ChatBackend, ChatRequest, ChatResult } from "../../core/chat/backend.ts";
+import { rollout, type RolloutTokenizer } from "../../engine/rollout.ts";
+import type { Qwen3 } from "../../engine/qwen3.ts";
 import { acquireGpu, type GpuOptions } from "../../core/gpu/device.ts";
-import { loadModel } from "../../core/model/load.ts";
+import { loadModel } from "../../engine/load.ts";
 import { loadTokenizer } from "../../core/tokenizer/tokenizer.ts";
+import { readFull } from "../../core/fsutil.ts";
 
 /** What the backend needs of a tokenizer: the rollout helper's interface. */
 export type LocalTokenizer = RolloutTokenizer;
@@ -100,13 +101,7 @@ export async function checkpointId(dir: string): Promise<string> {
       const take = async (at: number, n: number) => {
         const b = new Uint8Array(n);
         await f.seek(at, Deno.SeekMode.Start);
-        let off = 0;
-        while (off < n) {
-          const r = await f.read(b.subarray(off));
-          if (r === null) break;
-          off += r;
-        }
-        parts.push(b.subarray(0, off));
+        parts.push(b.subarray(0, await readFull(f, b)));
       };
       const k = 64 * 1024;
       await take(0, Math.min(k, size));
@@ -123,7 +118,7 @@ export async function checkpointId(dir: string): Promise<string> {
 }
 
 /** The local WebGPU backend. */
-export class LocalBackend implements Backend {
+export class LocalBackend implements ChatBackend {
   readonly name: string;
   readonly id: string;
   readonly concurrency: number;

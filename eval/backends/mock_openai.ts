@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { writeAll } from "../../core/fsutil.ts";
 
 /** What the server does with one request. */
 export type MockAction =
@@ -104,11 +105,6 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   c.set(a);
   c.set(b, a.length);
   return c;
-}
-
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await conn.write(data.subarray(off));
 }
 
 /** The running mock server. */

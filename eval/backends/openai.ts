@@ -22,7 +22,7 @@
  *
  * @module
  */
-import type { Backend, ChatRequest, ChatResult } from "./types.ts";
+import type { ChatBackend, ChatRequest, ChatResult } from "../../core/chat/backend.ts";
 
 /** What made an attempt fail in a way worth retrying. */
 export type RetryKind = "rateLimit" | "server" | "timeout" | "network" | "invalidBody";
@@ -208,7 +208,7 @@ function hasText(choice: unknown): boolean {
 }
 
 /** The OpenAI-compatible backend. */
-export class OpenAIBackend implements Backend {
+export class OpenAIBackend implements ChatBackend {
   readonly name: string;
   readonly id: string;
   readonly concurrency: number;

@@ -8,8 +8,9 @@
 
 import { removeThinking, truncateMiddleChars } from "../truncate.ts";
 import { InputError } from "../../core/errors.ts";
-import { pyStrip } from "../metrics/pystr.ts";
-import { readParquetRecords } from "../../core/data/parquet.ts";
+import { pyStrip } from "../../metrics/pystr.ts";
+import { readParquetRecords } from "../../core/parquet.ts";
+import type { EvalItem, LoadOptions } from "./types.ts";
 
 /** FNV-1a (64-bit) of a string's UTF-8 bytes, as 16 hex digits: short stable ids for records without one. */
 export function stableHash(text: string): string {
@@ -20,12 +21,6 @@ export function stableHash(text: string): string {
     h = (h * p) & 0xffffffffffffffffn;
   }
   return h.toString(16).padStart(16, "0");
-}
-
-/** A 32-bit seed derived from any parts (for per-item random streams that do not depend on order). */
-export function seedFrom(...parts: (string | number)[]): number {
-  const hex = stableHash(parts.join("\u241f"));
-  return Number.parseInt(hex.slice(0, 8), 16) >>> 0;
 }
 
 /** Counts tokens: the tokenizer's `encode` length, else `ceil(chars / 4)` (UTF-16 units). */
@@ -54,13 +49,6 @@ export function messagesTokens(
  */
 export function stripThink(text: string): string {
   return pyStrip(removeThinking(text, "frames"));
-}
-
-/** "1k", "4k", "128k", "1m" for powers-of-two-ish token counts; the number itself otherwise. */
-export function lengthLabel(tokens: number): string {
-  if (tokens >= 1 << 20 && tokens % (1 << 20) === 0) return `${tokens / (1 << 20)}m`;
-  if (tokens >= 1024 && tokens % 1024 === 0) return `${tokens / 1024}k`;
-  return String(tokens);
 }
 
 /**
@@ -195,7 +183,7 @@ async function formatOf(file: string, hint?: string): Promise<"jsonl" | "json" |
 
 /**
  * Reads records from a `.jsonl` file (one object a line), a `.json` file (an array of objects,
- * or an object holding one array under `data`), a `.parquet` file (core/data/parquet.ts, one
+ * or an object holding one array under `data`), a `.parquet` file (core/parquet.ts, one
  * row group at a time), or a folder of such files and folders of shards (sorted by path).
  * Every number's literal text is kept under {@link NUMBER_SOURCE}. `hint` is added to the
  * error for a file of another type.
@@ -364,6 +352,26 @@ export function strField(r: SourcedRecord, key: string): string {
   if (typeof v === "string") return v;
   if (typeof v === "number" || typeof v === "boolean") return pyStr(r.record, key);
   throw new InputError(`record ${r.index}: field "${key}" must be a string`, r.file);
+}
+
+/**
+ * The loader of a benchmark read from record files: `--data-<flag>` is required, records are read
+ * in order and each becomes one item (`toItem`, given the token counter of `opts.tokenizer`);
+ * reading stops after `opts.limit` items.
+ */
+export async function* loadRecordItems(
+  opts: LoadOptions,
+  data: { flag: string; what: string; hint?: string },
+  toItem: (r: SourcedRecord, count: TokenCounter) => EvalItem,
+): AsyncGenerator<EvalItem> {
+  const path = requirePath(opts.path, data.flag, data.what);
+  const count = tokenCounter(opts.tokenizer);
+  let n = 0;
+  for await (const r of readRecords(path, { hint: data.hint })) {
+    if (opts.limit !== undefined && n >= opts.limit) return;
+    yield toItem(r, count);
+    n++;
+  }
 }
 
 /** Throws a clear error when a benchmark needs `--data-<flag>`. */

@@ -13,18 +13,16 @@
  */
 
 import { GOLONGRL_EVAL_SAMPLING } from "./sampling.ts";
-import { squadExactMatch } from "../metrics/squad.ts";
-import { pyStrip } from "../metrics/pystr.ts";
+import { squadExactMatch } from "../../metrics/squad.ts";
+import { pyStrip } from "../../metrics/pystr.ts";
 import {
   baseName,
+  loadRecordItems,
   messagesTokens,
   pyStr,
-  readRecords,
-  requirePath,
   stableHash,
   strField,
   stripThink,
-  tokenCounter,
 } from "./common.ts";
 import type { JudgeStyle } from "./judge.ts";
 import type { Benchmark, EvalItem, EvalMessage, LoadOptions, ScoreResult } from "./types.ts";
@@ -45,45 +43,46 @@ export interface CorpusQaReference {
   question: string;
 }
 
-async function* load(name: string, opts: LoadOptions): AsyncGenerator<EvalItem> {
-  const path = requirePath(opts.path, "corpusqa", "CorpusQA 128k_4domains.jsonl");
-  const count = tokenCounter(opts.tokenizer);
-  let n = 0;
-  for await (const r of readRecords(path)) {
-    if (opts.limit !== undefined && n >= opts.limit) return;
-    const rec = r.record;
-    if (!Array.isArray(rec.prompt)) {
-      throw new InputError(`record ${r.index}: prompt must be a list of messages`, r.file);
-    }
-    const messages: EvalMessage[] = rec.prompt.map((m: { role?: unknown; content?: unknown }) => ({
-      role: m?.role === "system" || m?.role === "assistant" ? m.role : "user",
-      content: String(m?.content ?? ""),
-    }));
-    const question = strField(r, "question");
-    const rid = rec.id !== undefined ? String(rec.id) : stableHash(question);
-    const bucket = /^(\d+[km])_/i.exec(baseName(r.file))?.[1]?.toLowerCase();
-    // A list (or number) answer reaches the judge as Python's str() of it, as corpusqa_eval.py.
-    if (rec.answer === undefined || rec.answer === null) {
-      throw new InputError(`record ${r.index}: field "answer" is missing`, r.file);
-    }
-    const reference: CorpusQaReference = { answer: pyStr(rec, "answer"), question };
-    // The document is what comes before the question in the longest message (the question and
-    // what follows it stay whole when the prompt is cut).
-    const longest = messages.reduce((a, m) => (m.content.length > a.length ? m.content : a), "");
-    const q = longest.lastIndexOf(question);
-    const document = q > 0 ? longest.slice(0, q) : undefined;
-    yield {
-      id: `${name}/${rid}`,
-      benchmark: name,
-      subset: CORPUSQA_DOMAINS.find((d) => rid.startsWith(d)),
-      lengthBucket: bucket,
-      contextTokensHint: messagesTokens(messages, count),
-      messages,
-      document,
-      reference,
-    };
-    n++;
-  }
+function load(name: string, opts: LoadOptions): AsyncGenerator<EvalItem> {
+  return loadRecordItems(
+    opts,
+    { flag: "corpusqa", what: "CorpusQA 128k_4domains.jsonl" },
+    (r, count) => {
+      const rec = r.record;
+      if (!Array.isArray(rec.prompt)) {
+        throw new InputError(`record ${r.index}: prompt must be a list of messages`, r.file);
+      }
+      const messages: EvalMessage[] = rec.prompt.map((
+        m: { role?: unknown; content?: unknown },
+      ) => ({
+        role: m?.role === "system" || m?.role === "assistant" ? m.role : "user",
+        content: String(m?.content ?? ""),
+      }));
+      const question = strField(r, "question");
+      const rid = rec.id !== undefined ? String(rec.id) : stableHash(question);
+      const bucket = /^(\d+[km])_/i.exec(baseName(r.file))?.[1]?.toLowerCase();
+      // A list (or number) answer reaches the judge as Python's str() of it, as corpusqa_eval.py.
+      if (rec.answer === undefined || rec.answer === null) {
+        throw new InputError(`record ${r.index}: field "answer" is missing`, r.file);
+      }
+      const reference: CorpusQaReference = { answer: pyStr(rec, "answer"), question };
+      // The document is what comes before the question in the longest message (the question and
+      // what follows it stay whole when the prompt is cut).
+      const longest = messages.reduce((a, m) => (m.content.length > a.length ? m.content : a), "");
+      const q = longest.lastIndexOf(question);
+      const document = q > 0 ? longest.slice(0, q) : undefined;
+      return {
+        id: `${name}/${rid}`,
+        benchmark: name,
+        subset: CORPUSQA_DOMAINS.find((d) => rid.startsWith(d)),
+        lengthBucket: bucket,
+        contextTokensHint: messagesTokens(messages, count),
+        messages,
+        document,
+        reference,
+      };
+    },
+  );
 }
 
 /** The CorpusQA benchmark (LLM judge). */

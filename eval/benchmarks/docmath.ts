@@ -2,7 +2,7 @@
  * DocMath-Eval (HF `yale-nlp/DocMath-Eval`, subsets complong/compshort/simplong/simpshort
  * `_testmini`) as GoLongRL scores it through evalscope's docmath adapter: prompt
  * `TEMPLATE_0SHOT` with `context = "\n".join(paragraphs)`; rule accuracy = `extract_answer` →
- * `get_acc` (eval/metrics/docmath.ts, 2-decimal round-up as evalscope); LLM judge on the extracted
+ * `get_acc` (metrics/docmath.ts, 2-decimal round-up as evalscope); LLM judge on the extracted
  * answer (ORM prompt, reference first); reported `max_acc` = max(rule, judge) per sample.
  *
  * Data: a folder of `<subset>.json(l)` files or one file; records `question_id`, `question`,
@@ -14,19 +14,21 @@
  */
 
 import { GOLONGRL_EVAL_SAMPLING } from "./sampling.ts";
-import { type DocMathAnswerType, docmathExtractAnswer, docmathGetAcc } from "../metrics/docmath.ts";
+import {
+  type DocMathAnswerType,
+  docmathExtractAnswer,
+  docmathGetAcc,
+} from "../../metrics/docmath.ts";
 import {
   baseName,
   formatTemplate,
+  loadRecordItems,
   messagesTokens,
   numberSource,
   pyFloatRepr,
-  readRecords,
-  requirePath,
   stableHash,
   strField,
   stripThink,
-  tokenCounter,
 } from "./common.ts";
 import type { JudgeStyle } from "./judge.ts";
 import type { Benchmark, EvalItem, LoadOptions, ScoreResult } from "./types.ts";
@@ -65,35 +67,37 @@ export function docmathGroundTruth(
   return { text: String(value), type: "str" };
 }
 
-async function* load(name: string, opts: LoadOptions): AsyncGenerator<EvalItem> {
-  const path = requirePath(opts.path, "docmath", "DocMath-Eval *_testmini.json(l)");
-  const count = tokenCounter(opts.tokenizer);
-  let n = 0;
-  for await (const r of readRecords(path)) {
-    if (opts.limit !== undefined && n >= opts.limit) return;
-    const rec = r.record;
-    const paragraphs = Array.isArray(rec.paragraphs) ? rec.paragraphs.map(String) : [];
-    const question = strField(r, "question");
-    const gt = docmathGroundTruth(rec.ground_truth, numberSource(rec, "ground_truth"));
-    const subset = typeof rec.subset === "string" ? rec.subset : baseName(r.file);
-    const content = formatTemplate(DOCMATH_TEMPLATE, { context: paragraphs.join("\n"), question });
-    const messages = [{ role: "user" as const, content }];
-    const document = paragraphs.join("\n");
-    const qid = typeof rec.question_id === "string" ? rec.question_id : stableHash(content);
-    const reference: DocMathReference = { groundTruth: gt.text, answerType: gt.type, question };
-    yield {
-      id: `${name}/${subset}/${qid}`,
-      benchmark: name,
-      subset,
-      lengthBucket: /long/.test(subset) ? "long" : /short/.test(subset) ? "short" : undefined,
-      contextTokensHint: messagesTokens(messages, count),
-      messages,
-      document,
-      reference,
-      meta: { truncation: "middle-tokens-131000" },
-    };
-    n++;
-  }
+function load(name: string, opts: LoadOptions): AsyncGenerator<EvalItem> {
+  return loadRecordItems(
+    opts,
+    { flag: "docmath", what: "DocMath-Eval *_testmini.json(l)" },
+    (r, count) => {
+      const rec = r.record;
+      const paragraphs = Array.isArray(rec.paragraphs) ? rec.paragraphs.map(String) : [];
+      const question = strField(r, "question");
+      const gt = docmathGroundTruth(rec.ground_truth, numberSource(rec, "ground_truth"));
+      const subset = typeof rec.subset === "string" ? rec.subset : baseName(r.file);
+      const content = formatTemplate(DOCMATH_TEMPLATE, {
+        context: paragraphs.join("\n"),
+        question,
+      });
+      const messages = [{ role: "user" as const, content }];
+      const document = paragraphs.join("\n");
+      const qid = typeof rec.question_id === "string" ? rec.question_id : stableHash(content);
+      const reference: DocMathReference = { groundTruth: gt.text, answerType: gt.type, question };
+      return {
+        id: `${name}/${subset}/${qid}`,
+        benchmark: name,
+        subset,
+        lengthBucket: /long/.test(subset) ? "long" : /short/.test(subset) ? "short" : undefined,
+        contextTokensHint: messagesTokens(messages, count),
+        messages,
+        document,
+        reference,
+        meta: { truncation: "middle-tokens-131000" },
+      };
+    },
+  );
 }
 
 /** The DocMath benchmark (rule accuracy, LLM judge, max of the two). */

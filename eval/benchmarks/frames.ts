@@ -2,7 +2,7 @@
  * FRAMES (google/frames-benchmark; evalscope `iic/frames` test.jsonl with the Wikipedia articles
  * attached) as GoLongRL scores it: prompt = evalscope frames `TEMPLATE_0SHOT` with
  * `context = "\n".join(f"{title}\n{text}" for wiki_items)`; reported score (score_frame.py) =
- * max(CEM, LLM judge), where CEM is eval/metrics/frames.ts on the think-stripped full output and
+ * max(CEM, LLM judge), where CEM is metrics/frames.ts on the think-stripped full output and
  * the judge sees the extracted answer (text after the last "the answer is", `*` removed, dots
  * stripped).
  *
@@ -14,17 +14,15 @@
 
 import { GOLONGRL_EVAL_SAMPLING } from "./sampling.ts";
 import { InputError } from "../../core/errors.ts";
-import { framesCem } from "../metrics/frames.ts";
-import { pyStrip } from "../metrics/pystr.ts";
+import { framesCem } from "../../metrics/frames.ts";
+import { pyStrip } from "../../metrics/pystr.ts";
 import {
   formatTemplate,
+  loadRecordItems,
   messagesTokens,
-  readRecords,
-  requirePath,
   stableHash,
   strField,
   stripThink,
-  tokenCounter,
 } from "./common.ts";
 import type { JudgeStyle } from "./judge.ts";
 import type { Benchmark, EvalItem, LoadOptions, ScoreResult } from "./types.ts";
@@ -59,14 +57,14 @@ export interface FramesReference {
   question: string;
 }
 
-async function* load(name: string, opts: LoadOptions): AsyncGenerator<EvalItem> {
-  const path = requirePath(opts.path, "frames", "iic/frames test.jsonl (with wiki_items)");
-  const count = tokenCounter(opts.tokenizer);
-  let n = 0;
+function load(name: string, opts: LoadOptions): AsyncGenerator<EvalItem> {
   const hint = "FRAMES needs the Wikipedia text: use evalscope's iic/frames test.jsonl with " +
     "wiki_items; google/frames-benchmark's test.tsv has links only";
-  for await (const r of readRecords(path, { hint })) {
-    if (opts.limit !== undefined && n >= opts.limit) return;
+  return loadRecordItems(opts, {
+    flag: "frames",
+    what: "iic/frames test.jsonl (with wiki_items)",
+    hint,
+  }, (r, count) => {
     const rec = r.record;
     if (!Array.isArray(rec.wiki_items)) {
       throw new InputError(
@@ -83,7 +81,7 @@ async function* load(name: string, opts: LoadOptions): AsyncGenerator<EvalItem> 
     const rawId = rec.id ?? rec["Unnamed: 0"];
     const rid = rawId !== undefined ? String(rawId) : stableHash(question);
     const reference: FramesReference = { answer: strField(r, "Answer"), question };
-    yield {
+    return {
       id: `${name}/${rid}`,
       benchmark: name,
       subset: typeof rec.reasoning_types === "string" ? rec.reasoning_types : undefined,
@@ -93,8 +91,7 @@ async function* load(name: string, opts: LoadOptions): AsyncGenerator<EvalItem> 
       reference,
       meta: { wikiItems: rec.wiki_items.length, truncation: "middle-131072" },
     };
-    n++;
-  }
+  });
 }
 
 /** The Frames benchmark (max of cover-exact-match and LLM judge). */

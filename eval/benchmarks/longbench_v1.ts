@@ -4,7 +4,7 @@
  *
  * - `longbench-v1` — the official one: per-dataset prompts from `config/dataset2prompt.json`
  *   (verbatim, typos included), score = `eval.py` scorer (max `qa_f1_score` over answers) from
- *   eval/metrics/longbench.ts. Subsets: narrativeqa, qasper, multifieldqa_en, hotpotqa,
+ *   metrics/longbench.ts. Subsets: narrativeqa, qasper, multifieldqa_en, hotpotqa,
  *   2wikimqa, musique.
  * - `longbench-v1-qa` — GoLongRL's headline column (Eval/QwenLong-Benchmarks/evalscope/lbv1qa_eval.py):
  *   one shared prompt asking for "Therefore, the answer is …", 500,000-character middle
@@ -20,7 +20,7 @@
 
 import { GOLONGRL_EVAL_SAMPLING, LONGBENCH_V1_SAMPLING } from "./sampling.ts";
 import { InputError } from "../../core/errors.ts";
-import { longBenchSampleScore, qaF1Score } from "../metrics/longbench.ts";
+import { longBenchSampleScore, qaF1Score } from "../../metrics/longbench.ts";
 import {
   baseName,
   formatTemplate,

@@ -2,7 +2,7 @@
  * LongBench v2 (THUDM/LongBench, HF `THUDM/LongBench-v2` `data.json`): 503 four-choice questions.
  * Prompt = `prompts/0shot.txt` filled as `pred.py` does (`str.replace` of `$DOC$`, `$Q$`,
  * `$C_A$`…`$C_D$` with the stripped fields, in that order); score = `extract_answer` then
- * accuracy (eval/metrics/longbench_v2.ts). Subset = `difficulty` (easy/hard), length bucket =
+ * accuracy (metrics/longbench_v2.ts). Subset = `difficulty` (easy/hard), length bucket =
  * `length` (short/medium/long), as `result.py` reports them. Long documents are cut in the middle
  * by the runner (`ids[:max_len//2] + ids[-max_len//2:]`); `meta.truncation` says so.
  *
@@ -10,18 +10,10 @@
  */
 
 import { LONGBENCH_V2_SAMPLING } from "./sampling.ts";
-import { extractLongBenchV2Answer } from "../metrics/longbench_v2.ts";
-import {
-  messagesTokens,
-  readRecords,
-  replaceChain,
-  requirePath,
-  strField,
-  stripThink,
-  tokenCounter,
-} from "./common.ts";
+import { extractLongBenchV2Answer } from "../../metrics/longbench_v2.ts";
+import { loadRecordItems, messagesTokens, replaceChain, strField, stripThink } from "./common.ts";
 import type { Benchmark, EvalItem, LoadOptions, ScoreResult } from "./types.ts";
-import { pyStrip } from "../metrics/pystr.ts";
+import { pyStrip } from "../../metrics/pystr.ts";
 
 /** `prompts/0shot.txt` (verbatim). */
 export const LONGBENCH_V2_TEMPLATE = `Please read the following text and answer the question below.
@@ -66,12 +58,11 @@ export interface LongBenchV2Reference {
   answer: string;
 }
 
-async function* load(name: string, opts: LoadOptions): AsyncGenerator<EvalItem> {
-  const path = requirePath(opts.path, "longbench-v2", "THUDM/LongBench-v2 data.json or JSONL");
-  const count = tokenCounter(opts.tokenizer);
-  let n = 0;
-  for await (const r of readRecords(path)) {
-    if (opts.limit !== undefined && n >= opts.limit) return;
+function load(name: string, opts: LoadOptions): AsyncGenerator<EvalItem> {
+  return loadRecordItems(opts, {
+    flag: "longbench-v2",
+    what: "THUDM/LongBench-v2 data.json or JSONL",
+  }, (r, count) => {
     const rec: LongBenchV2Record = {
       context: strField(r, "context"),
       question: strField(r, "question"),
@@ -82,7 +73,7 @@ async function* load(name: string, opts: LoadOptions): AsyncGenerator<EvalItem> 
     };
     const messages = [{ role: "user" as const, content: longBenchV2Prompt(rec) }];
     const reference: LongBenchV2Reference = { answer: strField(r, "answer") };
-    yield {
+    return {
       id: `${name}/${strField(r, "_id")}`,
       benchmark: name,
       subset: typeof r.record.difficulty === "string" ? r.record.difficulty : undefined,
@@ -98,8 +89,7 @@ async function* load(name: string, opts: LoadOptions): AsyncGenerator<EvalItem> 
         truncation: "middle-tokens",
       },
     };
-    n++;
-  }
+  });
 }
 
 /** The LongBench v2 benchmark (official 0-shot prompt, extraction, accuracy). */

@@ -13,16 +13,14 @@
 
 import { GOLONGRL_EVAL_SAMPLING } from "./sampling.ts";
 import { InputError } from "../../core/errors.ts";
-import { squadExactMatch } from "../metrics/squad.ts";
+import { squadExactMatch } from "../../metrics/squad.ts";
 import {
   formatTemplate,
+  loadRecordItems,
   messagesTokens,
   pyStr,
-  readRecords,
-  requirePath,
   strField,
   stripThink,
-  tokenCounter,
 } from "./common.ts";
 import type { JudgeStyle } from "./judge.ts";
 import type { Benchmark, EvalItem, LoadOptions, ScoreResult } from "./types.ts";
@@ -88,45 +86,47 @@ export interface LongMemEvalReference {
   question: string;
 }
 
-async function* load(name: string, opts: LoadOptions): AsyncGenerator<EvalItem> {
-  const path = requirePath(opts.path, "longmemeval", "longmemeval_s_cleaned.json");
-  const count = tokenCounter(opts.tokenizer);
-  let n = 0;
-  for await (const r of readRecords(path)) {
-    if (opts.limit !== undefined && n >= opts.limit) return;
-    const rec = r.record;
-    if (!Array.isArray(rec.haystack_sessions) || !Array.isArray(rec.haystack_dates)) {
-      throw new InputError(`record ${r.index}: needs haystack_sessions and haystack_dates`, r.file);
-    }
-    const qid = strField(r, "question_id");
-    const qtype = typeof rec.question_type === "string" ? rec.question_type : "";
-    const question = strField(r, "question");
-    const history = formatLongMemEvalHistory(rec.haystack_sessions, rec.haystack_dates);
-    const user = formatTemplate(LONGMEMEVAL_HISTORY_TEMPLATE, {
-      history_text: history,
-      question,
-    });
-    const messages = [
-      { role: "system" as const, content: LONGMEMEVAL_READING_SYSTEM },
-      { role: "user" as const, content: user },
-    ];
-    // Answers can be numbers or lists; the judge sees Python's str() of them, as the reference.
-    if (rec.answer === undefined) {
-      throw new InputError(`record ${r.index}: field "answer" is missing`, r.file);
-    }
-    const reference: LongMemEvalReference = { answer: pyStr(rec, "answer"), question };
-    yield {
-      id: `${name}/${qid}`,
-      benchmark: name,
-      subset: longMemEvalCategory(qtype, qid),
-      contextTokensHint: messagesTokens(messages, count),
-      messages,
-      document: history,
-      reference,
-      meta: { question_type: qtype, question_date: rec.question_date },
-    };
-    n++;
-  }
+function load(name: string, opts: LoadOptions): AsyncGenerator<EvalItem> {
+  return loadRecordItems(
+    opts,
+    { flag: "longmemeval", what: "longmemeval_s_cleaned.json" },
+    (r, count) => {
+      const rec = r.record;
+      if (!Array.isArray(rec.haystack_sessions) || !Array.isArray(rec.haystack_dates)) {
+        throw new InputError(
+          `record ${r.index}: needs haystack_sessions and haystack_dates`,
+          r.file,
+        );
+      }
+      const qid = strField(r, "question_id");
+      const qtype = typeof rec.question_type === "string" ? rec.question_type : "";
+      const question = strField(r, "question");
+      const history = formatLongMemEvalHistory(rec.haystack_sessions, rec.haystack_dates);
+      const user = formatTemplate(LONGMEMEVAL_HISTORY_TEMPLATE, {
+        history_text: history,
+        question,
+      });
+      const messages = [
+        { role: "system" as const, content: LONGMEMEVAL_READING_SYSTEM },
+        { role: "user" as const, content: user },
+      ];
+      // Answers can be numbers or lists; the judge sees Python's str() of them, as the reference.
+      if (rec.answer === undefined) {
+        throw new InputError(`record ${r.index}: field "answer" is missing`, r.file);
+      }
+      const reference: LongMemEvalReference = { answer: pyStr(rec, "answer"), question };
+      return {
+        id: `${name}/${qid}`,
+        benchmark: name,
+        subset: longMemEvalCategory(qtype, qid),
+        contextTokensHint: messagesTokens(messages, count),
+        messages,
+        document: history,
+        reference,
+        meta: { question_type: qtype, question_date: rec.question_date },
+      };
+    },
+  );
 }
 
 /** The LongMemEval benchmark (LLM judge). */

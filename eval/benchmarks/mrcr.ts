@@ -3,7 +3,7 @@
  * 2/4/8 identical asks; the model must return the requested one prefixed by a random string.
  * Records: `prompt` (the messages as a JSON string, or a list), `answer`,
  * `random_string_to_prepend`, `n_needles` (or GoLongRL's `needle_count`), optional `id`,
- * `n_tokens_qwen`, `bin`. Score = the official `grade` (eval/metrics/mrcr.ts) of the
+ * `n_tokens_qwen`, `bin`. Score = the official `grade` (metrics/mrcr.ts) of the
  * think-stripped response (mrcr_eval.py `strip_thinking`). Subset = needle count; length bucket
  * = the record's `bin` if given, else the OpenAI bin of its token count.
  *
@@ -12,17 +12,9 @@
 
 import { GOLONGRL_EVAL_SAMPLING } from "./sampling.ts";
 import { InputError } from "../../core/errors.ts";
-import { mrcrGrade } from "../metrics/mrcr.ts";
-import {
-  lengthLabel,
-  messagesTokens,
-  readRecords,
-  requirePath,
-  stableHash,
-  strField,
-  stripThink,
-  tokenCounter,
-} from "./common.ts";
+import { mrcrGrade } from "../../metrics/mrcr.ts";
+import { lengthLabel } from "../../core/lengths.ts";
+import { loadRecordItems, messagesTokens, stableHash, strField, stripThink } from "./common.ts";
 import type { Benchmark, EvalItem, EvalMessage, LoadOptions, ScoreResult } from "./types.ts";
 
 /** The OpenAI MRCR bin edges in tokens (4K–8K … 512K–1M). */
@@ -74,12 +66,8 @@ function parseMessages(v: unknown, file: string, index: number): EvalMessage[] {
   });
 }
 
-async function* load(name: string, opts: LoadOptions): AsyncGenerator<EvalItem> {
-  const path = requirePath(opts.path, "mrcr", "openai/mrcr JSONL/JSON");
-  const count = tokenCounter(opts.tokenizer);
-  let n = 0;
-  for await (const r of readRecords(path)) {
-    if (opts.limit !== undefined && n >= opts.limit) return;
+function load(name: string, opts: LoadOptions): AsyncGenerator<EvalItem> {
+  return loadRecordItems(opts, { flag: "mrcr", what: "openai/mrcr JSONL/JSON" }, (r, count) => {
     const rec = r.record;
     const messages = parseMessages(rec.prompt, r.file, r.index);
     const answer = strField(r, "answer");
@@ -90,7 +78,7 @@ async function* load(name: string, opts: LoadOptions): AsyncGenerator<EvalItem> 
       : rec.n_tokens_qwen;
     const rid = rec.id !== undefined ? String(rec.id) : stableHash(`${prefix}\n${answer}`);
     const reference: MrcrReference = { answer, randomStringToPrepend: prefix };
-    yield {
+    return {
       id: `${name}/${rid}`,
       benchmark: name,
       subset: needles !== undefined ? `${needles}needle` : undefined,
@@ -106,8 +94,7 @@ async function* load(name: string, opts: LoadOptions): AsyncGenerator<EvalItem> 
         truncation: "middle-keep-last-message",
       },
     };
-    n++;
-  }
+  });
 }
 
 /** The MRCR benchmark (official grade: prefix check, then SequenceMatcher ratio). */

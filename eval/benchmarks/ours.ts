@@ -1,5 +1,5 @@
 /**
- * Our own held-out data for the 9 GoLongRL task types: Sample JSONL (core/data/types.ts: `prompt`
+ * Our own held-out data for the 9 GoLongRL task types: Sample JSONL (tasks/generators/types.ts: `prompt`
  * messages, `data_source`, `ability`, `reward_model.ground_truth`, `extra_info`), scored with the
  * training reward (`computeReward`, tasks/registry.ts) so eval and reward agree bit for bit.
  * Subset = `extra_info.task` if set, else `ability`; length bucket = `extra_info.length_bucket`.
@@ -14,7 +14,7 @@
 import { OURS_SAMPLING } from "./sampling.ts";
 import { InputError } from "../../core/errors.ts";
 import { computeReward } from "../../tasks/registry.ts";
-import { messagesTokens, readRecords, requirePath, stableHash, tokenCounter } from "./common.ts";
+import { loadRecordItems, messagesTokens, stableHash } from "./common.ts";
 import type { Benchmark, EvalItem, EvalMessage, LoadOptions, ScoreResult } from "./types.ts";
 
 /** What an `ours` item's scorer needs (the reward inputs of the sample). */
@@ -24,12 +24,8 @@ export interface OursReference {
   extraInfo: unknown;
 }
 
-async function* load(name: string, opts: LoadOptions): AsyncGenerator<EvalItem> {
-  const path = requirePath(opts.path, "ours", "our held-out Sample JSONL");
-  const count = tokenCounter(opts.tokenizer);
-  let n = 0;
-  for await (const r of readRecords(path)) {
-    if (opts.limit !== undefined && n >= opts.limit) return;
+function load(name: string, opts: LoadOptions): AsyncGenerator<EvalItem> {
+  return loadRecordItems(opts, { flag: "ours", what: "our held-out Sample JSONL" }, (r, count) => {
     const s = r.record;
     if (!Array.isArray(s.prompt) || typeof s.data_source !== "string") {
       throw new InputError(
@@ -58,7 +54,7 @@ async function* load(name: string, opts: LoadOptions): AsyncGenerator<EvalItem> 
       groundTruth: rm.ground_truth,
       extraInfo: s.extra_info,
     };
-    yield {
+    return {
       id: `${name}/${rid}`,
       benchmark: name,
       subset,
@@ -70,8 +66,7 @@ async function* load(name: string, opts: LoadOptions): AsyncGenerator<EvalItem> 
       reference,
       meta: { reward_mode: ei.reward_mode, data_source: s.data_source, ability: s.ability },
     };
-    n++;
-  }
+  });
 }
 
 /** The `ours` benchmark (our 9-task held-out data, scored by computeReward). */

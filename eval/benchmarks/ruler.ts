@@ -18,7 +18,8 @@ import {
   type RulerTask,
   scoreRuler,
 } from "../ruler/mod.ts";
-import { lengthLabel, tokenCounter } from "./common.ts";
+import { tokenCounter } from "./common.ts";
+import { lengthLabel } from "../../core/lengths.ts";
 import type { Benchmark, EvalItem, LoadOptions, ScoreResult } from "./types.ts";
 
 /** RULER's default lengths (scripts/config_models.sh). */

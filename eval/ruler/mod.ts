@@ -16,10 +16,10 @@
  * @module
  */
 
-import { rulerPostprocess, stringMatchAll, stringMatchPart } from "../metrics/ruler.ts";
+import { rulerPostprocess, stringMatchAll, stringMatchPart } from "../../metrics/ruler.ts";
 import { stripThink } from "../benchmarks/common.ts";
 
-export { defaultSharedDir, loadRulerResources, stripGutenberg } from "./resources.ts";
+export { loadRulerResources, stripGutenberg } from "./resources.ts";
 export type { BookText, NqItem, RulerResources } from "./resources.ts";
 export { generateRulerSample, RULER_TASK_NAMES, RULER_TASKS } from "./tasks.ts";
 export type { PlacedNeedle, RulerSample, RulerSampleOptions, RulerTask } from "./tasks.ts";

@@ -11,6 +11,7 @@
  */
 
 import { InputError } from "../../core/errors.ts";
+import { defaultSharedDir } from "../../core/shared.ts";
 
 /** One cleaned book: Gutenberg header/footer removed, whitespace collapsed, split into words. */
 export interface BookText {
@@ -37,16 +38,6 @@ export interface RulerResources {
   adjectives: string[];
   verbs: string[];
   nq: NqItem[];
-}
-
-/** The shared data folder: `$GOLONGRL_SHARED`, else `<repo>/../shared`. */
-export function defaultSharedDir(): string {
-  let env: string | undefined;
-  try {
-    env = Deno.env.get("GOLONGRL_SHARED");
-  } catch { /* no env permission */ }
-  if (env) return env.replace(/\/+$/, "");
-  return new URL("../../../shared", import.meta.url).pathname.replace(/\/+$/, "");
 }
 
 /**

@@ -12,7 +12,8 @@
  */
 
 import { InputError } from "../../core/errors.ts";
-import { formatTemplate, seedFrom, type TokenCounter } from "../benchmarks/common.ts";
+import { formatTemplate, type TokenCounter } from "../benchmarks/common.ts";
+import { subSeed } from "../../core/rng.ts";
 import {
   fitLargest,
   placeAtDepths,
@@ -329,7 +330,7 @@ function genNiah(cfg: NiahConfig, o: RulerSampleOptions, rng: Rng): RulerSample 
     };
   } else {
     // "needle" haystack: distractor needles with fresh keys and values.
-    const fr = new Rng(seedFrom(o.seed, o.task, o.length, o.index, "filler"));
+    const fr = new Rng(subSeed(o.seed, o.task, o.length, o.index, "filler"));
     const filler: string[] = [];
     const fill = (n: number) => {
       while (filler.length < n) {
@@ -386,7 +387,7 @@ function genVt(o: RulerSampleOptions, rng: Rng): RulerSample {
   const numHops = 4;
   const ttg = TOKENS_TO_GENERATE.vt;
   // The one-shot example RULER puts before the task (built at max_seq_length 500, 3-letter vars).
-  const er = new Rng(seedFrom(o.seed, o.task, o.length, o.index, "icl"));
+  const er = new Rng(subSeed(o.seed, o.task, o.length, o.index, "icl"));
   const ex = vtChain(er, numHops, 3);
   const exDepths = [...er.sample(RULER_DEPTHS, ex.chain.length)].sort((a, b) => a - b);
   const exInserts = ex.chain.map((text, i) => ({ text, depth: exDepths[i] }));
@@ -444,7 +445,7 @@ function genCwe(o: RulerSampleOptions, rng: Rng): RulerSample {
   const [b0, after] = splitAround(CWE_TEMPLATE, { query: "" });
   const before = example + "\n" + b0;
   const build = (n: number): Built => {
-    const shuffler = new Rng(seedFrom(o.seed, o.task, o.length, o.index, "cwe", n));
+    const shuffler = new Rng(subSeed(o.seed, o.task, o.length, o.index, "cwe", n));
     return {
       before,
       context: numbered(list(pool.slice(0, n), cr, ur, shuffler)),
@@ -463,7 +464,7 @@ function genCwe(o: RulerSampleOptions, rng: Rng): RulerSample {
 function genQa(o: RulerSampleOptions, rng: Rng): RulerSample {
   const R = o.resources;
   const nq = R.nq;
-  const perm = new Rng(seedFrom(o.seed, "qa_nq-order")).shuffle(nq.map((_, i) => i));
+  const perm = new Rng(subSeed(o.seed, "qa_nq-order")).shuffle(nq.map((_, i) => i));
   const q = perm[o.index % nq.length];
   const item = nq[q];
   const gold = `${item.title}\n${item.text}`;
@@ -531,7 +532,7 @@ function genQa(o: RulerSampleOptions, rng: Rng): RulerSample {
 export function generateRulerSample(o: RulerSampleOptions): RulerSample {
   const cfg = RULER_TASKS[o.task] as NiahConfig | OtherConfig;
   if (!cfg) throw new InputError(`unknown RULER task ${JSON.stringify(o.task)}`);
-  const rng = new Rng(seedFrom(o.seed, o.task, o.length, o.index));
+  const rng = new Rng(subSeed(o.seed, o.task, o.length, o.index));
   switch (cfg.family) {
     case "niah":
       return genNiah(cfg, o, rng);

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { DocKind, Document, Draft } from "../../core/data/types.ts";
+import type { DocKind, Document, Draft } from "./types.ts";
 import type { TaskType } from "../types.ts";
 import { type Rng, sample } from "./text.ts";
 

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { Document } from "../../core/data/types.ts";
+import type { Document } from "./types.ts";
 import { type Generator, ofKind, perDoc, perGroup } from "./common.ts";
 import { selectionDraft } from "./formats.ts";
 import {
@@ -20,15 +20,16 @@ import {
   docTurns,
   excerpt,
   excerptSentences,
+  meetingWith,
   names,
   occurrences,
   pick,
   randInt,
+  randomTurnWindow,
   renderTurns,
   sample,
   shuffle,
   sortedIndices,
-  turnWindow,
   wordCount,
 } from "./text.ts";
 import { contentSections, speechInfo } from "./sources.ts";
@@ -111,26 +112,17 @@ const whichSection: Generator = {
   },
 };
 
-function meetingOk(d: Document): boolean {
-  const ts = docTurns(d);
-  return ts.length >= 20 && new Set(ts.map((t) => t.speaker)).size >= 4;
-}
-
 const whoSaid: Generator = {
   name: "meetings/who_said",
   task: "comprehension",
   kinds: ["meeting"],
   criteria: "a meeting transcript with 20+ turns and 4+ speakers",
   docsPerDraft: 1,
-  accepts: (d) => ofKind(d, ["meeting"]) && meetingOk(d),
+  accepts: (d) => meetingWith(d, 20, 4),
   make(docs, rng, opts) {
     return perDoc(docs, rng, opts, this.accepts, (doc, rng, o) => {
       const turns = docTurns(doc);
-      const win = turnWindow(
-        turns,
-        randInt(rng, Math.max(1, turns.length - 30)),
-        o.maxEvidenceChars,
-      );
+      const win = randomTurnWindow(turns, rng, o.maxEvidenceChars);
       const speakers = [...new Set(win.map((t) => t.speaker))];
       if (speakers.length < 4) return null;
       const text = renderTurns(win);

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { Document } from "../../core/data/types.ts";
+import type { Document } from "./types.ts";
 import { type Generator, ofKind, perDoc, perGroup } from "./common.ts";
 import { listDraft } from "./formats.ts";
 import {
@@ -19,12 +19,13 @@ import {
   countWord,
   docTurns,
   keywordChecker,
+  meetingWith,
   names,
   pick,
   randInt,
+  randomTurnWindow,
   renderTurns,
   sentencePieces,
-  turnWindow,
   wordCounts,
 } from "./text.ts";
 import { contentSections, speechInfo, spreadExcerpts } from "./sources.ts";
@@ -171,18 +172,11 @@ const speakersWithWord: Generator = {
   kinds: ["meeting"],
   criteria: "a meeting transcript with 20+ turns and 3+ speakers",
   docsPerDraft: 1,
-  accepts: (d) => {
-    const ts = docTurns(d);
-    return ofKind(d, ["meeting"]) && ts.length >= 20 && new Set(ts.map((t) => t.speaker)).size >= 3;
-  },
+  accepts: (d) => meetingWith(d, 20, 3),
   make(docs, rng, opts) {
     return perDoc(docs, rng, opts, this.accepts, (doc, rng, o) => {
       const turns = docTurns(doc);
-      const win = turnWindow(
-        turns,
-        randInt(rng, Math.max(1, turns.length - 30)),
-        o.maxEvidenceChars,
-      );
+      const win = randomTurnWindow(turns, rng, o.maxEvidenceChars);
       const speakers = [...new Set(win.map((t) => t.speaker))];
       if (speakers.length < 3) return null;
       const bySpeaker = speakers.map((s) =>

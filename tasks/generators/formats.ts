@@ -7,10 +7,10 @@
  *
  * @module
  */
-import type { Document, Draft, Passage } from "../../core/data/types.ts";
+import type { Document, Draft, Passage } from "./types.ts";
 import type { RewardOptions, TaskType } from "../types.ts";
 import { lbpMetricOf } from "../longbench_pro.ts";
-import { pyCollapse, pyStrip } from "../format.ts";
+import { pyCollapse, pyStrip } from "../../metrics/pystr.ts";
 import { wordCount } from "./text.ts";
 
 /** What every factory needs besides the answer. */

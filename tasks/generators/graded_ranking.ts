@@ -10,18 +10,19 @@
  *
  * @module
  */
-import type { Document } from "../../core/data/types.ts";
+import type { Document } from "./types.ts";
 import { type Generator, ofKind, perDoc } from "./common.ts";
 import { listDraft } from "./formats.ts";
 import {
   contentWords,
   docTurns,
   keywordChecker,
+  meetingWith,
   pick,
   randInt,
+  randomTurnWindow,
   renderTurns,
   sentencePieces,
-  turnWindow,
   wordCount,
   wordCounts,
 } from "./text.ts";
@@ -113,18 +114,11 @@ const speakerRank: Generator = {
   kinds: ["meeting"],
   criteria: "a meeting transcript with 20+ turns and 3+ speakers",
   docsPerDraft: 1,
-  accepts: (d) => {
-    const ts = docTurns(d);
-    return ofKind(d, ["meeting"]) && ts.length >= 20 && new Set(ts.map((t) => t.speaker)).size >= 3;
-  },
+  accepts: (d) => meetingWith(d, 20, 3),
   make(docs, rng, opts) {
     return perDoc(docs, rng, opts, this.accepts, (doc, rng, o) => {
       const turns = docTurns(doc);
-      const win = turnWindow(
-        turns,
-        randInt(rng, Math.max(1, turns.length - 30)),
-        Math.min(o.maxEvidenceChars, 8000),
-      );
+      const win = randomTurnWindow(turns, rng, Math.min(o.maxEvidenceChars, 8000));
       const counts = new Map<string, number>();
       for (const t of win) counts.set(t.speaker, (counts.get(t.speaker) ?? 0) + 1);
       const speakers = [...counts.keys()];

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import type { Document, Draft } from "../../core/data/types.ts";
+import type { Document, Draft } from "./types.ts";
 import { computeReward } from "../registry.ts";
 import type { RewardResult, TaskType } from "../types.ts";
 import type { Generator } from "./common.ts";

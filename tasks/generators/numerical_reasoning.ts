@@ -22,9 +22,9 @@ import {
   keywordChecker,
   pick,
   randInt,
+  randomTurnWindow,
   renderTurns,
   sample,
-  turnWindow,
 } from "./text.ts";
 import {
   contentSections,
@@ -181,7 +181,7 @@ const turnCount: Generator = {
     return perDoc(docs, rng, opts, this.accepts, (doc, rng, o) => {
       const turns = docTurns(doc);
       const cap = Math.min(o.maxEvidenceChars, 6000);
-      const win = turnWindow(turns, randInt(rng, Math.max(1, turns.length - 20)), cap);
+      const win = randomTurnWindow(turns, rng, cap, 20);
       const counts = new Map<string, number>();
       for (const t of win) counts.set(t.speaker, (counts.get(t.speaker) ?? 0) + 1);
       const speakers = [...counts.keys()];

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import type { Document } from "../../core/data/types.ts";
+import type { Document } from "./types.ts";
 import { type Generator, ofKind, perDoc } from "./common.ts";
 import { emDraft, selectionDraft } from "./formats.ts";
 import { collapse, randInt } from "./text.ts";

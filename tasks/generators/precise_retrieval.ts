@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { Document } from "../../core/data/types.ts";
+import type { Document } from "./types.ts";
 import { type Generator, ofKind, perDoc, perGroup } from "./common.ts";
 import { emDraft } from "./formats.ts";
 import {

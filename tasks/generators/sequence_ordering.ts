@@ -11,10 +11,17 @@
  *
  * @module
  */
-import type { Document, Passage } from "../../core/data/types.ts";
+import type { Document, Passage } from "./types.ts";
 import { type Generator, ofKind, perDoc, perGroup } from "./common.ts";
 import { listDraft } from "./formats.ts";
-import { docTurns, randInt, renderTurns, sentencePieces, shuffle, turnWindow } from "./text.ts";
+import {
+  docTurns,
+  randInt,
+  randomTurnWindow,
+  renderTurns,
+  sentencePieces,
+  shuffle,
+} from "./text.ts";
 import { contentSections, speechInfo, spreadExcerpts } from "./sources.ts";
 import { randomExcerpt } from "./precise_retrieval.ts";
 
@@ -144,11 +151,7 @@ const segmentOrder: Generator = {
   make(docs, rng, opts) {
     return perDoc(docs, rng, opts, this.accepts, (doc, rng, o) => {
       const turns = docTurns(doc);
-      const win = turnWindow(
-        turns,
-        randInt(rng, Math.max(1, turns.length - 40)),
-        o.maxEvidenceChars,
-      );
+      const win = randomTurnWindow(turns, rng, o.maxEvidenceChars, 40);
       const n = 4 + randInt(rng, 2);
       if (win.length < 3 * n) return null;
       const pieces: { docId: string; text: string }[] = [];

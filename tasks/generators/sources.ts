@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Document } from "../../core/data/types.ts";
+import type { Document } from "./types.ts";
 import {
   APPARATUS,
   collapse,

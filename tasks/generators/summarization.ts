@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { Passage } from "../../core/data/types.ts";
+import type { Passage } from "./types.ts";
 import { type Generator, ofKind, perDoc } from "./common.ts";
 import { summaryDraft } from "./formats.ts";
 import { docTurns, randInt, renderTurns, shuffle, wordCount } from "./text.ts";

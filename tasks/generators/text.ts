@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Document } from "../../core/data/types.ts";
+import type { Document } from "./types.ts";
 
 /** A seeded source of floats in [0, 1), e.g. `mulberry32(seed)` from core/rng.ts. */
 export type Rng = () => number;
@@ -282,6 +282,26 @@ export function docTurns(doc: Document): { speaker: string; text: string; index:
     }
   });
   return out;
+}
+
+/** A meeting transcript with `minTurns`+ turns and `minSpeakers`+ distinct speakers. */
+export function meetingWith(doc: Document, minTurns: number, minSpeakers: number): boolean {
+  if (doc.kind !== "meeting") return false;
+  const ts = docTurns(doc);
+  return ts.length >= minTurns && new Set(ts.map((t) => t.speaker)).size >= minSpeakers;
+}
+
+/**
+ * A {@link turnWindow} from a random start among all but the last `tail` turns (so the window
+ * is rarely cut short by the end of the transcript).
+ */
+export function randomTurnWindow<T extends { speaker: string; text: string }>(
+  turns: readonly T[],
+  rng: Rng,
+  maxChars: number,
+  tail = 30,
+): T[] {
+  return turnWindow(turns, randInt(rng, Math.max(1, turns.length - tail)), maxChars);
 }
 
 /**

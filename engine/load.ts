@@ -1,0 +1,60 @@
+/**
+ * Opening a model folder (HF layout: config.json, model.safetensors or a
+ * sharded index, tokenizer files) onto the GPU, and writing one back.
+ */
+import type { Gpu } from "../core/gpu/device.ts";
+import { BufferPool } from "../core/gpu/pool.ts";
+import { Recorder } from "../core/gpu/recorder.ts";
+import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { ParamSet } from "./params.ts";
+import { Qwen3 } from "./qwen3.ts";
+
+/**
+ * Loads the checkpoint in `dir` (F32, F16 or BF16 on disk) onto the GPU, with weight
+ * matrices in f32 (training) or f16 (inference, half the memory).
+ */
+export async function loadModel(
+  gpu: Gpu,
+  dir: string,
+  opts: { matrices?: "f32" | "f16"; pool?: BufferPool } = {},
+): Promise<{ model: Qwen3; notes: string[] }> {
+  const pool = opts.pool ?? new BufferPool(gpu);
+  const ck = await loadCheckpoint(dir, { as: "f32" });
+  const weights = ParamSet.fromHost(gpu, ck.config, ck.tensors as Map<string, Float32Array>, {
+    matrices: opts.matrices,
+  });
+  return { model: new Qwen3(gpu, pool, ck.config, weights), notes: ck.notes };
+}
+
+/** Reads the model's weights back and saves them in HF layout in `dir`. */
+export async function saveModel(
+  model: Qwen3,
+  dir: string,
+  dtype: "F32" | "F16" | "BF16" = "F32",
+): Promise<void> {
+  const host = await model.weights.toHost(model.gpu, new Recorder(model.gpu, model.pool));
+  await Deno.mkdir(dir, { recursive: true });
+  await saveCheckpoint(dir, model.config, host, { dtype });
+}
+
+/** Copies the tokenizer files from one folder to another, when present. */
+export async function copyTokenizerFiles(from: string, to: string): Promise<string[]> {
+  const copied: string[] = [];
+  for (
+    const f of [
+      "tokenizer.json",
+      "tokenizer_config.json",
+      "generation_config.json",
+      "vocab.json",
+      "merges.txt",
+    ]
+  ) {
+    try {
+      await Deno.copyFile(`${from}/${f}`, `${to}/${f}`);
+      copied.push(f);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
+  return copied;
+}

@@ -1,0 +1,503 @@
+/**
+ * The safetensors format, read and written by hand: an 8-byte little-endian header length, a
+ * JSON header (`{name: {dtype, shape, data_offsets: [begin, end]}, __metadata__?: {...}}`),
+ * then the raw little-endian tensor bytes, offsets relative to the end of the header.
+ *
+ * Reading is by tensor (seek + read on one open file), so a multi-GB checkpoint is never held
+ * whole. Every malformed input is an {@link InputError} naming the file and, where there is one,
+ * the tensor. Writing is atomic (temporary file + rename) and streams tensor by tensor too.
+ */
+import { InputError } from "../core/errors.ts";
+import { joinPath, readFull, withAtomicFile, writeAll } from "../core/fsutil.ts";
+import { numel } from "../core/tensor.ts";
+
+/** Tensor element types we understand. */
+export type Dtype = "F64" | "F32" | "F16" | "BF16" | "I64" | "I32" | "U8";
+
+/** Bytes per element of each dtype. */
+export const DTYPE_BYTES: Record<Dtype, number> = {
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  U8: 1,
+};
+
+/** Where one tensor lies in its file. `begin`/`end` are relative to the data section. */
+export interface TensorInfo {
+  dtype: Dtype;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+/** A parsed, validated header. */
+export interface SafetensorsHeader {
+  path: string;
+  fileSize: number;
+  /** Length of the JSON header in bytes (as stored, padding included). */
+  headerLength: number;
+  /** Absolute file offset of the data section. */
+  dataStart: number;
+  tensors: Map<string, TensorInfo>;
+  metadata: Record<string, string>;
+}
+
+/** How to hand back tensor values: f32 (any float dtype), f16 bits, or f64. */
+export type ReadAs = "f32" | "f16" | "f64";
+
+/** A tensor to write. `data` as Uint16Array is taken as raw bits of `dtype` (F16 or BF16). */
+export interface TensorToWrite {
+  name: string;
+  dtype: "F32" | "F16" | "BF16";
+  shape: number[];
+  data: Float32Array | Uint16Array;
+}
+
+/** Largest JSON header we accept; real headers are well under 10 MB. */
+const MAX_HEADER_BYTES = 100 * 2 ** 20;
+
+/** Reads exactly `buf.length` bytes at `pos`, or fails naming the file. */
+async function readExact(f: Deno.FsFile, pos: number, buf: Uint8Array, path: string, what: string) {
+  await f.seek(pos, Deno.SeekMode.Start);
+  const got = await readFull(f, buf);
+  if (got < buf.length) {
+    throw new InputError(
+      `truncated file: ${what} needs ${buf.length} bytes at offset ${pos}, got ${got}`,
+      path,
+    );
+  }
+}
+
+/** Parses and checks a header from the bytes that follow the length prefix. */
+export function parseHeader(
+  path: string,
+  fileSize: number,
+  headerLength: number,
+  json: Uint8Array,
+): SafetensorsHeader {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(json));
+  } catch (e) {
+    throw new InputError(`invalid header JSON: ${(e as Error).message}`, path);
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new InputError("invalid header JSON: not an object", path);
+  }
+  const dataStart = 8 + headerLength;
+  const dataLength = fileSize - dataStart;
+  const tensors = new Map<string, TensorInfo>();
+  let metadata: Record<string, string> = {};
+  for (const [name, v] of Object.entries(raw as Record<string, unknown>)) {
+    if (name === "__metadata__") {
+      if (typeof v !== "object" || v === null || Array.isArray(v)) {
+        throw new InputError("__metadata__ is not an object of strings", path);
+      }
+      metadata = v as Record<string, string>;
+      continue;
+    }
+    const bad = (msg: string) => new InputError(`tensor "${name}": ${msg}`, path);
+    if (typeof v !== "object" || v === null) throw bad("entry is not an object");
+    const e = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (typeof e.dtype !== "string" || !(e.dtype in DTYPE_BYTES)) {
+      throw bad(
+        `unknown dtype ${JSON.stringify(e.dtype)} (supported: ${
+          Object.keys(DTYPE_BYTES).join(", ")
+        })`,
+      );
+    }
+    const dtype = e.dtype as Dtype;
+    if (
+      !Array.isArray(e.shape) || !e.shape.every((s) => Number.isSafeInteger(s) && s >= 0)
+    ) throw bad(`shape ${JSON.stringify(e.shape)} is not a list of non-negative integers`);
+    const shape = e.shape as number[];
+    const offs = e.data_offsets;
+    if (
+      !Array.isArray(offs) || offs.length !== 2 ||
+      !offs.every((o) => Number.isSafeInteger(o) && o >= 0) || offs[0] > offs[1]
+    ) throw bad(`data_offsets ${JSON.stringify(offs)} is not [begin, end] with begin <= end`);
+    const [begin, end] = offs as number[];
+    if (end > dataLength) {
+      throw bad(
+        `data_offsets [${begin}, ${end}] run past the data section (${dataLength} bytes): ` +
+          `the file is truncated or corrupt`,
+      );
+    }
+    const want = numel(shape) * DTYPE_BYTES[dtype];
+    if (end - begin !== want) {
+      throw bad(
+        `data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${dtype} ` +
+          `[${shape.join(", ")}] needs ${want}`,
+      );
+    }
+    tensors.set(name, { dtype, shape, begin, end });
+  }
+  return { path, fileSize, headerLength, dataStart, tensors, metadata };
+}
+
+/** Reads and validates the header of a .safetensors file (not the tensor data). */
+export async function readSafetensorsHeader(path: string): Promise<SafetensorsHeader> {
+  let f: Deno.FsFile;
+  try {
+    f = await Deno.open(path, { read: true });
+  } catch (e) {
+    throw new InputError(`cannot open: ${(e as Error).message}`, path);
+  }
+  try {
+    const fileSize = (await f.stat()).size;
+    if (fileSize < 8) {
+      throw new InputError(
+        `truncated file: ${fileSize} bytes, shorter than the 8-byte header length`,
+        path,
+      );
+    }
+    const lenBuf = new Uint8Array(8);
+    await readExact(f, 0, lenBuf, path, "header length");
+    const len = new DataView(lenBuf.buffer).getBigUint64(0, true);
+    if (len > BigInt(fileSize - 8)) {
+      throw new InputError(
+        `header length ${len} is beyond the file size (${fileSize} bytes): truncated or not a ` +
+          `safetensors file`,
+        path,
+      );
+    }
+    const headerLength = Number(len);
+    if (headerLength > MAX_HEADER_BYTES) {
+      throw new InputError(`header length ${headerLength} is implausibly large`, path);
+    }
+    const json = new Uint8Array(headerLength);
+    await readExact(f, 8, json, path, "header");
+    return parseHeader(path, fileSize, headerLength, json);
+  } finally {
+    f.close();
+  }
+}
+
+// ---- dtype conversions (round to nearest even, like torch) ----
+
+const cvtBuf = new DataView(new ArrayBuffer(4));
+
+/** float32 -> bfloat16 bits, round to nearest even; NaN stays NaN. */
+export function f32ToBf16Bits(x: number): number {
+  cvtBuf.setFloat32(0, x, true);
+  const u = cvtBuf.getUint32(0, true);
+  if ((u & 0x7fffffff) > 0x7f800000) return ((u >>> 16) | 0x40) & 0xffff;
+  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** bfloat16 bits -> float32 value (exact). */
+export function bf16BitsToF32(b: number): number {
+  cvtBuf.setUint32(0, (b & 0xffff) << 16, true);
+  return cvtBuf.getFloat32(0, true);
+}
+
+/** float16 bits -> number (exact). */
+export function f16BitsToF32(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >>> 10) & 0x1f;
+  const m = h & 0x3ff;
+  if (e === 0) return s * m * 2 ** -24;
+  if (e === 31) return m ? NaN : s * Infinity;
+  return s * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+/** number -> float16 bits, round to nearest even, overflow to infinity. */
+export function f32ToF16Bits(x: number): number {
+  cvtBuf.setFloat32(0, x, true);
+  const u = cvtBuf.getUint32(0, true);
+  const sign = (u >>> 16) & 0x8000;
+  const exp = (u >>> 23) & 0xff;
+  const man = u & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (man ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 31) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    // Subnormal: shift the full mantissa (with its implicit 1) and round to nearest even.
+    const full = man | 0x800000;
+    const shift = 14 - e;
+    const half = 1 << (shift - 1);
+    let r = full >>> shift;
+    const rest = full & ((1 << shift) - 1);
+    if (rest > half || (rest === half && (r & 1))) r++;
+    return sign | r;
+  }
+  let r = (e << 10) | (man >>> 13);
+  const rest = man & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && (r & 1))) r++; // may carry into the exponent: fine
+  return sign | r;
+}
+
+function aligned(bytes: Uint8Array): ArrayBuffer {
+  // A fresh buffer (offset 0) so typed-array views are aligned.
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+    ? bytes.buffer as ArrayBuffer
+    : bytes.slice().buffer;
+}
+
+/** Converts raw little-endian bytes of `dtype` to the requested representation. */
+export function convertBytes(
+  bytes: Uint8Array,
+  dtype: Dtype,
+  as: ReadAs,
+): Float32Array | Uint16Array | Float64Array {
+  const buf = aligned(bytes);
+  if (as === "f16") {
+    if (dtype === "F16") return new Uint16Array(buf);
+    const f = convertBytes(new Uint8Array(buf), dtype, "f32") as Float32Array;
+    const out = new Uint16Array(f.length);
+    for (let i = 0; i < f.length; i++) out[i] = f32ToF16Bits(f[i]);
+    return out;
+  }
+  const n = bytes.length / DTYPE_BYTES[dtype];
+  const out = as === "f64" ? new Float64Array(n) : new Float32Array(n);
+  switch (dtype) {
+    case "F32":
+      if (as === "f32") return new Float32Array(buf);
+      out.set(new Float32Array(buf));
+      break;
+    case "F64":
+      if (as === "f64") return new Float64Array(buf);
+      out.set(new Float64Array(buf));
+      break;
+    case "BF16": {
+      // bf16 is the top half of an f32: place the bits and reinterpret.
+      const src = new Uint16Array(buf);
+      const u32 = new Uint32Array(n);
+      for (let i = 0; i < n; i++) u32[i] = src[i] << 16;
+      out.set(new Float32Array(u32.buffer));
+      break;
+    }
+    case "F16": {
+      const src = new Uint16Array(buf);
+      for (let i = 0; i < n; i++) out[i] = f16BitsToF32(src[i]);
+      break;
+    }
+    case "I64": {
+      const src = new BigInt64Array(buf);
+      for (let i = 0; i < n; i++) out[i] = Number(src[i]);
+      break;
+    }
+    case "I32":
+      out.set(new Int32Array(buf));
+      break;
+    case "U8":
+      out.set(new Uint8Array(buf));
+      break;
+  }
+  return out;
+}
+
+/** Reads one tensor's raw bytes. */
+export async function readTensorBytes(
+  path: string,
+  header: SafetensorsHeader,
+  name: string,
+): Promise<Uint8Array> {
+  const info = header.tensors.get(name);
+  if (!info) throw new InputError(`no tensor "${name}"`, path);
+  const f = await Deno.open(path, { read: true });
+  try {
+    const buf = new Uint8Array(info.end - info.begin);
+    await readExact(f, header.dataStart + info.begin, buf, path, `tensor "${name}"`);
+    return buf;
+  } finally {
+    f.close();
+  }
+}
+
+/**
+ * Reads one tensor and converts it: `as: "f32"` (default) gives a Float32Array from any dtype,
+ * `"f16"` gives float16 bits in a Uint16Array (F16 kept as is, others rounded), `"f64"` a
+ * Float64Array.
+ */
+export async function readTensor(
+  path: string,
+  header: SafetensorsHeader,
+  name: string,
+  opts?: { as?: "f32" },
+): Promise<Float32Array>;
+export async function readTensor(
+  path: string,
+  header: SafetensorsHeader,
+  name: string,
+  opts: { as: "f16" },
+): Promise<Uint16Array>;
+export async function readTensor(
+  path: string,
+  header: SafetensorsHeader,
+  name: string,
+  opts: { as: "f64" },
+): Promise<Float64Array>;
+export async function readTensor(
+  path: string,
+  header: SafetensorsHeader,
+  name: string,
+  opts: { as?: "f32" | "f16" },
+): Promise<Float32Array | Uint16Array>;
+export async function readTensor(
+  path: string,
+  header: SafetensorsHeader,
+  name: string,
+  opts: { as?: ReadAs },
+): Promise<Float32Array | Uint16Array | Float64Array>;
+export async function readTensor(
+  path: string,
+  header: SafetensorsHeader,
+  name: string,
+  opts: { as?: ReadAs } = {},
+): Promise<Float32Array | Uint16Array | Float64Array> {
+  const bytes = await readTensorBytes(path, header, name);
+  return convertBytes(bytes, header.tensors.get(name)!.dtype, opts.as ?? "f32");
+}
+
+/** A checkpoint folder's safetensors files: which file holds each tensor. */
+export interface SafetensorsSet {
+  dir: string;
+  /** File path -> its header. */
+  files: Map<string, SafetensorsHeader>;
+  /** Tensor name -> the header of the file holding it. */
+  where: Map<string, SafetensorsHeader>;
+  /** Set when the folder is sharded: the index file. */
+  index?: string;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Opens the safetensors of a checkpoint folder: `model.safetensors`, or the shards named by
+ * `model.safetensors.index.json` (`weight_map`: tensor name -> file). Checks that every tensor
+ * the index names is in the shard it says.
+ */
+export async function openSafetensorsDir(dir: string): Promise<SafetensorsSet> {
+  const single = joinPath(dir, "model.safetensors");
+  const indexPath = joinPath(dir, "model.safetensors.index.json");
+  const files = new Map<string, SafetensorsHeader>();
+  const where = new Map<string, SafetensorsHeader>();
+  if (await exists(single)) {
+    const h = await readSafetensorsHeader(single);
+    files.set(single, h);
+    for (const name of h.tensors.keys()) where.set(name, h);
+    return { dir, files, where };
+  }
+  if (!(await exists(indexPath))) {
+    throw new InputError(
+      `no model.safetensors or model.safetensors.index.json in this folder`,
+      dir,
+    );
+  }
+  let index: { weight_map?: unknown };
+  try {
+    index = JSON.parse(await Deno.readTextFile(indexPath));
+  } catch (e) {
+    throw new InputError(`invalid JSON: ${(e as Error).message}`, indexPath);
+  }
+  const map = index.weight_map;
+  if (typeof map !== "object" || map === null || Array.isArray(map)) {
+    throw new InputError(`no "weight_map" object`, indexPath, undefined, "weight_map");
+  }
+  for (const [name, file] of Object.entries(map as Record<string, unknown>)) {
+    if (typeof file !== "string" || file.includes("/") || file.includes("\\")) {
+      throw new InputError(
+        `weight_map["${name}"] is not a file name in this folder`,
+        indexPath,
+        undefined,
+        "weight_map",
+      );
+    }
+    const path = joinPath(dir, file);
+    let h = files.get(path);
+    if (!h) {
+      h = await readSafetensorsHeader(path);
+      files.set(path, h);
+    }
+    if (!h.tensors.has(name)) {
+      throw new InputError(
+        `weight_map says "${name}" is in ${file}, but it is not there`,
+        indexPath,
+      );
+    }
+    where.set(name, h);
+  }
+  return { dir, files, where, index: indexPath };
+}
+
+function tensorBytes(t: TensorToWrite): Uint8Array {
+  const n = numel(t.shape);
+  if (t.data.length !== n) {
+    throw new InputError(
+      `tensor "${t.name}": ${t.data.length} values but shape [${t.shape.join(", ")}] needs ${n}`,
+    );
+  }
+  if (t.dtype === "F32") {
+    if (!(t.data instanceof Float32Array)) {
+      throw new InputError(`tensor "${t.name}": F32 needs a Float32Array`);
+    }
+    return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  }
+  if (t.data instanceof Uint16Array) {
+    return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  }
+  const out = new Uint16Array(n);
+  const f = t.dtype === "F16" ? f32ToF16Bits : f32ToBf16Bits;
+  for (let i = 0; i < n; i++) out[i] = f(t.data[i]);
+  return new Uint8Array(out.buffer);
+}
+
+/** The header bytes (length prefix + space-padded JSON) for these tensors, in sorted order. */
+export function buildHeader(
+  tensors: readonly TensorToWrite[],
+  metadata?: Record<string, string>,
+): { bytes: Uint8Array; order: TensorToWrite[]; dataLength: number } {
+  const order = [...tensors].sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  const header: Record<string, unknown> = {};
+  if (metadata) header.__metadata__ = metadata;
+  let off = 0;
+  for (let i = 0; i < order.length; i++) {
+    const t = order[i];
+    if (i > 0 && order[i - 1].name === t.name) {
+      throw new InputError(`tensor "${t.name}" given twice`);
+    }
+    const len = numel(t.shape) * DTYPE_BYTES[t.dtype];
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [off, off + len] };
+    off += len;
+  }
+  let json = new TextEncoder().encode(JSON.stringify(header));
+  const pad = (8 - json.length % 8) % 8;
+  if (pad) {
+    const p = new Uint8Array(json.length + pad).fill(0x20);
+    p.set(json);
+    json = p;
+  }
+  const bytes = new Uint8Array(8 + json.length);
+  new DataView(bytes.buffer).setBigUint64(0, BigInt(json.length), true);
+  bytes.set(json, 8);
+  return { bytes, order, dataLength: off };
+}
+
+/**
+ * Writes a .safetensors file atomically (temporary file in the same folder, then rename),
+ * tensors in sorted-name order, header padded to 8 bytes with spaces. Float32Array data is
+ * rounded to F16/BF16 as asked (nearest even); Uint16Array data is taken as raw F16/BF16 bits.
+ */
+export async function writeSafetensors(
+  path: string,
+  tensors: readonly TensorToWrite[],
+  metadata?: Record<string, string>,
+): Promise<void> {
+  const { bytes, order } = buildHeader(tensors, metadata);
+  await withAtomicFile(path, async (f) => {
+    await writeAll(f, bytes);
+    for (const t of order) await writeAll(f, tensorBytes(t));
+  });
+}
