@@ -9,7 +9,7 @@
  */
 import { acquireGpu, type Gpu, type GpuOptions } from "../gpu/device.ts";
 import { defaults } from "../config.ts";
-import { makeConfig, PRESETS, type Qwen3Config } from "../model/config.ts";
+import { makeConfig, type PRESETS, type Qwen3Config } from "../model/config.ts";
 import { runtimeBench, runtimeBenchSchema } from "./runtime.ts";
 import { matmulBench, type MatmulBenchRow } from "./kernels.ts";
 import { attentionBench } from "./attention.ts";
