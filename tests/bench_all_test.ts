@@ -289,6 +289,7 @@ Deno.test("a failing suite is reported and the next suites still run", async () 
       { tag: "x" },
       header(),
       `${dir}/nested/out`,
+      { after: () => Promise.resolve({ load: "measured after the suites" }) },
     );
     assertEquals(files.map((f) => f.split("/").pop()), ["bench.md", "bench.json"]);
     // Written atomically: only the two files, no temporary names left behind.
@@ -298,6 +299,7 @@ Deno.test("a failing suite is reported and the next suites still run", async () 
     assertEquals(json.suites.map((s: { status: string }) => s.status), ["ok", "failed"]);
     assertMatch(json.suites[1].rows[0].noRatio, /suite failed: b exploded/);
     assertEquals(json.machine.cpuModel, "AMD EPYC");
+    assertEquals(json.load, "measured after the suites");
     assertEquals(report.suites[0].raw, { name: "a" });
     const md = await Deno.readTextFile(`${dir}/nested/out/bench.md`);
     assertMatch(md, /\| b \| failed \|.*b exploded/);

@@ -105,7 +105,10 @@ export async function runBenchReport<C>(
   ctx: C,
   header: ReportHeader,
   out: string,
-  opts: RunSuitesOptions = {},
+  opts: RunSuitesOptions & {
+    /** Header facts known only at the end (e.g. the load average after the run). */
+    after?: () => Promise<Partial<ReportHeader>>;
+  } = {},
 ): Promise<{ report: BenchReport; files: string[] }> {
   const now = opts.now ?? (() => performance.now());
   const started = new Date().toISOString();
@@ -113,6 +116,7 @@ export async function runBenchReport<C>(
   const outcomes = await runSuites(suites, ctx, opts);
   const report = finalizeReport({
     ...header,
+    ...(await opts.after?.()),
     started,
     wallSeconds: (now() - t0) / 1000,
     suites: outcomes,

@@ -621,15 +621,25 @@ export async function benchAll(o: {
     profile: o.profile,
     machine,
     python,
-    load: load
-      ? `load average ${load.join(", ")} (1, 5, 15 min) at the start, on ${machine.cores} cores`
-      : "unknown",
+    load: "unknown",
   };
   return await runBenchReport(
     benchSuites(PROFILES[o.profile], o.only),
     { ...o.ctx, python },
     header,
     o.out,
-    { log: o.ctx.quiet ? undefined : o.ctx.log },
+    {
+      log: o.ctx.quiet ? undefined : o.ctx.log,
+      after: async () => {
+        const end = await loadAverage();
+        return {
+          load: load && end
+            ? `load average (1, 5, 15 min) ${load.join(", ")} at the start, ${
+              end.join(", ")
+            } at the end, on ${machine.cores} cores`
+            : "unknown",
+        };
+      },
+    },
   );
 }
