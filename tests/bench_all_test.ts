@@ -18,6 +18,8 @@ import {
 import {
   adapterPeak,
   cpuinfoModelName,
+  cpuinfoProcessors,
+  lscpuCpus,
   lscpuModelName,
   type MachineInfo,
   vectorExtensionsOf,
@@ -30,6 +32,7 @@ const machine = (over: Partial<MachineInfo> = {}): MachineInfo => ({
   cpuModel: "AMD EPYC",
   vectorExtensions: ["avx2", "avx512f"],
   cores: 2,
+  usableCores: 2,
   lpNumThreads: null,
   adapter: "llvmpipe (LLVM 15.0.6, 256 bits)",
   adapterKind: "software",
@@ -179,7 +182,7 @@ Deno.test("bench.md and bench.json: every row has a ratio or the reason it has n
   assertMatch(md, /none: no reference: numpy absent/);
   assertMatch(md, /none: suite failed: no adapter/);
   // The header: CPU line, extensions, cores, LP_NUM_THREADS, adapter, Python references.
-  assertMatch(md, /CPU: AMD EPYC; vector extensions: avx2, avx512f; 2 cores/);
+  assertMatch(md, /CPU: AMD EPYC; vector extensions: avx2, avx512f; 2 CPUs\n/);
   assertMatch(md, /LP_NUM_THREADS: unset/);
   assertMatch(md, /adapter: llvmpipe .*software/);
   assertMatch(md, /torch absent/);
@@ -319,10 +322,15 @@ Deno.test("machine header: lscpu model line and vector extensions", () => {
     "Architecture:  x86_64\nCPU(s):  2\nModel name:    AMD EPYC 9B14\nThread(s) per core: 2\n";
   assertEquals(lscpuModelName(lscpu), "AMD EPYC 9B14");
   assertEquals(lscpuModelName("Architecture: x86_64\n"), null);
+  // "CPU(s):" is the count, not "On-line CPU(s) list:" or "NUMA node0 CPU(s):".
+  assertEquals(lscpuCpus("On-line CPU(s) list: 0,1\nCPU(s):   2\nNUMA node0 CPU(s): 0,1\n"), 2);
+  assertEquals(lscpuCpus("Model name: x\n"), null);
   const cpuinfo =
     "processor\t: 0\nmodel name\t: Intel(R) Xeon(R)\nflags\t\t: fpu sse avx avx2 fma\n" +
     "processor\t: 1\nflags\t\t: fpu sse avx avx2 avx512f\n";
   assertEquals(cpuinfoModelName(cpuinfo), "Intel(R) Xeon(R)");
+  assertEquals(cpuinfoProcessors(cpuinfo), 2);
+  assertEquals(cpuinfoProcessors(""), null);
   assertEquals(vectorExtensionsOf(cpuinfo), ["avx2"]); // the first CPU's flags
   assertEquals(vectorExtensionsOf("flags\t: avx512f avx2 avx512fp16\n"), ["avx2", "avx512f"]);
   assertEquals(vectorExtensionsOf("flags\t: sse sse2 avx512_bf16\n"), []);
@@ -364,7 +372,7 @@ Deno.test("golongrl bench --suites eval writes bench.md and bench.json with the 
     assertEquals(r.code, 0, r.err);
     const md = await Deno.readTextFile(`${dir}/bench.md`);
     assertEquals(r.out, md);
-    assertMatch(md, /^- CPU: .+; vector extensions: .+; \d+ cores$/m);
+    assertMatch(md, /^- CPU: .+; vector extensions: .+; \d+ CPUs/m);
     assertMatch(md, /^- LP_NUM_THREADS: /m);
     assertMatch(md, /^- adapter: /m);
     const json = JSON.parse(await Deno.readTextFile(`${dir}/bench.json`));

@@ -10,8 +10,10 @@ export interface MachineInfo {
   cpuModel: string | null;
   /** Which of avx2 / avx512f the CPU flags list (empty when none or unknown). */
   vectorExtensions: string[];
-  /** Logical CPUs this process may use. */
+  /** Logical CPUs of the machine (`lscpu` "CPU(s)", else /proc/cpuinfo, else `usableCores`). */
   cores: number;
+  /** Logical CPUs this process may use (affinity, cgroup quota): navigator.hardwareConcurrency. */
+  usableCores: number;
   /** LP_NUM_THREADS (lavapipe's thread count), or null when unset. */
   lpNumThreads: string | null;
   /** The adapter's description, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)"; null without one. */
@@ -29,6 +31,18 @@ export const VECTOR_EXTENSIONS = ["avx2", "avx512f"] as const;
 export function lscpuModelName(text: string): string | null {
   const m = text.match(/^\s*Model name:\s*(.+?)\s*$/m);
   return m ? m[1] : null;
+}
+
+/** The "CPU(s)" count of `lscpu` output, or null. */
+export function lscpuCpus(text: string): number | null {
+  const m = text.match(/^\s*CPU\(s\):\s*(\d+)\s*$/m);
+  return m ? Number(m[1]) : null;
+}
+
+/** The number of "processor" entries of /proc/cpuinfo, or null when there are none. */
+export function cpuinfoProcessors(text: string): number | null {
+  const n = (text.match(/^processor\s*:/gm) ?? []).length;
+  return n || null;
 }
 
 /** The first "model name" of /proc/cpuinfo, or null. */
@@ -100,9 +114,11 @@ export async function machineInfo(
   } catch { /* not Linux: extensions stay unknown */ }
   const peak = adapterPeak(adapter?.description ?? null, adapter?.kind ?? null);
   return {
-    cpuModel: (lscpu && lscpuModelName(lscpu)) ?? cpuinfoModelName(cpuinfo),
+    cpuModel: (lscpu ? lscpuModelName(lscpu) : null) ?? cpuinfoModelName(cpuinfo),
     vectorExtensions: vectorExtensionsOf(cpuinfo),
-    cores: navigator.hardwareConcurrency,
+    cores: (lscpu ? lscpuCpus(lscpu) : null) ?? cpuinfoProcessors(cpuinfo) ??
+      navigator.hardwareConcurrency,
+    usableCores: navigator.hardwareConcurrency,
     lpNumThreads: Deno.env.get("LP_NUM_THREADS") ?? null,
     adapter: adapter?.description ?? null,
     adapterKind: adapter?.kind ?? null,

@@ -183,7 +183,9 @@ export function renderBenchMd(report: BenchReport): string {
     }`,
     `- CPU: ${m.cpuModel ?? "unknown"}; vector extensions: ${
       m.vectorExtensions.length ? m.vectorExtensions.join(", ") : "none of avx2/avx512f"
-    }; ${m.cores} cores`,
+    }; ${m.cores} CPUs${
+      m.usableCores !== m.cores ? ` (${m.usableCores} usable by this process)` : ""
+    }`,
     `- LP_NUM_THREADS: ${m.lpNumThreads ?? "unset"}`,
     `- adapter: ${m.adapter ?? "none"}${m.adapterKind ? ` (${m.adapterKind})` : ""}; peak: ${
       m.peakGflops !== null ? `${num(m.peakGflops)} GFLOP/s FP32` : m.peakWhy

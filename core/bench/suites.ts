@@ -19,7 +19,7 @@ import { dataBench } from "./data.ts";
 import { evalThroughputBench } from "./eval.ts";
 import { trainBenchLoop } from "../../train/bench.ts";
 import { type ReportHeader, runBenchReport, type Suite } from "./all.ts";
-import { type BenchReport, type BenchRow, compare, contextRow } from "./report.ts";
+import { type BenchReport, type BenchRow, compare, contextRow, num } from "./report.ts";
 import { loadAverage, machineInfo, pythonReferences } from "./machine.ts";
 import { VERSION } from "../version.ts";
 
@@ -237,7 +237,7 @@ const kernels = (s: BenchSizes["kernels"]): Suite<AllBenchContext> => ({
         onResult: (r) => !ctx.quiet && ctx.log(`  kernels: attention T=${r.T} done`),
       });
       const ref = `its FLOPs at the best tuned matmul rate (${best.size} ${best.layout}, ${
-        best.tunedGflops.toFixed(1)
+        num(best.tunedGflops)
       } GFLOP/s)`;
       const perToken = att.map((r) => r.peakBytes / r.T);
       for (const [i, r] of att.entries()) {
@@ -323,7 +323,7 @@ const model = (s: BenchSizes["model"]): Suite<AllBenchContext> => ({
             figure,
             value: r.tokensPerSec,
             unit: "tok/s",
-            reference: `matmul roofline (step FLOPs at ${r.matmulGflops.toFixed(1)} GFLOP/s)`,
+            reference: `matmul roofline (step FLOPs at ${num(r.matmulGflops)} GFLOP/s)`,
             referenceValue: r.rooflineTokensPerSec,
             better: "higher",
             target: ">= 0.5",
@@ -360,8 +360,8 @@ const model = (s: BenchSizes["model"]): Suite<AllBenchContext> => ({
             value: g.tokensPerSec,
             unit: "tok/s",
             reference: `engine ceiling (its FLOPs at its matmul rate: prefill ${
-              prefillRate.toFixed(1)
-            }, decode ${decodeRate.toFixed(2)} GFLOP/s)`,
+              num(prefillRate)
+            }, decode ${num(decodeRate)} GFLOP/s)`,
             referenceValue: ceiling,
             better: "higher",
             target: "<= 1 (a roofline)",
@@ -636,7 +636,7 @@ export async function benchAll(o: {
           load: load && end
             ? `load average (1, 5, 15 min) ${load.join(", ")} at the start, ${
               end.join(", ")
-            } at the end, on ${machine.cores} cores`
+            } at the end, on ${machine.cores} CPUs`
             : "unknown",
         };
       },
