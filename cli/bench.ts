@@ -591,7 +591,7 @@ export const bench: Command = {
   description: "With no benchmark, runs every suite (" + SUITE_NAMES.join(", ") + ") one by one\n" +
     "and writes DIR/bench.md and DIR/bench.json: each figure beside its reference measured in\n" +
     "the same run, as a ratio, or the reason it has none. A suite that fails is reported and\n" +
-    "the others still run. --profile quick (default) finishes in minutes on a 2-core machine;\n" +
+    "the others still run. --profile quick (default) is sized for minutes on a quiet 2-core machine;\n" +
     "full uses each benchmark's own defaults. See docs/performance.md.",
   flags: {
     out: {
