@@ -17,7 +17,9 @@ import { evalThroughputBench, formatEvalBench } from "../bench/eval.ts";
 import { dataBench, formatDataBench } from "../bench/data.ts";
 import { parseLengths } from "../core/lengths.ts";
 import { Progress } from "../core/progress.ts";
-import { formatTrainBench, trainBenchLoop } from "../train/bench.ts";
+import { formatTrainBench, trainBenchLoop } from "../bench/train.ts";
+import { benchAll, PROFILES, SUITE_NAMES } from "../bench/suites.ts";
+import { renderBenchMd } from "../bench/report.ts";
 
 const runtime: Command = {
   name: "runtime",
@@ -569,6 +571,94 @@ const trainBenchCmd: Command = {
 export const bench: Command = {
   name: "bench",
   summary: "Performance, as ratios against references measured in the same run.",
-  usage: "golongrl bench <benchmark> [flags]",
+  usage: "golongrl bench [--out DIR] [--profile quick|full] [--suites LIST] [flags]\n" +
+    "       golongrl bench <benchmark> [flags]",
+  description: "With no benchmark, runs every suite (" + SUITE_NAMES.join(", ") + ") one by one\n" +
+    "and writes DIR/bench.md and DIR/bench.json: each figure beside its reference measured in\n" +
+    "the same run, as a ratio, or the reason it has none. A suite that fails is reported and\n" +
+    "the others still run. --profile quick (default) is sized for minutes on a quiet 2-core machine;\n" +
+    "full uses each benchmark's own defaults. See docs/performance.md.",
+  flags: {
+    out: {
+      type: "string",
+      value: "DIR",
+      default: "runs/bench",
+      description: "Write bench.md and bench.json here.",
+    },
+    profile: {
+      type: "string",
+      value: "NAME",
+      choices: ["quick", "full"],
+      default: "quick",
+      description: "Sizes of every suite.",
+    },
+    suites: {
+      type: "string",
+      value: "LIST",
+      description: `Only these suites (comma-separated; ${SUITE_NAMES.join(", ")}).`,
+    },
+    "no-torch": { type: "boolean", description: "Skip the PyTorch reference." },
+    books: {
+      type: "string",
+      value: "DIR",
+      description: "Folder of .txt books for rewards [default: ../shared/corpora/books].",
+    },
+    sources: {
+      type: "string",
+      value: "DIR",
+      multiple: true,
+      description:
+        "Corpora for data [default: ../shared/corpora/books with quick, ../shared/corpora with full].",
+    },
+    tokenizer: {
+      type: "string",
+      value: "DIR",
+      description: "Tokenizer for data [default: ../shared/tokenizers/qwen3 when present].",
+    },
+    json: { type: "boolean", description: "Print bench.json on stdout (else bench.md)." },
+    ...GPU_FLAGS,
+  },
+  examples: [
+    "golongrl bench",
+    "golongrl bench --profile full --out runs/bench-full",
+    "golongrl bench --suites kernels,model --no-torch",
+  ],
   subcommands: [runtime, rewards, kernels, modelBench, trainBenchCmd, evalBench, dataBenchCmd],
+  async run({ io, flags }) {
+    const only = flags.suites === undefined
+      ? undefined
+      : String(flags.suites).split(",").map((s) => s.trim()).filter(Boolean);
+    for (const name of only ?? []) {
+      if (!SUITE_NAMES.includes(name)) {
+        throw new UsageError(
+          `--suites: unknown suite "${name}" (${SUITE_NAMES.join(", ")})`,
+          "golongrl bench --help",
+        );
+      }
+    }
+    if (only && !only.length) {
+      throw new UsageError("--suites: no suite named", "golongrl bench --help");
+    }
+    const profile = flags.profile as keyof typeof PROFILES;
+    const corpora = sharedFolder(PROFILES[profile].data.sources);
+    const { report, files } = await benchAll({
+      profile,
+      only,
+      out: flags.out as string,
+      ctx: {
+        gpu: gpuOptions(flags),
+        torch: !flags["no-torch"],
+        books: flags.books !== undefined
+          ? findBooks(flags.books as string)
+          : sharedFolder("corpora/books"),
+        corpora: (flags.sources as string[] | undefined) ?? (corpora ? [corpora] : undefined),
+        tokenizer: (flags.tokenizer as string | undefined) ?? sharedFolder("tokenizers/qwen3"),
+        quiet: flags.quiet as boolean,
+        log: (line) => io.err(line + "\n"),
+      },
+    });
+    io.out(flags.json ? JSON.stringify(report, null, 2) + "\n" : renderBenchMd(report));
+    if (!flags.quiet) io.err(`wrote ${files.join(", ")}\n`);
+    return report.suites.some((s) => s.status === "failed") ? 1 : 0;
+  },
 };

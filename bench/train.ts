@@ -22,11 +22,11 @@ import { loadTokenizer } from "../core/tokenizer/tokenizer.ts";
 import { readCorpus, trainBpe, writeTokenizer } from "../core/tokenizer/bpe_train.ts";
 import { defaults } from "../core/config_schema.ts";
 import { joinPath } from "../core/fsutil.ts";
-import { microBatches, pack, type TrainSeq } from "./batch.ts";
-import { optimOf, TRAIN_SCHEMA, type TrainConfig } from "./config.ts";
-import { trainRl } from "./rl.ts";
-import { ASSETS } from "./recipe.ts";
-import { mean } from "./log.ts";
+import { microBatches, pack, type TrainSeq } from "../train/batch.ts";
+import { optimOf, TRAIN_SCHEMA, type TrainConfig } from "../train/config.ts";
+import { trainRl } from "../train/rl.ts";
+import { ASSETS } from "../train/recipe.ts";
+import { mean } from "../train/log.ts";
 
 export interface TrainBenchOptions {
   preset: keyof typeof PRESETS;
