@@ -11,6 +11,10 @@
  * kernel that owns key blocks and a dQ kernel that owns query blocks: no atomics, deterministic).
  * The only temporary is an 8·T·hq byte buffer of (lse, delta) pairs, kept per device and reused.
  *
+ * Two kernel families share these launchers and bindings: on CPU adapters (lavapipe) the lane
+ * kernels of `attention_lanes_wgsl.ts` (rows per invocation, no workgroup memory), elsewhere the
+ * workgroup-memory tiles of `attention_wgsl.ts`; `laneOverride` forces either (tests, benches).
+ *
  * Limits: d ≤ 256 and a multiple of 4; every operand must fit one storage binding
  * (maxStorageBufferBindingSize, 128 MiB here: q at T=16K, hq=16, d=128 is exactly 128 MiB).
  * The KV-cache kernels for generation live in `kv_cache.ts` and are re-exported here.
