@@ -1,5 +1,6 @@
 /**
- * Kernel benchmarks. Matmul: square f32 problems, the tuned kernel (NN and NT)
+ * Kernel benchmarks. Matmul: square f32 problems, the tuned kernel (NN, NT and TN: the
+ * backward's dX and dW layouts beside the forward's NT)
  * against the naive one-thread-per-output kernel and against the CPU's BLAS
  * (numpy through Debian's /usr/bin/python3, when present), all in the same
  * run so the ratios hold on any machine.
@@ -13,11 +14,13 @@ import { BufferPool } from "../core/gpu/pool.ts";
 import { Recorder } from "../core/gpu/recorder.ts";
 import { chooseConfig, type MatmulArgs, matmulWith } from "../kernels/matmul.ts";
 import { matmulNaive } from "../kernels/matmul_naive.ts";
+import type { AttentionBenchResult } from "./attention.ts";
+import { type BenchHost, formatBenchHeader } from "./header.ts";
 
 export interface MatmulBenchRow {
   size: number;
-  /** "NN" (C = A·B) or "NT" (C = A·Bᵀ, the model's forward). */
-  layout: "NN" | "NT";
+  /** "NN" (C = A·B, the backward's dX), "NT" (C = A·Bᵀ, the forward), "TN" (Aᵀ·B, dW). */
+  layout: "NN" | "NT" | "TN";
   tunedGflops: number;
   /** The naive kernel is NN only: NT rows repeat the NN figure for the same size. */
   naiveGflops: number;
@@ -114,8 +117,17 @@ export async function matmulBench(
       dispatchesFor(size, 1.5),
       (rec) => matmulNaive(gpu, rec, { a, b, c, m: size, n: size, k: size }),
     );
-    for (const layout of ["NN", "NT"] as const) {
-      const args: MatmulArgs = { a, b, c, m: size, n: size, k: size, transB: layout === "NT" };
+    for (const layout of ["NN", "NT", "TN"] as const) {
+      const args: MatmulArgs = {
+        a,
+        b,
+        c,
+        m: size,
+        n: size,
+        k: size,
+        transA: layout === "TN",
+        transB: layout === "NT",
+      };
       // Tuning (when the bucket is new) happens here, outside the timing.
       const variant = await chooseConfig(gpu, args);
       // Warm-up: compile and first run.
@@ -138,4 +150,111 @@ export async function matmulBench(
     for (const buf of [a, b, c]) buf.destroy();
   }
   return rows;
+}
+
+/** The whole `bench kernels` result: host, matmul rows, attention rows and their ratios. */
+export interface KernelsReport {
+  host: BenchHost;
+  adapter: string;
+  matmul: MatmulBenchRow[];
+  /** The reference for attention ratios: the best tuned NT GFLOP/s of this run. */
+  ntGflops: number;
+  attention: (AttentionBenchResult & { fwdVsNt: number; bwdVsNt: number })[];
+  attentionShape: { hq: number; hkv: number; headDim: number };
+  attentionBytesPerToken: number[];
+  /** max/min bytes per token across lengths: 1.0 means exactly linear. */
+  attentionLinearity: number;
+}
+
+/** Assembles the report; ratios are against rates measured in the same run. */
+export function kernelsReport(
+  host: BenchHost,
+  mm: MatmulBenchRow[],
+  att: AttentionBenchResult[],
+  shape: { hq: number; hkv: number; headDim: number },
+): KernelsReport {
+  const nt = Math.max(0, ...mm.filter((r) => r.layout === "NT").map((r) => r.tunedGflops));
+  const per = att.map((r) => r.peakBytes / r.T);
+  return {
+    host,
+    adapter: host.adapter ?? "",
+    matmul: mm,
+    ntGflops: nt,
+    attention: att.map((r) => ({
+      ...r,
+      fwdVsNt: r.fwdGflops / nt,
+      bwdVsNt: r.bwdGflops / nt,
+    })),
+    attentionShape: shape,
+    attentionBytesPerToken: per,
+    attentionLinearity: per.length ? Math.max(...per) / Math.min(...per) : NaN,
+  };
+}
+
+function table(head: string[], rows: (string | number)[][]): string {
+  const all = [head, ...rows.map((r) => r.map(String))];
+  const w = head.map((_, i) => Math.max(...all.map((r) => r[i].length)));
+  return all.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  "))
+    .join("\n") + "\n";
+}
+
+const fmt = (x: number | null, digits = 1) =>
+  x === null || !Number.isFinite(x) ? "-" : x.toFixed(digits);
+
+/** The text report of `bench kernels`. */
+export function formatKernelsReport(r: KernelsReport): string {
+  const ntAt = new Map(r.matmul.filter((m) => m.layout === "NT").map((m) => [m.size, m]));
+  const { hq, hkv, headDim } = r.attentionShape;
+  return formatBenchHeader(r.host) + "\nmatmul (GFLOP/s)\n" +
+    table(
+      [
+        "size",
+        "layout",
+        "tuned",
+        "vs NT",
+        "naive",
+        "cpu blas",
+        "tuned/naive",
+        "tuned/blas",
+        "variant",
+      ],
+      r.matmul.map((m) => [
+        m.size,
+        m.layout,
+        fmt(m.tunedGflops),
+        fmt(m.tunedGflops / (ntAt.get(m.size)?.tunedGflops ?? NaN), 2),
+        fmt(m.naiveGflops),
+        fmt(m.cpuBlasGflops),
+        fmt(m.tunedGflops / m.naiveGflops, 2),
+        fmt(m.cpuBlasGflops ? m.tunedGflops / m.cpuBlasGflops : null, 2),
+        m.variant,
+      ]),
+    ) +
+    `\nattention (causal, hq ${hq}, hkv ${hkv}, d ${headDim}; FLOPs: fwd 2·2·(T²/2)·d·hq, ` +
+    `bwd 2.5x fwd; vs NT: against the best NT matmul above, ${fmt(r.ntGflops)} GFLOP/s)\n` +
+    table(
+      [
+        "T",
+        "fwd ms",
+        "fwd GFLOP/s",
+        "fwd vs NT",
+        "bwd ms",
+        "bwd GFLOP/s",
+        "bwd vs NT",
+        "MiB",
+        "bytes/token",
+      ],
+      r.attention.map((a) => [
+        a.T,
+        fmt(a.fwdMs),
+        fmt(a.fwdGflops, 2),
+        fmt(a.fwdVsNt, 2),
+        fmt(a.bwdMs),
+        fmt(a.bwdGflops, 2),
+        fmt(a.bwdVsNt, 2),
+        fmt(a.peakBytes / 2 ** 20),
+        fmt(a.peakBytes / a.T, 0),
+      ]),
+    ) +
+    `memory linearity (max/min bytes per token): ${fmt(r.attentionLinearity, 3)}\n`;
 }

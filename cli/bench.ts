@@ -9,7 +9,8 @@ import { writeEffectiveConfig } from "../core/config_schema.ts";
 import { writeJsonAtomic } from "../core/fsutil.ts";
 import { formatRewardBench, loadBookText, rewardBench } from "../bench/rewards.ts";
 import { UsageError } from "../core/errors.ts";
-import { matmulBench } from "../bench/kernels.ts";
+import { formatKernelsReport, kernelsReport, matmulBench } from "../bench/kernels.ts";
+import { benchHost, formatBenchHeader } from "../bench/header.ts";
 import { attentionBench } from "../bench/attention.ts";
 import { generationBench, trainBench } from "../bench/model.ts";
 import { PRESETS } from "../engine/model_config.ts";
@@ -51,7 +52,7 @@ const runtime: Command = {
     if (flags.json) io.out(JSON.stringify(r, null, 2) + "\n");
     else {
       io.out(
-        `adapter: ${r.adapter}\n` +
+        formatBenchHeader(benchHost(r.adapter)) +
           `${r.dispatches} dispatches of ${r.elements} elements:\n` +
           `  one submit+wait per dispatch (reference)  ${r.perDispatchSubmitMs.toFixed(1)} ms\n` +
           `  one submission (recorder)                 ${r.batchedMs.toFixed(1)} ms   ` +
@@ -140,7 +141,11 @@ const rewards: Command = {
       await Deno.mkdir(flags.out as string, { recursive: true });
       await writeJsonAtomic(`${flags.out}/rewards.json`, rows);
     }
-    io.out(flags.json ? JSON.stringify(rows, null, 2) + "\n" : formatRewardBench(rows));
+    io.out(
+      flags.json
+        ? JSON.stringify(rows, null, 2) + "\n"
+        : formatBenchHeader(benchHost()) + formatRewardBench(rows),
+    );
   },
 };
 
@@ -223,46 +228,16 @@ const kernels: Command = {
       mm.push(...await matmulBench(gpu, [size]));
       progress.tick();
     }
+    const shape = { hq: 8, hkv: 2, headDim: 64 };
     const att = await attentionBench(gpu, lengths, {
+      ...shape,
       forwardOnly: Boolean(flags["forward-only"]),
       onResult: () => progress.tick(),
     });
     progress.finish();
     gpu.destroy();
-    const per = att.map((r) => r.peakBytes / r.T);
-    const result = {
-      adapter: gpu.description.description,
-      matmul: mm,
-      attention: att,
-      attentionBytesPerToken: per,
-      /** max/min bytes per token across lengths: 1.0 means exactly linear. */
-      attentionLinearity: Math.max(...per) / Math.min(...per),
-    };
-    const text = `adapter: ${result.adapter}\n\nmatmul (GFLOP/s)\n` +
-      table(
-        ["size", "layout", "tuned", "naive", "cpu blas", "tuned/naive", "tuned/blas", "variant"],
-        mm.map((r) => [
-          r.size,
-          r.layout,
-          fmt(r.tunedGflops),
-          fmt(r.naiveGflops),
-          fmt(r.cpuBlasGflops),
-          fmt(r.tunedGflops / r.naiveGflops, 2),
-          fmt(r.cpuBlasGflops ? r.tunedGflops / r.cpuBlasGflops : null, 2),
-          r.variant,
-        ]),
-      ) +
-      `\nattention (hq 8, hkv 2, d 64)\n` +
-      table(
-        ["T", "fwd ms", "bwd ms", "MiB", "bytes/token"],
-        att.map((r) => [
-          r.T,
-          fmt(r.fwdMs),
-          fmt(r.bwdMs),
-          fmt(r.peakBytes / 2 ** 20),
-          fmt(r.peakBytes / r.T, 0),
-        ]),
-      ) + `memory linearity (max/min bytes per token): ${result.attentionLinearity.toFixed(3)}\n`;
+    const result = kernelsReport(benchHost(gpu.description.description), mm, att, shape);
+    const text = formatKernelsReport(result);
     await emit(io, flags, "kernels", result, text);
   },
 };
@@ -366,10 +341,8 @@ const modelBench: Command = {
     progress.finish();
     gpu.destroy();
     const result = { adapter: gpu.description.description, train, generation: gen };
-    const text =
-      `adapter: ${result.adapter}\n\ntrain step (${flags.seqs} x ${
-        flags["seq-len"]
-      } tokens, vocab ${flags.vocab})\n` +
+    const text = formatBenchHeader(benchHost(result.adapter)) +
+      `\ntrain step (${flags.seqs} x ${flags["seq-len"]} tokens, vocab ${flags.vocab})\n` +
       table(
         [
           "preset",
@@ -449,7 +422,8 @@ const evalBench: Command = {
       latencyMs: flags["latency-ms"] as number,
       requests: flags.requests as number,
     });
-    await emit(io, flags, "eval", rows, formatEvalBench(rows, flags["latency-ms"] as number));
+    const text = formatEvalBench(rows, flags["latency-ms"] as number);
+    await emit(io, flags, "eval", rows, formatBenchHeader(benchHost()) + text);
   },
 };
 
@@ -501,7 +475,7 @@ const dataBenchCmd: Command = {
       perTask: flags["per-task"] as number,
       quiet: flags.quiet as boolean,
     });
-    await emit(io, flags, "data", r, formatDataBench(r));
+    await emit(io, flags, "data", r, formatBenchHeader(benchHost()) + formatDataBench(r));
   },
 };
 
@@ -560,7 +534,11 @@ const trainBenchCmd: Command = {
         }),
       );
     }
-    io.out(flags.json ? JSON.stringify(results, null, 2) + "\n" : formatTrainBench(results));
+    io.out(
+      flags.json
+        ? JSON.stringify(results, null, 2) + "\n"
+        : formatBenchHeader(benchHost(results[0]?.adapter ?? null)) + formatTrainBench(results),
+    );
     if (flags.out) {
       await Deno.mkdir(flags.out as string, { recursive: true });
       await writeJsonAtomic(`${flags.out}/results.json`, results);

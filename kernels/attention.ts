@@ -11,6 +11,10 @@
  * kernel that owns key blocks and a dQ kernel that owns query blocks: no atomics, deterministic).
  * The only temporary is an 8·T·hq byte buffer of (lse, delta) pairs, kept per device and reused.
  *
+ * Two kernel families share these launchers and bindings: on CPU adapters (lavapipe) the lane
+ * kernels of `attention_lanes_wgsl.ts` (rows per invocation, no workgroup memory), elsewhere the
+ * workgroup-memory tiles of `attention_wgsl.ts`; `laneOverride` forces either (tests, benches).
+ *
  * Limits: d ≤ 256 and a multiple of 4; every operand must fit one storage binding
  * (maxStorageBufferBindingSize, 128 MiB here: q at T=16K, hq=16, d=128 is exactly 128 MiB).
  * The KV-cache kernels for generation live in `kv_cache.ts` and are re-exported here.
@@ -22,6 +26,13 @@ import { type View, windowOf } from "../core/tensor.ts";
 import { grid1d } from "./axpy.ts";
 import { bindWindow, checkHeads } from "./attention_util.ts";
 import { chooseTile, deltaWgsl, dkdvWgsl, dqWgsl, forwardWgsl } from "./attention_wgsl.ts";
+import {
+  dkdvLanesWgsl,
+  dqLanesWgsl,
+  forwardLanesWgsl,
+  type LaneShape,
+  laneShapeFor,
+} from "./attention_lanes_wgsl.ts";
 
 export {
   attentionBackwardRef,
@@ -60,6 +71,19 @@ export interface AttentionBackwardArgs extends AttentionForwardArgs {
 /** Whether the adapter is a CPU rasterizer (lavapipe), which prefers small tiles. */
 const soft = (gpu: Gpu) => gpu.description.kind === "software";
 
+/** The lane-per-row shape on CPU adapters (see `attention_lanes_wgsl.ts`), else undefined. */
+function lanes(
+  gpu: Gpu,
+  kind: "fwd" | "dq" | "dkdv",
+  a: AttentionForwardArgs,
+): LaneShape | undefined {
+  const s = laneShapeFor(kind, a.headDim / 4, a.hq / a.hkv, gpu.description.description, soft(gpu));
+  if (s && (a.hq / a.hkv) % s.rh !== 0) {
+    throw new Error(`attention: ${s.rh} heads per lane do not divide the group of ${a.hq / a.hkv}`);
+  }
+  return s;
+}
+
 function params(a: AttentionForwardArgs): Uint8Array<ArrayBuffer> {
   const buf = new ArrayBuffer(32);
   new Uint32Array(buf, 0, 4).set([a.totalTokens, a.hq, a.hkv, a.numSeqs]);
@@ -93,9 +117,16 @@ export async function attentionForward(
   const name = "attentionForward";
   const o = operands(gpu, name, a);
   const d4 = a.headDim / 4;
-  const tile = chooseTile("fwd", d4, gpu.limits.maxComputeWorkgroupStorageSize, soft(gpu));
-  const pipe = await pipeline(gpu, "attention_fwd", forwardWgsl("prefill", d4, tile));
-  const blocks = Math.ceil(a.totalTokens / tile.bq);
+  const ls = lanes(gpu, "fwd", a);
+  let pipe: GPUComputePipeline, blocks: number;
+  if (ls) {
+    pipe = await pipeline(gpu, "attention_fwd_lanes", forwardLanesWgsl(d4, ls));
+    blocks = Math.ceil(a.totalTokens / (ls.wg * ls.rt));
+  } else {
+    const tile = chooseTile("fwd", d4, gpu.limits.maxComputeWorkgroupStorageSize, soft(gpu));
+    pipe = await pipeline(gpu, "attention_fwd", forwardWgsl("prefill", d4, tile));
+    blocks = Math.ceil(a.totalTokens / tile.bq);
+  }
   rec.dispatch(
     pipe,
     [
@@ -107,7 +138,7 @@ export async function attentionForward(
       o.seq,
       { uniform: params(a) },
     ],
-    [blocks, a.hq],
+    [blocks, a.hq / (ls?.rh ?? 1)],
     "attention_fwd",
   );
 }
@@ -152,10 +183,19 @@ export async function attentionBackward(
   const ld = windowOf(ldScratch(gpu, ldBytes), 0, ldBytes);
   const dOut = bindWindow(gpu, name, "dOut", a.dOut, o.qBytes);
   const wgMem = gpu.limits.maxComputeWorkgroupStorageSize;
-  const dqTile = chooseTile("dq", d4, wgMem, soft(gpu));
-  const dq = await pipeline(gpu, "attention_dq", dqWgsl(d4, dqTile));
-  const kvTile = chooseTile("dkdv", d4, wgMem, soft(gpu));
-  const dkdv = await pipeline(gpu, "attention_dkdv", dkdvWgsl(d4, kvTile));
+  const dqLanes = lanes(gpu, "dq", a), kvLanes = lanes(gpu, "dkdv", a);
+  const dqRows = dqLanes ? dqLanes.wg * dqLanes.rt : chooseTile("dq", d4, wgMem, soft(gpu)).bq;
+  const dq = await pipeline(
+    gpu,
+    "attention_dq",
+    dqLanes ? dqLanesWgsl(d4, dqLanes) : dqWgsl(d4, chooseTile("dq", d4, wgMem, soft(gpu))),
+  );
+  const kvRows = kvLanes ? kvLanes.wg * kvLanes.rt : chooseTile("dkdv", d4, wgMem, soft(gpu)).bk;
+  const dkdv = await pipeline(
+    gpu,
+    "attention_dkdv",
+    kvLanes ? dkdvLanesWgsl(d4, kvLanes) : dkdvWgsl(d4, chooseTile("dkdv", d4, wgMem, soft(gpu))),
+  );
   const delta = await pipeline(gpu, "attention_delta", deltaWgsl(d4));
   const u = new Uint32Array(4);
   u[0] = rows;
@@ -183,7 +223,7 @@ export async function attentionBackward(
       o.seq,
       { uniform: params(a) },
     ],
-    [Math.ceil(a.totalTokens / dqTile.bq), a.hq],
+    [Math.ceil(a.totalTokens / dqRows), a.hq / (dqLanes?.rh ?? 1)],
     "attention_dq",
   );
   rec.dispatch(
@@ -199,7 +239,7 @@ export async function attentionBackward(
       o.seq,
       { uniform: params(a) },
     ],
-    [Math.ceil(a.totalTokens / kvTile.bk), a.hkv],
+    [Math.ceil(a.totalTokens / kvRows), a.hkv],
     "attention_dkdv",
   );
 }

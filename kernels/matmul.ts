@@ -29,6 +29,8 @@ import {
   workgroupTile,
 } from "./matmul_wgsl.ts";
 import { pieces, planSplit, spans, type SplitShape } from "./matmul_split.ts";
+import { transpose } from "./transpose.ts";
+import { windowOf } from "../core/tensor.ts";
 
 export type { Layout, MatmulConfig } from "./matmul_wgsl.ts";
 
@@ -66,6 +68,15 @@ export interface MatmulOptions {
   maxBindingBytes?: number;
 }
 
+/**
+ * Configurations named `nt:<config>` first transpose A (when transA) and B (when not transB)
+ * into per-device scratch, then run `<config>` in the NT layout, where both operands are read
+ * along k with unit stride: on CPU adapters that layout is the fastest by far at large sizes
+ * (see docs/performance.md), and a transpose is one pass over an operand against the k passes
+ * of the product. Problems the scratch cannot take fall back to `<config>` in their own layout.
+ */
+export const VIA_NT = "nt:";
+
 /** Candidates timed by the autotuner on CPU adapters (lavapipe, SwiftShader, WARP). */
 export const SOFTWARE_CANDIDATES = [
   "rows:tm8:wg64",
@@ -73,6 +84,7 @@ export const SOFTWARE_CANDIDATES = [
   "dot:tm8:tn4:wg64",
   "dot:tm8:tn8:wg64",
   "tile:bm128:bn128:bk8:tm8:tn8",
+  "nt:dot:tm8:tn8:wg64",
 ] as const;
 
 /** Candidates timed by the autotuner on hardware GPUs. */
@@ -308,6 +320,63 @@ async function record(
   }
 }
 
+/** Largest operand (bytes) the `nt:` configurations transpose into scratch. */
+const VIA_NT_MAX_BYTES = 64 * 2 ** 20;
+
+const ntScratch = new WeakMap<GPUDevice, { a?: GPUBuffer; b?: GPUBuffer }>();
+
+/**
+ * A per-device scratch buffer of at least `bytes`, grown when needed. Sharing one per device is
+ * safe: each matmul records its transposes right before its product, and dispatches of one
+ * submission run in order. A replaced, smaller one may still be referenced by an unsubmitted
+ * recording, so it is left to be collected rather than destroyed.
+ */
+function scratchFor(gpu: Gpu, which: "a" | "b", bytes: number): GPUBuffer {
+  const slots = ntScratch.get(gpu.device) ?? {};
+  ntScratch.set(gpu.device, slots);
+  let buf = slots[which];
+  if (!buf || buf.size < bytes) {
+    buf = gpu.device.createBuffer({
+      label: `matmul_nt_${which}`,
+      size: Math.ceil(bytes / 256) * 256,
+      usage: GPUBufferUsage.STORAGE,
+    });
+    slots[which] = buf;
+  }
+  return buf;
+}
+
+/** Records an `nt:` configuration: transposes into scratch, then the NT product. */
+async function recordViaNt(
+  gpu: Gpu,
+  rec: Recorder,
+  p: Normalized,
+  inner: string,
+  maxBindingBytes: number,
+  label?: string,
+): Promise<void> {
+  const aBytes = p.m * p.k * 4, bBytes = p.k * p.n * 4;
+  const cap = Math.min(VIA_NT_MAX_BYTES, maxBindingBytes);
+  const eligible = (p.transA || !p.transB) && p.batch === 1 && !p.f16b && p.k > 0 &&
+    p.m > 0 && p.n > 0 && (!p.transA || aBytes <= cap) && (p.transB || bBytes <= cap);
+  if (!eligible) return record(gpu, rec, p, inner, maxBindingBytes, label);
+  validate(p, splitShape(p));
+  let { a, b } = p;
+  if (p.transA) {
+    // A is stored [k, m]: its transpose [m, k] is the row-major A of the NT product.
+    const dst = scratchFor(gpu, "a", aBytes);
+    await transpose(gpu, rec, { src: windowOf(p.a, 0, aBytes), dst, rows: p.k, cols: p.m });
+    a = dst;
+  }
+  if (!p.transB) {
+    const dst = scratchFor(gpu, "b", bBytes);
+    await transpose(gpu, rec, { src: windowOf(p.b, 0, bBytes), dst, rows: p.k, cols: p.n });
+    b = dst;
+  }
+  const nt = { ...p, a, b, transA: false, transB: true, strideA: p.m * p.k, strideB: p.n * p.k };
+  await record(gpu, rec, nt, inner, maxBindingBytes, label);
+}
+
 /** Records with a given configuration (no tuning): for tests, benchmarks and the tuner. */
 export async function matmulWith(
   gpu: Gpu,
@@ -316,14 +385,14 @@ export async function matmulWith(
   config: string,
   opts: { maxBindingBytes?: number; label?: string } = {},
 ): Promise<void> {
-  await record(
-    gpu,
-    rec,
-    normalize(args),
-    config,
-    opts.maxBindingBytes ?? gpu.limits.maxStorageBufferBindingSize,
-    opts.label,
-  );
+  const max = opts.maxBindingBytes ?? gpu.limits.maxStorageBufferBindingSize;
+  if (config.startsWith(VIA_NT)) {
+    const inner = config.slice(VIA_NT.length);
+    parseConfig(inner); // bad names fail here, whatever the layout
+    await recordViaNt(gpu, rec, normalize(args), inner, max, opts.label);
+    return;
+  }
+  await record(gpu, rec, normalize(args), config, max, opts.label);
 }
 
 /** Problems below this many multiply-adds use the heuristic: measuring costs more than it saves. */

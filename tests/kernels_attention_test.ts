@@ -15,6 +15,7 @@ import {
   kvAppend,
 } from "../kernels/attention.ts";
 import { tileOverride } from "../kernels/attention_wgsl.ts";
+import { laneOverride, laneShapeFor, simdLanes } from "../kernels/attention_lanes_wgsl.ts";
 
 let shared: Gpu | undefined;
 let sharedPool: BufferPool | undefined;
@@ -174,7 +175,9 @@ Deno.test({
   name: "attention with the 64-thread tiles real GPUs choose matches the reference",
   ...opts,
   fn: async () => {
-    // lavapipe picks 16-key tiles; force the wide ones so the hardware path is checked here too.
+    // lavapipe picks the lane kernels; force the tiled ones, with the wide tiles, so the
+    // hardware path is checked here too.
+    Object.assign(laneOverride, { fwd: "tiles", dq: "tiles", dkdv: "tiles" });
     Object.assign(tileOverride, {
       fwd: { bq: 16, bk: 64 },
       dq: { bq: 16, bk: 64 },
@@ -194,8 +197,58 @@ Deno.test({
         assert(errs.every((e) => e < 1e-4), `d ${c.d}: out, dq, dk, dv errors ${errs}`);
       }
     } finally {
-      for (const k of ["fwd", "dq", "dkdv"] as const) delete tileOverride[k];
+      for (const k of ["fwd", "dq", "dkdv"] as const) {
+        delete tileOverride[k];
+        delete laneOverride[k];
+      }
     }
+  },
+});
+
+// Lane kernels: a lane owns rows of several heads (rh) and tokens (rt); these shapes put
+// sequence starts and ends on and off the workgroup's row span (8 lanes x rt), cover group
+// ratios 3 and 8 (two head blocks per kv head), one-token sequences and d 64 / 128.
+const LANE_CASES: Case[] = [
+  { lengths: [32, 1, 31, 33, 8], hq: 6, hkv: 2, d: 64 },
+  { lengths: [16, 17, 1, 15], hq: 8, hkv: 1, d: 16 },
+  { lengths: [9, 32, 24], hq: 2, hkv: 2, d: 128 },
+];
+
+for (const c of LANE_CASES) {
+  Deno.test({
+    name: `attention lane kernels at tile edges: lengths ${c.lengths}, hq ${c.hq}, hkv ${c.hkv}, ` +
+      `d ${c.d}`,
+    ...opts,
+    fn: async () => {
+      const r = await runGpu(c, true);
+      const f = attentionForwardRef(r.Q, r.K, r.V, r.ss, c.hq, c.hkv, c.d, r.scale);
+      const b = attentionBackwardRef(r.Q, r.K, r.V, r.DO, r.ss, c.hq, c.hkv, c.d, r.scale);
+      const errs = [
+        maxRelDiff(r.o.subarray(0, f.out.length), f.out),
+        maxRelDiff(r.l.subarray(0, f.lse.length), f.lse),
+        maxRelDiff(r.gq.subarray(0, b.dq.length), b.dq),
+        maxRelDiff(r.gk.subarray(0, b.dk.length), b.dk),
+        maxRelDiff(r.gv.subarray(0, b.dv.length), b.dv),
+      ];
+      assert(errs.every((e) => e < 1e-4), `out, lse, dq, dk, dv errors ${errs}`);
+    },
+  });
+}
+
+Deno.test({
+  name: "attention lane shapes follow the adapter's SIMD width and the group ratio",
+  fn: () => {
+    assert(simdLanes("llvmpipe (LLVM 15.0.6, 256 bits)") === 8, "256-bit llvmpipe: 8 lanes");
+    assert(simdLanes("llvmpipe (LLVM 17.0.6, 512 bits)") === 16, "512-bit llvmpipe: 16 lanes");
+    assert(simdLanes("llvmpipe (LLVM 12, 128 bits)") === 4, "128-bit llvmpipe: 4 lanes");
+    const desc = "llvmpipe (LLVM 15.0.6, 256 bits)";
+    assert(laneShapeFor("fwd", 16, 4, desc, false) === undefined, "hardware GPUs take tiles");
+    const s = laneShapeFor("fwd", 16, 3, desc, true)!;
+    assert(s.wg === 8 && s.rh === 3 && s.rt === 1, `ratio 3: ${JSON.stringify(s)}`);
+    const m = laneShapeFor("dq", 16, 1, desc, true)!;
+    assert(m.rh === 1 && m.rt === 4, `MHA: tokens per lane ${JSON.stringify(m)}`);
+    const w = laneShapeFor("fwd", 64, 2, desc, true)!;
+    assert(w.rh * w.rt === 1, `d 256 keeps one row per lane: ${JSON.stringify(w)}`);
   },
 });
 

@@ -1,0 +1,353 @@
+/**
+ * WGSL sources for flash attention on CPU adapters (lavapipe/llvmpipe), where the invocations
+ * of a workgroup are the lanes of one SIMD vector on one CPU thread.
+ *
+ * An invocation owns whole rows: query rows in the forward and dQ kernels, key rows in the
+ * dK/dV kernel. A row's operands (q, dOut or k, v) and accumulators live in registers (vec4
+ * variables, unrolled in the generated text); the other side's rows (keys and values, or
+ * queries and dOut) are read with indices uniform across the workgroup. There is no workgroup
+ * memory, no barrier (each barrier is a coroutine switch on llvmpipe) and no cross-lane
+ * reduction: the online softmax of a query row is its lane's own running max and sum.
+ *
+ * llvmpipe (Mesa 22.3) loads storage buffers lane by lane, uniform index or not, so what sets
+ * the speed is how many multiply-adds each loaded scalar feeds: a lane owns several rows (the
+ * query heads of one kv group for a token, GQA sharing one K/V load, then several tokens), as
+ * the matmul's `dot` kernels own several rows and columns. See docs/performance.md.
+ *
+ * Keys (or queries) go in blocks of `bk`: one max and one rescale of the accumulators per
+ * block, and `bk` independent dot products for the CPU to overlap. The workgroup is as wide
+ * as the native SIMD vector (8 f32 lanes for 256-bit llvmpipe), so the causal loop bound,
+ * which is uniform across the workgroup, wastes at most one vector of rows on the diagonal.
+ *
+ * Masked scores are -3e38 and the running max starts at -1e30, so exp(masked - max) is 0
+ * without a select and a row whose first blocks are all masked keeps a zero accumulator.
+ * The tiled kernels in `attention_wgsl.ts` (workgroup-memory tiles) stay the hardware path.
+ */
+
+/**
+ * Lanes per workgroup, keys (or queries) per block, and rows per lane: `rt` tokens (strided by
+ * `wg`) times `rh` query heads of one kv group. Each loaded key scalar then feeds `rt·rh`
+ * rows' multiply-adds (register blocking, as in the matmul's `dot` kernels); the dK/dV kernel
+ * uses `rt` key tokens per lane.
+ */
+export interface LaneShape {
+  wg: number;
+  bk: number;
+  rt: number;
+  rh: number;
+}
+
+const range = (n: number) => [...Array(n).keys()];
+
+const params = /* wgsl */ `
+struct Params { T: u32, hq: u32, hkv: u32, numSeqs: u32, scale: f32, _a: u32, _b: u32, _c: u32 }
+const NEG: f32 = -3.0e38;
+const INIT: f32 = -1.0e30;
+`;
+
+const seqOf = /* wgsl */ `
+// Index s of the sequence holding token i: the largest s with seqStarts[s] <= i.
+fn seqOf(i: u32) -> u32 {
+  var lo = 0u;
+  var hi = p.numSeqs;
+  loop {
+    if (hi - lo <= 1u) { break; }
+    let mid = (lo + hi) / 2u;
+    if (seqStarts[mid] <= i) { lo = mid; } else { hi = mid; }
+  }
+  return lo;
+}
+`;
+
+/** `f(0) + f(1) + ...` of `n` terms. */
+const sum = (n: number, f: (j: number) => string) => range(n).map(f).join(" + ");
+/** Lines `f(i)` for i < n, indented. */
+const lines = (n: number, f: (i: number) => string, pad = "  ") =>
+  range(n).map((i) => pad + f(i)).join("\n");
+
+/**
+ * The query rows of a lane in the forward and dQ kernels: token `row{ti}` (clamped `rr{ti}`,
+ * sequence start `rs{ti}`) and head `h0 + hi`; row r = ti·rh + hi. Workgroup (row block, head
+ * block of `rh` heads inside one kv group); keys run from the block's first sequence start to
+ * its last token.
+ */
+function queryRows(d4: number, s: LaneShape): string {
+  const span = s.wg * s.rt;
+  return /* wgsl */ `
+  let h0 = wid.y * ${s.rh}u;
+  let g = h0 / (p.hq / p.hkv);
+  let r0 = wid.x * ${span}u;
+  let kbeg = seqStarts[seqOf(r0)];
+  let kend = min(r0 + ${span}u, p.T);
+${lines(s.rt, (ti) => `let row${ti} = r0 + t + ${s.wg * ti}u;`)}
+${lines(s.rt, (ti) => `let rr${ti} = min(row${ti}, p.T - 1u);`)}
+${lines(s.rt, (ti) => `let rs${ti} = seqStarts[seqOf(rr${ti})];`)}
+${
+    range(s.rt).flatMap((ti) =>
+      range(s.rh).map((hi) =>
+        `  let qa${ti * s.rh + hi} = (rr${ti} * p.hq + h0 + ${hi}u) * ${d4}u;`
+      )
+    ).join("\n")
+  }`;
+}
+
+/** Forward: out and lse per (query row, head). */
+export function forwardLanesWgsl(d4: number, s: LaneShape): string {
+  const R = s.rt * s.rh, C = range(s.bk);
+  const ti = (r: number) => Math.floor(r / s.rh);
+  return /* wgsl */ `
+${params}
+@group(0) @binding(0) var<storage, read> q: array<vec4f>;
+@group(0) @binding(1) var<storage, read> k: array<vec4f>;
+@group(0) @binding(2) var<storage, read> v: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> o: array<vec4f>;
+@group(0) @binding(4) var<storage, read_write> lse: array<f32>;
+@group(0) @binding(5) var<storage, read> seqStarts: array<u32>;
+@group(0) @binding(6) var<uniform> p: Params;
+${seqOf}
+@compute @workgroup_size(${s.wg})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u32) {
+${queryRows(d4, s)}
+${range(R).map((r) => lines(d4, (j) => `let q${r}_${j} = q[qa${r} + ${j}u] * p.scale;`)).join("\n")}
+${range(R).map((r) => lines(d4, (j) => `var a${r}_${j} = vec4f(0.0);`)).join("\n")}
+${lines(R, (r) => `var m${r} = INIT;`)}
+${lines(R, (r) => `var l${r} = 0.0;`)}
+  for (var k0 = kbeg; k0 < kend; k0 += ${s.bk}u) {
+${lines(s.bk, (c) => `let ka${c} = (min(k0 + ${c}u, kend - 1u) * p.hkv + g) * ${d4}u;`, "    ")}
+${C.map((c) => lines(d4, (j) => `let kv${c}_${j} = k[ka${c} + ${j}u];`, "    ")).join("\n")}
+${
+    range(R).map((r) =>
+      lines(s.bk, (c) =>
+        `let s${r}_${c} = select(NEG, ${
+          sum(d4, (j) => `dot(q${r}_${j}, kv${c}_${j})`)
+        }, ` +
+        `k0 + ${c}u <= rr${ti(r)} && k0 + ${c}u >= rs${ti(r)});`, "    ")
+    ).join("\n")
+  }
+${
+    lines(R, (r) =>
+      `let mx${r} = max(m${r}, ${
+        C.map((c) => `s${r}_${c}`).reduce((x, y) =>
+          `max(${x}, ${y})`
+        )
+      });`, "    ")
+  }
+${lines(R, (r) => `let al${r} = exp(m${r} - mx${r});`, "    ")}
+${
+    range(R).map((r) => lines(s.bk, (c) => `let e${r}_${c} = exp(s${r}_${c} - mx${r});`, "    "))
+      .join("\n")
+  }
+${lines(R, (r) => `l${r} = l${r} * al${r} + ${sum(s.bk, (c) => `e${r}_${c}`)};`, "    ")}
+${lines(R, (r) => `m${r} = mx${r};`, "    ")}
+${C.map((c) => lines(d4, (j) => `let vv${c}_${j} = v[ka${c} + ${j}u];`, "    ")).join("\n")}
+${
+    range(R).map((r) =>
+      lines(
+        d4,
+        (j) =>
+          `a${r}_${j} = a${r}_${j} * al${r} + ${sum(s.bk, (c) => `e${r}_${c} * vv${c}_${j}`)};`,
+        "    ",
+      )
+    ).join("\n")
+  }
+  }
+${
+    range(R).map((r) =>
+      `  if (row${ti(r)} < p.T) {
+    let inv = 1.0 / l${r};
+${lines(d4, (j) => `o[qa${r} + ${j}u] = a${r}_${j} * inv;`, "    ")}
+    lse[qa${r} / ${d4}u] = m${r} + log(l${r});
+  }`
+    ).join("\n")
+  }
+}`;
+}
+
+/**
+ * dQ per (query row, head): P = exp(s - lse), dP = dOut·v, dS = P ∘ (dP - delta),
+ * dQ = scale · Σ dS k over the row's causal keys.
+ */
+export function dqLanesWgsl(d4: number, s: LaneShape): string {
+  const R = s.rt * s.rh, C = range(s.bk);
+  const ti = (r: number) => Math.floor(r / s.rh);
+  return /* wgsl */ `
+${params}
+@group(0) @binding(0) var<storage, read> q: array<vec4f>;
+@group(0) @binding(1) var<storage, read> k: array<vec4f>;
+@group(0) @binding(2) var<storage, read> v: array<vec4f>;
+@group(0) @binding(3) var<storage, read> dO: array<vec4f>;
+@group(0) @binding(4) var<storage, read> ld: array<vec2f>;
+@group(0) @binding(5) var<storage, read_write> dq: array<vec4f>;
+@group(0) @binding(6) var<storage, read> seqStarts: array<u32>;
+@group(0) @binding(7) var<uniform> p: Params;
+${seqOf}
+@compute @workgroup_size(${s.wg})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u32) {
+${queryRows(d4, s)}
+${lines(R, (r) => `let rl${r} = ld[qa${r} / ${d4}u];`)}
+${range(R).map((r) => lines(d4, (j) => `let q${r}_${j} = q[qa${r} + ${j}u] * p.scale;`)).join("\n")}
+${range(R).map((r) => lines(d4, (j) => `let o${r}_${j} = dO[qa${r} + ${j}u];`)).join("\n")}
+${range(R).map((r) => lines(d4, (j) => `var a${r}_${j} = vec4f(0.0);`)).join("\n")}
+  for (var k0 = kbeg; k0 < kend; k0 += ${s.bk}u) {
+${lines(s.bk, (c) => `let ka${c} = (min(k0 + ${c}u, kend - 1u) * p.hkv + g) * ${d4}u;`, "    ")}
+${C.map((c) => lines(d4, (j) => `let kv${c}_${j} = k[ka${c} + ${j}u];`, "    ")).join("\n")}
+${C.map((c) => lines(d4, (j) => `let vv${c}_${j} = v[ka${c} + ${j}u];`, "    ")).join("\n")}
+${
+    range(R).map((r) =>
+      lines(s.bk, (c) =>
+        `let s${r}_${c} = select(NEG, ${
+          sum(d4, (j) => `dot(q${r}_${j}, kv${c}_${j})`)
+        }, ` +
+        `k0 + ${c}u <= rr${ti(r)} && k0 + ${c}u >= rs${ti(r)});`, "    ")
+    ).join("\n")
+  }
+${
+    range(R).map((r) =>
+      lines(s.bk, (c) =>
+        `let d${r}_${c} = exp(s${r}_${c} - rl${r}.x) * ` +
+        `(${sum(d4, (j) => `dot(o${r}_${j}, vv${c}_${j})`)} - rl${r}.y);`, "    ")
+    ).join("\n")
+  }
+${
+    range(R).map((r) =>
+      lines(d4, (j) => `a${r}_${j} += ${sum(s.bk, (c) => `d${r}_${c} * kv${c}_${j}`)};`, "    ")
+    ).join("\n")
+  }
+  }
+${
+    range(R).map((r) =>
+      `  if (row${ti(r)} < p.T) {
+${lines(d4, (j) => `dq[qa${r} + ${j}u] = a${r}_${j} * p.scale;`, "    ")}
+  }`
+    ).join("\n")
+  }
+}`;
+}
+
+/**
+ * dK, dV per (key row, kv head): over the group's query heads and the queries that see the
+ * key (from the workgroup's first key to the end of its last key's sequence), dV += P dOut and
+ * dK += dS (scale·q). Each key row has one owner: no atomics. A lane owns `rt` keys (strided
+ * by `wg`); workgroup (key block, kv head).
+ */
+export function dkdvLanesWgsl(d4: number, s: LaneShape): string {
+  const R = s.rt, C = range(s.bk);
+  const span = s.wg * s.rt;
+  return /* wgsl */ `
+${params}
+@group(0) @binding(0) var<storage, read> q: array<vec4f>;
+@group(0) @binding(1) var<storage, read> k: array<vec4f>;
+@group(0) @binding(2) var<storage, read> v: array<vec4f>;
+@group(0) @binding(3) var<storage, read> dO: array<vec4f>;
+@group(0) @binding(4) var<storage, read> ld: array<vec2f>;
+@group(0) @binding(5) var<storage, read_write> dk: array<vec4f>;
+@group(0) @binding(6) var<storage, read_write> dv: array<vec4f>;
+@group(0) @binding(7) var<storage, read> seqStarts: array<u32>;
+@group(0) @binding(8) var<uniform> p: Params;
+${seqOf}
+@compute @workgroup_size(${s.wg})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u32) {
+  let g = wid.y;
+  let ratio = p.hq / p.hkv;
+  let c0 = wid.x * ${span}u;
+  let qend = seqStarts[seqOf(min(c0 + ${span}u, p.T) - 1u) + 1u];
+${lines(R, (r) => `let key${r} = c0 + t + ${s.wg * r}u;`)}
+${lines(R, (r) => `let kr${r} = min(key${r}, p.T - 1u);`)}
+${lines(R, (r) => `let qstop${r} = seqStarts[seqOf(kr${r}) + 1u];`)}
+${lines(R, (r) => `let ka${r} = (kr${r} * p.hkv + g) * ${d4}u;`)}
+${range(R).map((r) => lines(d4, (j) => `let k${r}_${j} = k[ka${r} + ${j}u] * p.scale;`)).join("\n")}
+${range(R).map((r) => lines(d4, (j) => `let v${r}_${j} = v[ka${r} + ${j}u];`)).join("\n")}
+${range(R).map((r) => lines(d4, (j) => `var ak${r}_${j} = vec4f(0.0);`)).join("\n")}
+${range(R).map((r) => lines(d4, (j) => `var av${r}_${j} = vec4f(0.0);`)).join("\n")}
+  for (var hh = 0u; hh < ratio; hh++) {
+    let h = g * ratio + hh;
+    for (var i0 = c0; i0 < qend; i0 += ${s.bk}u) {
+${lines(s.bk, (c) => `let qa${c} = (min(i0 + ${c}u, qend - 1u) * p.hq + h) * ${d4}u;`, "      ")}
+${lines(s.bk, (c) => `let l${c} = ld[qa${c} / ${d4}u];`, "      ")}
+${C.map((c) => lines(d4, (j) => `let qv${c}_${j} = q[qa${c} + ${j}u];`, "      ")).join("\n")}
+${C.map((c) => lines(d4, (j) => `let ov${c}_${j} = dO[qa${c} + ${j}u];`, "      ")).join("\n")}
+${
+    range(R).map((r) =>
+      lines(s.bk, (c) =>
+        `let e${r}_${c} = select(0.0, exp(${
+          sum(d4, (j) => `dot(k${r}_${j}, qv${c}_${j})`)
+        } - ` +
+        `l${c}.x), i0 + ${c}u < qstop${r} && i0 + ${c}u >= kr${r});`, "      ")
+    ).join("\n")
+  }
+${
+    range(R).map((r) =>
+      lines(s.bk, (c) =>
+        `let d${r}_${c} = e${r}_${c} * (${
+          sum(d4, (j) => `dot(v${r}_${j}, ov${c}_${j})`)
+        } - ` +
+        `l${c}.y);`, "      ")
+    ).join("\n")
+  }
+${
+    range(R).map((r) =>
+      lines(d4, (j) => `av${r}_${j} += ${sum(s.bk, (c) => `e${r}_${c} * ov${c}_${j}`)};`, "      ")
+    ).join("\n")
+  }
+${
+    range(R).map((r) =>
+      lines(d4, (j) => `ak${r}_${j} += ${sum(s.bk, (c) => `d${r}_${c} * qv${c}_${j}`)};`, "      ")
+    ).join("\n")
+  }
+    }
+  }
+${
+    range(R).map((r) =>
+      `  if (key${r} < p.T) {
+${lines(d4, (j) => `dk[ka${r} + ${j}u] = ak${r}_${j} * p.scale;`, "    ")}
+${lines(d4, (j) => `dv[ka${r} + ${j}u] = av${r}_${j};`, "    ")}
+  }`
+    ).join("\n")
+  }
+}`;
+}
+
+/** Forced shapes (benchmarks and tests): "tiles" forces the workgroup-memory kernels. */
+export const laneOverride: Partial<Record<"fwd" | "dq" | "dkdv", LaneShape | "tiles">> = {};
+
+/**
+ * f32 lanes of the adapter's SIMD vector, from llvmpipe's description ("llvmpipe (LLVM 15.0.6,
+ * 256 bits)"); 8 when the description does not say.
+ */
+export function simdLanes(description: string): number {
+  const m = /(\d+) bits/.exec(description);
+  const bits = m ? Number(m[1]) : 256;
+  return Math.max(4, Math.min(16, Math.floor(bits / 32)));
+}
+
+/**
+ * The lane-per-row shape for a kernel on a CPU adapter (`software`), undefined on hardware
+ * GPUs (they take the tiled kernels). One workgroup is one SIMD vector of rows.
+ */
+export function laneShapeFor(
+  kind: "fwd" | "dq" | "dkdv",
+  d4: number,
+  ratio: number,
+  description: string,
+  software: boolean,
+): LaneShape | undefined {
+  const forced = laneOverride[kind];
+  if (forced === "tiles") return undefined;
+  if (forced) return forced;
+  if (!software) return undefined;
+  // Rows per lane: each loaded key (or query) scalar feeds that many rows' multiply-adds. The
+  // cost is compile time: llvmpipe expands every storage load into a per-lane loop, and LLVM's
+  // time on the unrolled body grows steeply with rows x keys per block (measured on LLVM 15,
+  // d 64: 4 rows x 2 keys ~10 s, 8 x 2 ~100 s, 8 x 4 over 40 s per kernel).
+  const rows = d4 <= 16 ? 4 : d4 <= 32 ? 2 : 1;
+  const wg = simdLanes(description);
+  if (kind === "dkdv") return { wg, bk: 2, rt: rows, rh: 1 };
+  const rh = largestDivisorUpTo(ratio, rows);
+  return { wg, bk: 2, rt: Math.max(1, Math.floor(rows / rh)), rh };
+}
+
+/** The largest divisor of n that is at most cap. */
+function largestDivisorUpTo(n: number, cap: number): number {
+  for (let x = Math.min(n, cap); x > 1; x--) if (n % x === 0) return x;
+  return 1;
+}
