@@ -4,11 +4,13 @@
  * is one we know. Figures without this header cannot be compared across machines.
  */
 
+import { parseCpuinfo } from "./header.ts";
+
 /** The machine header of a bench report. */
 export interface MachineInfo {
   /** `lscpu`'s "Model name" (else /proc/cpuinfo's "model name"); null when neither answers. */
   cpuModel: string | null;
-  /** Which of avx2 / avx512f the CPU flags list (empty when none or unknown). */
+  /** Vector extensions among the first CPU's flags (bench/header.ts; empty when unknown). */
   vectorExtensions: string[];
   /** Logical CPUs of the machine (`lscpu` "CPU(s)", else /proc/cpuinfo, else `usableCores`). */
   cores: number;
@@ -24,9 +26,6 @@ export interface MachineInfo {
   peakWhy: string | null;
 }
 
-/** The vector extensions the report names, in this order. */
-export const VECTOR_EXTENSIONS = ["avx2", "avx512f"] as const;
-
 /** The "Model name" value of `lscpu` output, or null. */
 export function lscpuModelName(text: string): string | null {
   const m = text.match(/^\s*Model name:\s*(.+?)\s*$/m);
@@ -37,26 +36,6 @@ export function lscpuModelName(text: string): string | null {
 export function lscpuCpus(text: string): number | null {
   const m = text.match(/^\s*CPU\(s\):\s*(\d+)\s*$/m);
   return m ? Number(m[1]) : null;
-}
-
-/** The number of "processor" entries of /proc/cpuinfo, or null when there are none. */
-export function cpuinfoProcessors(text: string): number | null {
-  const n = (text.match(/^processor\s*:/gm) ?? []).length;
-  return n || null;
-}
-
-/** The first "model name" of /proc/cpuinfo, or null. */
-export function cpuinfoModelName(text: string): string | null {
-  const m = text.match(/^model name\s*:\s*(.+?)\s*$/m);
-  return m ? m[1] : null;
-}
-
-/** Which of {@link VECTOR_EXTENSIONS} the first "flags" line of /proc/cpuinfo lists. */
-export function vectorExtensionsOf(cpuinfo: string): string[] {
-  const m = cpuinfo.match(/^flags\s*:\s*(.*)$/m);
-  if (!m) return [];
-  const flags = new Set(m[1].trim().split(/\s+/));
-  return VECTOR_EXTENSIONS.filter((f) => flags.has(f));
 }
 
 /**
@@ -113,11 +92,11 @@ export async function machineInfo(
     cpuinfo = await Deno.readTextFile("/proc/cpuinfo");
   } catch { /* not Linux: extensions stay unknown */ }
   const peak = adapterPeak(adapter?.description ?? null, adapter?.kind ?? null);
+  const ci = parseCpuinfo(cpuinfo); // the same parse as every suite's text header
   return {
-    cpuModel: (lscpu ? lscpuModelName(lscpu) : null) ?? cpuinfoModelName(cpuinfo),
-    vectorExtensions: vectorExtensionsOf(cpuinfo),
-    cores: (lscpu ? lscpuCpus(lscpu) : null) ?? cpuinfoProcessors(cpuinfo) ??
-      navigator.hardwareConcurrency,
+    cpuModel: (lscpu ? lscpuModelName(lscpu) : null) ?? (ci.cpu === "unknown" ? null : ci.cpu),
+    vectorExtensions: ci.flags,
+    cores: (lscpu ? lscpuCpus(lscpu) : null) ?? (ci.cpus || navigator.hardwareConcurrency),
     usableCores: navigator.hardwareConcurrency,
     lpNumThreads: Deno.env.get("LP_NUM_THREADS") ?? null,
     adapter: adapter?.description ?? null,

@@ -15,15 +15,7 @@ import {
   finalizeReport,
   renderBenchMd,
 } from "../bench/report.ts";
-import {
-  adapterPeak,
-  cpuinfoModelName,
-  cpuinfoProcessors,
-  lscpuCpus,
-  lscpuModelName,
-  type MachineInfo,
-  vectorExtensionsOf,
-} from "../bench/machine.ts";
+import { adapterPeak, lscpuCpus, lscpuModelName, type MachineInfo } from "../bench/machine.ts";
 import { generationFlops } from "../bench/suites.ts";
 import { makeConfig } from "../engine/model_config.ts";
 import { cli } from "./helpers.ts";
@@ -325,15 +317,7 @@ Deno.test("machine header: lscpu model line and vector extensions", () => {
   // "CPU(s):" is the count, not "On-line CPU(s) list:" or "NUMA node0 CPU(s):".
   assertEquals(lscpuCpus("On-line CPU(s) list: 0,1\nCPU(s):   2\nNUMA node0 CPU(s): 0,1\n"), 2);
   assertEquals(lscpuCpus("Model name: x\n"), null);
-  const cpuinfo =
-    "processor\t: 0\nmodel name\t: Intel(R) Xeon(R)\nflags\t\t: fpu sse avx avx2 fma\n" +
-    "processor\t: 1\nflags\t\t: fpu sse avx avx2 avx512f\n";
-  assertEquals(cpuinfoModelName(cpuinfo), "Intel(R) Xeon(R)");
-  assertEquals(cpuinfoProcessors(cpuinfo), 2);
-  assertEquals(cpuinfoProcessors(""), null);
-  assertEquals(vectorExtensionsOf(cpuinfo), ["avx2"]); // the first CPU's flags
-  assertEquals(vectorExtensionsOf("flags\t: avx512f avx2 avx512fp16\n"), ["avx2", "avx512f"]);
-  assertEquals(vectorExtensionsOf("flags\t: sse sse2 avx512_bf16\n"), []);
+  // /proc/cpuinfo parsing is bench/header.ts's parseCpuinfo (tests/bench_header_test.ts).
 });
 
 Deno.test("generation ceiling FLOPs: prefill logits of the last token only, one decode per later token", () => {
