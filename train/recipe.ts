@@ -362,6 +362,7 @@ function whyNot(
   const groups = num("groups").reduce((a, b) => a + b, 0);
   const ent = num("entropy");
   const len = num("response_length_mean");
+  const cut = num("response_clip_ratio");
   const ends = (xs: number[]) => {
     const k = Math.max(1, Math.min(3, Math.floor(xs.length / 2)));
     return [mean(xs.slice(0, k)), mean(xs.slice(-k))];
@@ -376,7 +377,9 @@ function whyNot(
         ends(ent)[1].toFixed(2)
       } and its mean response length ${ends(len)[0].toFixed(0)} → ${
         ends(len)[1].toFixed(0)
-      } tokens (means of the first and last steps)`
+      } tokens, the share of responses cut at the limit ${(100 * ends(cut)[0]).toFixed(0)}% → ${
+        (100 * ends(cut)[1]).toFixed(0)
+      }% (means of the first and last steps)`
       : "") +
     ".",
   ];
