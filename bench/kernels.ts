@@ -9,6 +9,7 @@
  * onSubmittedWorkDone, the best of the repeats; nothing is subtracted (the
  * ~10 ms a Deno submit costs is included, which matters only for small sizes).
  */
+import { fmtNum, textTable } from "../core/text_table.ts";
 import type { Gpu } from "../core/gpu/device.ts";
 import { BufferPool } from "../core/gpu/pool.ts";
 import { Recorder } from "../core/gpu/recorder.ts";
@@ -191,22 +192,12 @@ export function kernelsReport(
   };
 }
 
-function table(head: string[], rows: (string | number)[][]): string {
-  const all = [head, ...rows.map((r) => r.map(String))];
-  const w = head.map((_, i) => Math.max(...all.map((r) => r[i].length)));
-  return all.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  "))
-    .join("\n") + "\n";
-}
-
-const fmt = (x: number | null, digits = 1) =>
-  x === null || !Number.isFinite(x) ? "-" : x.toFixed(digits);
-
 /** The text report of `bench kernels`. */
 export function formatKernelsReport(r: KernelsReport): string {
   const ntAt = new Map(r.matmul.filter((m) => m.layout === "NT").map((m) => [m.size, m]));
   const { hq, hkv, headDim } = r.attentionShape;
   return formatBenchHeader(r.host) + "\nmatmul (GFLOP/s)\n" +
-    table(
+    textTable(
       [
         "size",
         "layout",
@@ -221,18 +212,18 @@ export function formatKernelsReport(r: KernelsReport): string {
       r.matmul.map((m) => [
         m.size,
         m.layout,
-        fmt(m.tunedGflops),
-        fmt(m.tunedGflops / (ntAt.get(m.size)?.tunedGflops ?? NaN), 2),
-        fmt(m.naiveGflops),
-        fmt(m.cpuBlasGflops),
-        fmt(m.tunedGflops / m.naiveGflops, 2),
-        fmt(m.cpuBlasGflops ? m.tunedGflops / m.cpuBlasGflops : null, 2),
+        fmtNum(m.tunedGflops),
+        fmtNum(m.tunedGflops / (ntAt.get(m.size)?.tunedGflops ?? NaN), 2),
+        fmtNum(m.naiveGflops),
+        fmtNum(m.cpuBlasGflops),
+        fmtNum(m.tunedGflops / m.naiveGflops, 2),
+        fmtNum(m.cpuBlasGflops ? m.tunedGflops / m.cpuBlasGflops : null, 2),
         m.variant,
       ]),
     ) +
     `\nattention (causal, hq ${hq}, hkv ${hkv}, d ${headDim}; FLOPs: fwd 2·2·(T²/2)·d·hq, ` +
-    `bwd 2.5x fwd; vs NT: against the best NT matmul above, ${fmt(r.ntGflops)} GFLOP/s)\n` +
-    table(
+    `bwd 2.5x fwd; vs NT: against the best NT matmul above, ${fmtNum(r.ntGflops)} GFLOP/s)\n` +
+    textTable(
       [
         "T",
         "fwd ms",
@@ -246,15 +237,15 @@ export function formatKernelsReport(r: KernelsReport): string {
       ],
       r.attention.map((a) => [
         a.T,
-        fmt(a.fwdMs),
-        fmt(a.fwdGflops, 2),
-        fmt(a.fwdVsNt, 2),
-        fmt(a.bwdMs),
-        fmt(a.bwdGflops, 2),
-        fmt(a.bwdVsNt, 2),
-        fmt(a.peakBytes / 2 ** 20),
-        fmt(a.peakBytes / a.T, 0),
+        fmtNum(a.fwdMs),
+        fmtNum(a.fwdGflops, 2),
+        fmtNum(a.fwdVsNt, 2),
+        fmtNum(a.bwdMs),
+        fmtNum(a.bwdGflops, 2),
+        fmtNum(a.bwdVsNt, 2),
+        fmtNum(a.peakBytes / 2 ** 20),
+        fmtNum(a.peakBytes / a.T, 0),
       ]),
     ) +
-    `memory linearity (max/min bytes per token): ${fmt(r.attentionLinearity, 3)}\n`;
+    `memory linearity (max/min bytes per token): ${fmtNum(r.attentionLinearity, 3)}\n`;
 }

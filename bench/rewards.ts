@@ -5,6 +5,7 @@
  * responses/s per verifier at 16K tokens, 20/s for summarization. Token counts
  * are approximated as 4 characters per token (English text under BPE).
  */
+import { textTable } from "../core/text_table.ts";
 import { computeReward } from "../tasks/registry.ts";
 import type { RewardInput } from "../tasks/types.ts";
 import { Progress } from "../core/progress.ts";
@@ -188,8 +189,5 @@ export function formatRewardBench(rows: RewardBenchRow[]): string {
     r.ratio.toFixed(2) + (r.ratio >= 1 ? "" : " (below)"),
     r.meanReward.toFixed(3),
   ]);
-  const all = [head, ...body];
-  const w = head.map((_, i) => Math.max(...all.map((r) => r[i].length)));
-  return all.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  "))
-    .join("\n") + "\n";
+  return textTable(head, body);
 }

@@ -1,4 +1,5 @@
 /** `golongrl bench`: performance against references measured in the same run. */
+import { fmtNum, textTable } from "../core/text_table.ts";
 import type { Command } from "./command.ts";
 import { GPU_FLAGS, gpuOptions } from "./gpu_flags.ts";
 import { CONFIG_FLAGS, configFromFlags } from "./config_flags.ts";
@@ -174,16 +175,6 @@ async function emit(
   io.out(flags.json ? JSON.stringify(result, null, 2) + "\n" : text);
 }
 
-function table(head: string[], rows: (string | number)[][]): string {
-  const all = [head, ...rows.map((r) => r.map(String))];
-  const w = head.map((_, i) => Math.max(...all.map((r) => r[i].length)));
-  return all.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  "))
-    .join("\n") + "\n";
-}
-
-const fmt = (x: number | null, digits = 1) =>
-  x === null || !Number.isFinite(x) ? "-" : x.toFixed(digits);
-
 const kernels: Command = {
   name: "kernels",
   summary: "Matmul GFLOP/s (tuned vs naive WGSL vs CPU BLAS) and attention time and memory vs T.",
@@ -343,7 +334,7 @@ const modelBench: Command = {
     const result = { adapter: gpu.description.description, train, generation: gen };
     const text = formatBenchHeader(benchHost(result.adapter)) +
       `\ntrain step (${flags.seqs} x ${flags["seq-len"]} tokens, vocab ${flags.vocab})\n` +
-      table(
+      textTable(
         [
           "preset",
           "params",
@@ -359,25 +350,25 @@ const modelBench: Command = {
         train.map((r) => [
           r.preset,
           r.params,
-          fmt(r.tokensPerSec, 0),
-          fmt(r.msPerStep, 0),
-          fmt(r.stepGflop, 2),
-          fmt(r.matmulGflops),
-          fmt(r.rooflineTokensPerSec, 0),
-          fmt(r.rooflineRatio, 2),
-          fmt(r.torchTokensPerSec, 0),
-          fmt(r.torchRatio, 2),
+          fmtNum(r.tokensPerSec, 0),
+          fmtNum(r.msPerStep, 0),
+          fmtNum(r.stepGflop, 2),
+          fmtNum(r.matmulGflops),
+          fmtNum(r.rooflineTokensPerSec, 0),
+          fmtNum(r.rooflineRatio, 2),
+          fmtNum(r.torchTokensPerSec, 0),
+          fmtNum(r.torchRatio, 2),
         ]),
       ) +
       `\ngeneration (tiny, prompt ${flags["prompt-len"]}, ${flags["new-tokens"]} new tokens)\n` +
-      table(
+      textTable(
         ["batch", "tok/s", "decode steps", "readbacks", "readbacks/step"],
         gen.map((r) => [
           r.batch,
-          fmt(r.tokensPerSec, 0),
+          fmtNum(r.tokensPerSec, 0),
           r.decodeSteps,
           r.readbacks,
-          fmt(r.readbacksPerStep, 3),
+          fmtNum(r.readbacksPerStep, 3),
         ]),
       );
     await emit(io, flags, "model", result, text);

@@ -8,6 +8,7 @@
  * (`solution_str` or `output` are accepted for `response`), several per id for
  * n rollouts.
  */
+import { textTable } from "../core/text_table.ts";
 import { InputError } from "../core/errors.ts";
 import { readJsonl } from "../core/jsonl.ts";
 import { computeReward } from "../tasks/registry.ts";
@@ -144,7 +145,5 @@ export function formatTaskTable(rows: TaskSummary[]): string {
       String(all.errors),
     ],
   ];
-  const w = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
-  return table.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  "))
-    .join("\n") + "\n";
+  return textTable(table[0], table.slice(1));
 }
