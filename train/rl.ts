@@ -301,7 +301,9 @@ export async function trainRl(cfg: TrainConfig, opts: RlOptions): Promise<RlSumm
     const runVal = async (atStep: number) => {
       if (!heldout.length) return undefined;
       const t = performance.now();
-      const { rewards: _r, responses: _s, ...v } = await validate(model, tok, heldout, cfg);
+      // Per-sample rewards stay in the log (in held-out order) so that runs can be compared
+      // prompt by prompt (paired differences); the responses do not.
+      const { responses: _s, ...v } = await validate(model, tok, heldout, cfg);
       await appendJsonl(valPath, { step: atStep, ...v, seconds: (performance.now() - t) / 1000 });
       log(
         `val step ${atStep}: reward ${v.reward_mean.toFixed(4)} ± ${
