@@ -18,6 +18,7 @@ import { evalCommand } from "./eval.ts";
 import { advantage } from "./advantage.ts";
 import { sft, train } from "./train.ts";
 import { reportCommand } from "./report.ts";
+import { compare } from "./compare.ts";
 import { recipe } from "./recipe.ts";
 
 /** Registered commands: only ones that work end to end. */
@@ -33,6 +34,7 @@ export const COMMANDS: Command[] = [
   sft,
   train,
   reportCommand,
+  compare,
   advantage,
   bench,
 ];

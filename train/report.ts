@@ -33,6 +33,8 @@ export interface ValRecord {
   se?: number;
   n?: number;
   byTask: Record<string, { mean?: number; se?: number; n?: number }>;
+  /** Each held-out sample's reward, in held-out order (absent in older logs). */
+  rewards?: number[];
 }
 
 export interface EvalSummary {
@@ -294,6 +296,10 @@ export async function readRun(dir: string): Promise<RunData> {
         se: num(rec, "reward_se"),
         n: num(rec, "n"),
         byTask,
+        rewards: Array.isArray(rec.rewards) && rec.rewards.length <= MAX_LINES &&
+            rec.rewards.every(isNum)
+          ? rec.rewards
+          : undefined,
       });
     }
     val.sort((a, b) => a.step - b.step);
