@@ -188,6 +188,10 @@ Deno.test("golongrl compare: writes the study report and charts; bad input names
   assertMatch(md, /^# Study\n/);
   assertMatch(md, /\| `tmn-reweight` \| 1 \| 0\.250 \| 0\.750 \| \+0\.500 \| \+0\.250 \|/);
   assertMatch(md, /Start evaluations: identical in every run/);
+  assertMatch(
+    md,
+    /\| a \| 1 \| 0\.000 \| 0\.000 \| 1\.000 \|\n\| b \| 1 \| 0\.000 \| 0\.000 \| 0\.000 \|/,
+  );
   for (
     const f of [
       "heldout_by_method.svg",

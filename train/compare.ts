@@ -303,14 +303,18 @@ export function comparisonMarkdown(c: Comparison, charts: string[], title: strin
     "",
   );
   L.push("## Held-out reward by task (end, mean over seeds)", "");
+  // The start is the same evaluation in every run (checked below); the first run's stands for all.
+  const first = c.runs.find((r) => r.start && r.end);
   L.push(
     ...table(
-      ["task", ...c.methods.map((m) => `\`${m.method}\``)],
+      ["task", "prompts", "start", ...c.methods.map((m) => `\`${m.method}\``)],
       c.tasks.map((t) => [
         mdText(t),
+        String(first?.end?.byTask[t]?.n ?? "–"),
+        f3(first?.start?.byTask[t]?.mean ?? NaN),
         ...c.methods.map((m) => m.byTask[t] ? ciText(m.byTask[t]) : "–"),
       ]),
-      ["---", ...c.methods.map(() => "---:")],
+      ["---", "---:", "---:", ...c.methods.map(() => "---:")],
     ),
     "",
   );
