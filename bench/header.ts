@@ -17,6 +17,11 @@ export interface BenchHost {
   lpNumThreads: string | null;
   /** LP_NATIVE_VECTOR_WIDTH (llvmpipe SIMD width in bits; unset: the widest the CPU has). */
   lpNativeVectorWidth: string | null;
+  /**
+   * GALLIUM_OVERRIDE_CPU_CAPS: Mesa compiles as if the CPU lacked the extensions above the named
+   * one ("avx": no AVX-512, as on an AVX2-only CPU); the flags above are then not what llvmpipe uses.
+   */
+  cpuCapsOverride: string | null;
   /** The adapter's description, or null for benches that use no GPU. */
   adapter: string | null;
 }
@@ -57,7 +62,8 @@ export function parseCpuinfo(text: string): { cpu: string; cpus: number; flags: 
   return { cpu, cpus, flags: VECTOR_FLAGS.filter((f) => have.has(f)) };
 }
 
-function env(name: string): string | null {
+/** An environment variable, or null when unset or not readable (no --allow-env). */
+export function env(name: string): string | null {
   try {
     return Deno.env.get(name) ?? null;
   } catch {
@@ -77,6 +83,7 @@ export function benchHost(adapter: string | null = null): BenchHost {
     vectorExtensions: info.flags,
     lpNumThreads: env("LP_NUM_THREADS"),
     lpNativeVectorWidth: env("LP_NATIVE_VECTOR_WIDTH"),
+    cpuCapsOverride: env("GALLIUM_OVERRIDE_CPU_CAPS"),
     adapter,
   };
 }
@@ -87,6 +94,8 @@ export function formatBenchHeader(h: BenchHost): string {
     h.vectorExtensions.join(" ") || "none reported"
   })\n` +
     `llvmpipe: LP_NUM_THREADS=${h.lpNumThreads ?? "unset"} ` +
-    `LP_NATIVE_VECTOR_WIDTH=${h.lpNativeVectorWidth ?? "unset"}\n` +
+    `LP_NATIVE_VECTOR_WIDTH=${h.lpNativeVectorWidth ?? "unset"}${
+      h.cpuCapsOverride ? ` GALLIUM_OVERRIDE_CPU_CAPS=${h.cpuCapsOverride}` : ""
+    }\n` +
     `adapter: ${h.adapter ?? "none (this bench uses no GPU)"}\n`;
 }

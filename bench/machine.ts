@@ -4,7 +4,7 @@
  * is one we know. Figures without this header cannot be compared across machines.
  */
 
-import { parseCpuinfo } from "./header.ts";
+import { env, parseCpuinfo } from "./header.ts";
 
 /** The machine header of a bench report. */
 export interface MachineInfo {
@@ -18,6 +18,8 @@ export interface MachineInfo {
   usableCores: number;
   /** LP_NUM_THREADS (lavapipe's thread count), or null when unset. */
   lpNumThreads: string | null;
+  /** GALLIUM_OVERRIDE_CPU_CAPS (Mesa compiles for fewer extensions than the CPU has), or null. */
+  cpuCapsOverride: string | null;
   /** The adapter's description, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)"; null without one. */
   adapter: string | null;
   adapterKind: "software" | "hardware" | null;
@@ -98,7 +100,8 @@ export async function machineInfo(
     vectorExtensions: ci.flags,
     cores: (lscpu ? lscpuCpus(lscpu) : null) ?? (ci.cpus || navigator.hardwareConcurrency),
     usableCores: navigator.hardwareConcurrency,
-    lpNumThreads: Deno.env.get("LP_NUM_THREADS") ?? null,
+    lpNumThreads: env("LP_NUM_THREADS"),
+    cpuCapsOverride: env("GALLIUM_OVERRIDE_CPU_CAPS"),
     adapter: adapter?.description ?? null,
     adapterKind: adapter?.kind ?? null,
     peakGflops: peak.gflops,

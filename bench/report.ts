@@ -186,7 +186,9 @@ export function renderBenchMd(report: BenchReport): string {
     }; ${m.cores} CPUs${
       m.usableCores !== m.cores ? ` (${m.usableCores} usable by this process)` : ""
     }`,
-    `- LP_NUM_THREADS: ${m.lpNumThreads ?? "unset"}`,
+    `- LP_NUM_THREADS: ${m.lpNumThreads ?? "unset"}${
+      m.cpuCapsOverride ? `; GALLIUM_OVERRIDE_CPU_CAPS=${m.cpuCapsOverride}` : ""
+    }`,
     `- adapter: ${m.adapter ?? "none"}${m.adapterKind ? ` (${m.adapterKind})` : ""}; peak: ${
       m.peakGflops !== null ? `${num(m.peakGflops)} GFLOP/s FP32` : m.peakWhy
     }`,

@@ -26,6 +26,7 @@ const machine = (over: Partial<MachineInfo> = {}): MachineInfo => ({
   cores: 2,
   usableCores: 2,
   lpNumThreads: null,
+  cpuCapsOverride: null,
   adapter: "llvmpipe (LLVM 15.0.6, 256 bits)",
   adapterKind: "software",
   peakGflops: null,
@@ -175,7 +176,7 @@ Deno.test("bench.md and bench.json: every row has a ratio or the reason it has n
   assertMatch(md, /none: suite failed: no adapter/);
   // The header: CPU line, extensions, cores, LP_NUM_THREADS, adapter, Python references.
   assertMatch(md, /CPU: AMD EPYC; vector extensions: avx2, avx512f; 2 CPUs\n/);
-  assertMatch(md, /LP_NUM_THREADS: unset/);
+  assertMatch(md, /LP_NUM_THREADS: unset\n/); // no GALLIUM_OVERRIDE_CPU_CAPS named when unset
   assertMatch(md, /adapter: llvmpipe .*software/);
   assertMatch(md, /torch absent/);
   // No peak column on a software adapter.

@@ -30,12 +30,20 @@ Deno.test("the bench header names CPU, vector extensions, llvmpipe settings and 
     vectorExtensions: ["avx2", "avx512f"],
     lpNumThreads: "2",
     lpNativeVectorWidth: null,
+    cpuCapsOverride: null,
   };
   const text = formatBenchHeader(h);
   assert(/cpu: X \(2 logical CPUs; vector: avx2 avx512f\)/.test(text), text);
   assert(/LP_NUM_THREADS=2 LP_NATIVE_VECTOR_WIDTH=unset/.test(text), text);
   assert(/adapter: llvmpipe \(LLVM 15\.0\.6, 256 bits\)/.test(text), text);
   assert(/adapter: none/.test(formatBenchHeader({ ...h, adapter: null })), "no GPU");
+  assert(!/GALLIUM_OVERRIDE_CPU_CAPS/.test(text), "named only when set");
+  // Mesa told to compile as for an AVX2-only CPU: the CPU's own flags no longer tell the story.
+  assert(
+    /LP_NATIVE_VECTOR_WIDTH=unset GALLIUM_OVERRIDE_CPU_CAPS=avx\n/.test(
+      formatBenchHeader({ ...h, cpuCapsOverride: "avx" }),
+    ),
+  );
 });
 
 Deno.test("kernels report: attention GFLOP/s over the best NT matmul of the same run", () => {
