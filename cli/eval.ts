@@ -11,7 +11,6 @@ import type { ChatBackend } from "../core/chat/backend.ts";
 import { loadTokenizer } from "../core/tokenizer/tokenizer.ts";
 import { GPU_FLAGS, gpuOptions } from "./gpu_flags.ts";
 import { parseLengths } from "../core/lengths.ts";
-import { writeJsonAtomic } from "../core/fsutil.ts";
 
 type DataFlag = { type: "string"; value: "PATH"; description: string };
 
@@ -179,7 +178,7 @@ export const evalCommand = command({
         `${cmd} --help`,
       );
     }
-    const benches = String(flags.bench).split(",").map((n) => {
+    const benches = flags.bench.split(",").map((n) => {
       const b = getBenchmark(n.trim());
       if (!b) {
         throw new UsageError(
@@ -257,23 +256,6 @@ export const evalCommand = command({
       });
     }
     const out = flags.out;
-    await Deno.mkdir(out, { recursive: true });
-    const params = {
-      bench: benches.map((b) => b.name),
-      model: backend.id,
-      judge: judge?.id ?? null,
-      limit: flags.limit ?? null,
-      max_input_tokens: flags["max-input-tokens"] ?? null,
-      samples: flags.samples,
-      seed: flags.seed,
-      temperature: flags.temperature ?? "per benchmark",
-      top_p: flags["top-p"] ?? "per benchmark",
-      max_tokens: flags["max-tokens"] ?? "per benchmark",
-      answer_prefix: !flags["no-answer-prefix"],
-      lengths: flags.lengths,
-      data: dataPaths,
-    };
-    await writeJsonAtomic(`${out}/config.json`, params);
     try {
       const r = await runEval({
         benchmarks: benches,
@@ -291,6 +273,7 @@ export const evalCommand = command({
         dataPaths,
         limit: flags.limit,
         lengths: parseLengths(flags.lengths, cmd),
+        lengthsText: flags.lengths,
         maxInputTokens: flags["max-input-tokens"],
         tokenizer,
         rescore: flags.rescore,
