@@ -5,7 +5,7 @@
  */
 import { command } from "../cli/command.ts";
 import { type FlagsOf, parseFlags } from "../cli/args.ts";
-import { GPU_FLAGS } from "../cli/gpu_flags.ts";
+import type { GPU_FLAGS } from "../cli/gpu_flags.ts";
 import type { Backend, PowerPreference } from "../core/gpu/device.ts";
 import { assertEquals } from "./assert.ts";
 
