@@ -151,7 +151,7 @@ const decode = command({
     if (!flags.tokenizer || flags.ids === undefined) {
       throw new UsageError("golongrl tokenizer decode: --tokenizer and --ids are required", hint);
     }
-    const parts = String(flags.ids).replace(/[[\]]/g, " ").split(/[\s,]+/).filter(Boolean);
+    const parts = flags.ids.replace(/[[\]]/g, " ").split(/[\s,]+/).filter(Boolean);
     const ids = parts.map(Number);
     const bad = parts.find((_p, i) => !Number.isInteger(ids[i]) || ids[i] < 0);
     if (bad !== undefined) {
