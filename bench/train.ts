@@ -16,12 +16,13 @@ import { acquireGpu, type GpuOptions } from "../core/gpu/device.ts";
 import { loadModel } from "../engine/load.ts";
 import { makeConfig, paramCount, type PRESETS } from "../engine/model_config.ts";
 import { initParams, saveCheckpoint } from "../engine/checkpoint.ts";
-import { rollout } from "../engine/rollout.ts";
+import { rollout, type RolloutPrompt } from "../engine/rollout.ts";
 import { Trainer } from "../engine/train_step.ts";
 import { loadTokenizer } from "../core/tokenizer/tokenizer.ts";
 import { readCorpus, trainBpe, writeTokenizer } from "../core/tokenizer/bpe_train.ts";
 import { defaults } from "../core/config_schema.ts";
 import { joinPath } from "../core/fsutil.ts";
+import { readSamples } from "../data/schema.ts";
 import { microBatches, pack, type TrainSeq } from "../train/batch.ts";
 import { optimOf, TRAIN_SCHEMA, type TrainConfig } from "../train/config.ts";
 import { trainRl } from "../train/rl.ts";
@@ -147,10 +148,11 @@ export async function trainBenchLoop(o: TrainBenchOptions): Promise<TrainBenchRe
     const gpu = await acquireGpu(o.gpu);
     try {
       const { model } = await loadModel(gpu, joinPath(dir, "model"), { matrices: "f32" });
-      const text = await Deno.readTextFile(joinPath(dir, "data.jsonl"));
-      const prompts = text.trim().split("\n").slice(0, o.prompts).map((l) => ({
-        messages: JSON.parse(l).prompt,
-      }));
+      const prompts: RolloutPrompt[] = [];
+      for await (const s of readSamples(joinPath(dir, "data.jsonl"))) {
+        if (prompts.length === o.prompts) break;
+        prompts.push({ messages: s.prompt });
+      }
       const best = async (f: () => Promise<unknown>) => {
         let b = Infinity;
         for (let i = 0; i < 3; i++) {

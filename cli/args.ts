@@ -32,22 +32,29 @@ export interface PositionalSpec {
 
 export type FlagValues = Record<string, string | number | boolean | string[] | undefined>;
 
-/** The value a flag parses to: boolean, a list for `multiple`, a number, or a string. */
+/**
+ * The value a flag parses to: boolean, a list for `multiple`, a number, one of its `choices`
+ * (when they are literals), or a string.
+ */
 export type FlagValueOf<S extends FlagSpec> = S extends { type: "boolean" } ? boolean
   : S extends { multiple: true } ? string[]
   : S extends { type: "number" | "integer" } ? number
+  : S extends { choices: readonly (infer C extends string)[] } ? C
   : string;
 
 /**
- * The parsed flags of a command, typed from its flag specs (see `command` in command.ts): a flag
- * with a default is always set; any other may be undefined until {@link requireFlags} says not.
+ * The parsed flags of a command, typed from its flag specs (see `command` in command.ts): a
+ * boolean flag or one with a default is always set; any other may be undefined until
+ * {@link requireFlags} says not. Declare shared groups of specs `as const satisfies
+ * Record<string, FlagSpec>` so their literal types reach here.
  */
 export type FlagsOf<F extends Record<string, FlagSpec>> =
   & {
-    -readonly [K in keyof F]: F[K] extends { default: unknown } ? FlagValueOf<F[K]>
+    -readonly [K in keyof F]: F[K] extends { type: "boolean" } | { default: unknown }
+      ? FlagValueOf<F[K]>
       : FlagValueOf<F[K]> | undefined;
   }
-  & { help?: boolean; quiet?: boolean };
+  & { help: boolean; quiet: boolean };
 
 export interface Parsed {
   flags: FlagValues;
@@ -55,10 +62,10 @@ export interface Parsed {
 }
 
 /** Flags every command accepts. */
-export const COMMON_FLAGS: Record<string, FlagSpec> = {
+export const COMMON_FLAGS = {
   help: { type: "boolean", short: "h", description: "Show this help and exit." },
   quiet: { type: "boolean", short: "q", description: "No progress output on stderr." },
-};
+} as const satisfies Record<string, FlagSpec>;
 
 /**
  * Parses `argv` against `flags` (plus {@link COMMON_FLAGS}). `command` names the
@@ -70,7 +77,7 @@ export function parseFlags(
   flags: Record<string, FlagSpec>,
   positionals: PositionalSpec[] = [],
 ): Parsed {
-  const all = { ...COMMON_FLAGS, ...flags };
+  const all: Record<string, FlagSpec> = { ...COMMON_FLAGS, ...flags };
   const options: Record<
     string,
     { type: "string" | "boolean"; short?: string; multiple?: boolean }
@@ -106,14 +113,15 @@ export function parseFlags(
   for (const [name, spec] of Object.entries(all)) {
     const v = raw.values[name];
     if (v === undefined) {
-      out[name] = spec.default;
+      // A boolean flag not given is false, so its type needs no `undefined`.
+      out[name] = spec.default ?? (spec.type === "boolean" ? false : undefined);
       continue;
     }
     if (spec.type === "boolean") {
-      out[name] = v as boolean;
+      out[name] = v === true;
       continue;
     }
-    const vs = Array.isArray(v) ? v as string[] : [v as string];
+    const vs = (Array.isArray(v) ? v : [v]).map(String);
     const checked = vs.map((s) => checkValue(name, spec, s, hint));
     out[name] = spec.multiple ? checked.map(String) : checked[0];
   }
@@ -241,7 +249,7 @@ export function formatHelp(opts: {
       lines.push(`  ${p.name.toUpperCase()}${p.variadic ? "..." : ""}  ${p.description}`);
     }
   }
-  const flags = { ...(opts.flags ?? {}), ...COMMON_FLAGS };
+  const flags: Record<string, FlagSpec> = { ...(opts.flags ?? {}), ...COMMON_FLAGS };
   lines.push("", "Flags:");
   const rows = Object.entries(flags).map(([name, f]) => {
     const left = `${f.short ? `-${f.short}, ` : "    "}--${name}${

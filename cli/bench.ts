@@ -1,6 +1,6 @@
 /** `golongrl bench`: performance against references measured in the same run. */
 import { fmtNum, textTable } from "../core/text_table.ts";
-import type { Command } from "./command.ts";
+import { command } from "./command.ts";
 import { GPU_FLAGS, gpuOptions } from "./gpu_flags.ts";
 import { CONFIG_FLAGS, configFromFlags } from "./config_flags.ts";
 import { sharedFolder } from "../core/shared.ts";
@@ -14,7 +14,7 @@ import { formatKernelsReport, kernelsReport, matmulBench } from "../bench/kernel
 import { benchHost, formatBenchHeader } from "../bench/header.ts";
 import { attentionBench } from "../bench/attention.ts";
 import { generationBench, trainBench } from "../bench/model.ts";
-import { PRESETS } from "../engine/model_config.ts";
+import { isPreset, PRESET_NAMES } from "../engine/model_config.ts";
 import { evalThroughputBench, formatEvalBench } from "../bench/eval.ts";
 import { dataBench, formatDataBench } from "../bench/data.ts";
 import { parseLengths } from "../core/lengths.ts";
@@ -23,7 +23,7 @@ import { formatTrainBench, trainBenchLoop } from "../bench/train.ts";
 import { benchAll, PROFILES, SUITE_NAMES } from "../bench/suites.ts";
 import { renderBenchMd } from "../bench/report.ts";
 
-const runtime: Command = {
+const runtime = command({
   name: "runtime",
   summary: "Batched submission and readback against one submit per dispatch.",
   usage: "golongrl bench runtime [--config FILE] [--set KEY=VALUE]... [--out DIR] [--json]",
@@ -43,10 +43,10 @@ const runtime: Command = {
   async run({ io, flags }) {
     const cfg = await configFromFlags(runtimeBenchSchema, flags, "golongrl bench runtime");
     const gpu = await acquireGpu(gpuOptions(flags));
-    const r = await runtimeBench(gpu, cfg, flags.quiet as boolean);
+    const r = await runtimeBench(gpu, cfg, flags.quiet);
     gpu.destroy();
     if (flags.out) {
-      const dir = flags.out as string;
+      const dir = flags.out;
       await writeEffectiveConfig(dir, cfg);
       await writeJsonAtomic(`${dir}/results.json`, r);
     }
@@ -65,7 +65,7 @@ const runtime: Command = {
       );
     }
   },
-};
+});
 
 /** The books folder: --books, else shared/corpora/books. */
 function findBooks(flag?: string): string {
@@ -83,7 +83,7 @@ function findBooks(flag?: string): string {
   );
 }
 
-const rewards: Command = {
+const rewards = command({
   name: "rewards",
   summary: "Responses/s of every verifier at 2K and 16K tokens against the targets.",
   usage:
@@ -128,18 +128,16 @@ const rewards: Command = {
   },
   async run({ io, flags }) {
     const tokens = intList("tokens", flags.tokens, "golongrl bench rewards");
-    const text = await loadBookText(findBooks(flags.books as string | undefined));
+    const text = await loadBookText(findBooks(flags.books));
     const rows = rewardBench(text, {
       tokens,
-      seconds: flags.seconds as number,
-      seed: flags.seed as number,
-      verifiers: flags.verifiers
-        ? String(flags.verifiers).split(",").map((s) => s.trim())
-        : undefined,
-      quiet: flags.quiet as boolean,
+      seconds: flags.seconds,
+      seed: flags.seed,
+      verifiers: flags.verifiers ? flags.verifiers.split(",").map((s) => s.trim()) : undefined,
+      quiet: flags.quiet,
     });
     if (flags.out) {
-      await Deno.mkdir(flags.out as string, { recursive: true });
+      await Deno.mkdir(flags.out, { recursive: true });
       await writeJsonAtomic(`${flags.out}/rewards.json`, rows);
     }
     io.out(
@@ -148,10 +146,10 @@ const rewards: Command = {
         : formatBenchHeader(benchHost()) + formatRewardBench(rows),
     );
   },
-};
+});
 
-function intList(flag: string, value: unknown, command: string): number[] {
-  const xs = String(value).split(",").map((s) => Number(s.trim()));
+function intList(flag: string, value: string, command: string): number[] {
+  const xs = value.split(",").map((s) => Number(s.trim()));
   if (xs.some((x) => !Number.isInteger(x) || x < 1)) {
     throw new UsageError(
       `--${flag} ${value}: expected positive integers separated by commas`,
@@ -163,19 +161,19 @@ function intList(flag: string, value: unknown, command: string): number[] {
 
 async function emit(
   io: { out(s: string): void },
-  flags: Record<string, unknown>,
+  flags: { out?: string; json: boolean },
   name: string,
   result: unknown,
   text: string,
 ) {
   if (flags.out) {
-    await Deno.mkdir(flags.out as string, { recursive: true });
+    await Deno.mkdir(flags.out, { recursive: true });
     await writeJsonAtomic(`${flags.out}/${name}.json`, result);
   }
   io.out(flags.json ? JSON.stringify(result, null, 2) + "\n" : text);
 }
 
-const kernels: Command = {
+const kernels = command({
   name: "kernels",
   summary: "Matmul GFLOP/s (tuned vs naive WGSL vs CPU BLAS) and attention time and memory vs T.",
   usage:
@@ -212,7 +210,7 @@ const kernels: Command = {
     const progress = new Progress("bench kernels", {
       unit: "cases",
       total: sizes.length + lengths.length,
-      quiet: flags.quiet as boolean,
+      quiet: flags.quiet,
     });
     const mm = [];
     for (const size of sizes) {
@@ -222,7 +220,7 @@ const kernels: Command = {
     const shape = { hq: 8, hkv: 2, headDim: 64 };
     const att = await attentionBench(gpu, lengths, {
       ...shape,
-      forwardOnly: Boolean(flags["forward-only"]),
+      forwardOnly: flags["forward-only"],
       onResult: () => progress.tick(),
     });
     progress.finish();
@@ -231,9 +229,9 @@ const kernels: Command = {
     const text = formatKernelsReport(result);
     await emit(io, flags, "kernels", result, text);
   },
-};
+});
 
-const modelBench: Command = {
+const modelBench = command({
   name: "model",
   summary: "Train-step tokens/s vs PyTorch CPU and the matmul roofline; generation tokens/s.",
   usage:
@@ -297,27 +295,25 @@ const modelBench: Command = {
   },
   async run({ io, flags }) {
     const cmd = "golongrl bench model";
-    const presets = String(flags.presets).split(",").map((s) => s.trim());
-    for (const p of presets) {
-      if (!(p in PRESETS)) {
-        throw new UsageError(`--presets: unknown preset "${p}"`, `${cmd} --help`);
-      }
-    }
+    const presets = flags.presets.split(",").map((s) => s.trim()).map((p) => {
+      if (!isPreset(p)) throw new UsageError(`--presets: unknown preset "${p}"`, `${cmd} --help`);
+      return p;
+    });
     const batches = intList("batches", flags.batches, cmd);
     const gpu = await acquireGpu(gpuOptions(flags));
     const progress = new Progress("bench model", {
       unit: "cases",
       total: presets.length + 1,
-      quiet: flags.quiet as boolean,
+      quiet: flags.quiet,
     });
     const train = [];
     for (const p of presets) {
       train.push(
-        await trainBench(gpu, p as keyof typeof PRESETS, {
-          seqs: flags.seqs as number,
-          seqLen: flags["seq-len"] as number,
-          steps: flags.steps as number,
-          vocab: flags.vocab as number,
+        await trainBench(gpu, p, {
+          seqs: flags.seqs,
+          seqLen: flags["seq-len"],
+          steps: flags.steps,
+          vocab: flags.vocab,
           torch: !flags["no-torch"],
         }),
       );
@@ -325,9 +321,9 @@ const modelBench: Command = {
     }
     const gen = await generationBench(gpu, "tiny", {
       batches,
-      promptLen: flags["prompt-len"] as number,
-      newTokens: flags["new-tokens"] as number,
-      vocab: flags.vocab as number,
+      promptLen: flags["prompt-len"],
+      newTokens: flags["new-tokens"],
+      vocab: flags.vocab,
     });
     progress.finish();
     gpu.destroy();
@@ -373,9 +369,9 @@ const modelBench: Command = {
       );
     await emit(io, flags, "model", result, text);
   },
-};
+});
 
-const evalBench: Command = {
+const evalBench = command({
   name: "eval",
   summary:
     "Eval harness requests/s against a mock server with fixed latency, vs concurrency/latency.",
@@ -410,15 +406,15 @@ const evalBench: Command = {
     const levels = intList("concurrency", flags.concurrency, "golongrl bench eval");
     const rows = await evalThroughputBench({
       concurrency: levels,
-      latencyMs: flags["latency-ms"] as number,
-      requests: flags.requests as number,
+      latencyMs: flags["latency-ms"],
+      requests: flags.requests,
     });
-    const text = formatEvalBench(rows, flags["latency-ms"] as number);
+    const text = formatEvalBench(rows, flags["latency-ms"]);
     await emit(io, flags, "eval", rows, formatBenchHeader(benchHost()) + text);
   },
-};
+});
 
-const dataBenchCmd: Command = {
+const dataBenchCmd = command({
   name: "data",
   summary: "A full data build: documents/s, samples/s, peak memory; ingest vs raw read rate.",
   usage:
@@ -454,23 +450,23 @@ const dataBenchCmd: Command = {
   },
   async run({ io, flags }) {
     const corpora = sharedFolder("corpora");
-    const sources = (flags.sources as string[] | undefined) ?? (corpora ? [corpora] : []);
+    const sources = flags.sources ?? (corpora ? [corpora] : []);
     if (!sources.length) {
       throw new UsageError("no corpora found; pass --sources DIR", "golongrl bench data --help");
     }
-    const tok = (flags.tokenizer as string | undefined) ?? sharedFolder("tokenizers/qwen3");
+    const tok = flags.tokenizer ?? sharedFolder("tokenizers/qwen3");
     const r = await dataBench({
       sources,
       tokenizer: tok,
-      lengths: parseLengths(flags.lengths as string, "golongrl bench data"),
-      perTask: flags["per-task"] as number,
-      quiet: flags.quiet as boolean,
+      lengths: parseLengths(flags.lengths, "golongrl bench data"),
+      perTask: flags["per-task"],
+      quiet: flags.quiet,
     });
     await emit(io, flags, "data", r, formatBenchHeader(benchHost()) + formatDataBench(r));
   },
-};
+});
 
-const trainBenchCmd: Command = {
+const trainBenchCmd = command({
   name: "train",
   summary: "The RL loop's step time by phase, each phase against its bare engine ceiling.",
   usage: "golongrl bench train [--presets tiny,small] [--prompts P] [--n N] [--prompt-tokens T]\n" +
@@ -503,23 +499,23 @@ const trainBenchCmd: Command = {
     ...GPU_FLAGS,
   },
   async run({ io, flags }) {
-    const presets = (flags.presets as string).split(",").map((s) => s.trim()).filter(Boolean);
-    for (const p of presets) {
-      if (!(p in PRESETS)) {
-        throw new UsageError(`unknown preset "${p}" (${Object.keys(PRESETS).join(", ")})`);
+    const presets = flags.presets.split(",").map((s) => s.trim()).filter(Boolean).map((p) => {
+      if (!isPreset(p)) {
+        throw new UsageError(`unknown preset "${p}" (${PRESET_NAMES.join(", ")})`);
       }
-    }
+      return p;
+    });
     const results = [];
     for (const p of presets) {
       results.push(
         await trainBenchLoop({
-          preset: p as keyof typeof PRESETS,
+          preset: p,
           vocab: p === "tiny" ? 2048 : 4096,
-          prompts: flags.prompts as number,
-          n: flags.n as number,
-          promptTokens: flags["prompt-tokens"] as number,
-          newTokens: flags["new-tokens"] as number,
-          steps: flags.steps as number,
+          prompts: flags.prompts,
+          n: flags.n,
+          promptTokens: flags["prompt-tokens"],
+          newTokens: flags["new-tokens"],
+          steps: flags.steps,
           gpu: gpuOptions(flags),
           log: flags.quiet ? undefined : (s) => io.err(s + "\n"),
         }),
@@ -531,13 +527,13 @@ const trainBenchCmd: Command = {
         : formatBenchHeader(benchHost(results[0]?.adapter ?? null)) + formatTrainBench(results),
     );
     if (flags.out) {
-      await Deno.mkdir(flags.out as string, { recursive: true });
+      await Deno.mkdir(flags.out, { recursive: true });
       await writeJsonAtomic(`${flags.out}/results.json`, results);
     }
   },
-};
+});
 
-export const bench: Command = {
+export const bench = command({
   name: "bench",
   summary: "Performance, as ratios against references measured in the same run.",
   usage: "golongrl bench [--out DIR] [--profile quick|full] [--suites LIST] [flags]\n" +
@@ -596,7 +592,7 @@ export const bench: Command = {
   async run({ io, flags }) {
     const only = flags.suites === undefined
       ? undefined
-      : String(flags.suites).split(",").map((s) => s.trim()).filter(Boolean);
+      : flags.suites.split(",").map((s) => s.trim()).filter(Boolean);
     for (const name of only ?? []) {
       if (!SUITE_NAMES.includes(name)) {
         throw new UsageError(
@@ -608,21 +604,19 @@ export const bench: Command = {
     if (only && !only.length) {
       throw new UsageError("--suites: no suite named", "golongrl bench --help");
     }
-    const profile = flags.profile as keyof typeof PROFILES;
+    const profile = flags.profile;
     const corpora = sharedFolder(PROFILES[profile].data.sources);
     const { report, files } = await benchAll({
       profile,
       only,
-      out: flags.out as string,
+      out: flags.out,
       ctx: {
         gpu: gpuOptions(flags),
         torch: !flags["no-torch"],
-        books: flags.books !== undefined
-          ? findBooks(flags.books as string)
-          : sharedFolder("corpora/books"),
-        corpora: (flags.sources as string[] | undefined) ?? (corpora ? [corpora] : undefined),
-        tokenizer: (flags.tokenizer as string | undefined) ?? sharedFolder("tokenizers/qwen3"),
-        quiet: flags.quiet as boolean,
+        books: flags.books !== undefined ? findBooks(flags.books) : sharedFolder("corpora/books"),
+        corpora: flags.sources ?? (corpora ? [corpora] : undefined),
+        tokenizer: flags.tokenizer ?? sharedFolder("tokenizers/qwen3"),
+        quiet: flags.quiet,
         log: (line) => io.err(line + "\n"),
       },
     });
@@ -630,4 +624,4 @@ export const bench: Command = {
     if (!flags.quiet) io.err(`wrote ${files.join(", ")}\n`);
     return report.suites.some((s) => s.status === "failed") ? 1 : 0;
   },
-};
+});

@@ -1,5 +1,5 @@
 /** `golongrl data`: build long-context RLVR datasets from real documents, phase by phase or whole. */
-import type { Command } from "./command.ts";
+import { type Command, command } from "./command.ts";
 import { type FlagSpec, requireFlags } from "./args.ts";
 import { UsageError } from "../core/errors.ts";
 import { bucketPhase, buildDataset, constructPhase, ingestPhase } from "../data/build.ts";
@@ -47,7 +47,7 @@ async function counter(
   return { count: (t) => tok.encode(t).length, countPrompt: promptCounter(tok), name: dir };
 }
 
-const BUILD_FLAGS: Record<string, FlagSpec> = {
+const BUILD_FLAGS = {
   tokenizer: {
     type: "string",
     value: "DIR",
@@ -78,9 +78,9 @@ const BUILD_FLAGS: Record<string, FlagSpec> = {
     min: 0,
     description: "Seed: fixes every choice of the build.",
   },
-};
+} as const satisfies Record<string, FlagSpec>;
 
-const buildCmd: Command = {
+const buildCmd = command({
   name: "build",
   summary: "All phases: ingest, assign, construct, bucket by length, decontaminate, report.",
   usage:
@@ -126,27 +126,27 @@ const buildCmd: Command = {
     const cmd = "golongrl data build";
     // `--sources a b c` reads as --sources a plus positionals b c.
     if (positionals.length) {
-      flags.sources = [...((flags.sources as string[]) ?? []), ...positionals];
+      flags.sources = [...(flags.sources ?? []), ...positionals];
     }
     requireFlags(cmd, flags, ["sources", "out"]);
-    const lengths = parseLengths(flags.lengths as string, cmd);
-    const tasks = parseTasks(flags.tasks as string | undefined, cmd);
-    const { count, countPrompt, name } = await counter(flags.tokenizer as string | undefined);
-    const out = flags.out as string;
+    const lengths = parseLengths(flags.lengths, cmd);
+    const tasks = parseTasks(flags.tasks, cmd);
+    const { count, countPrompt, name } = await counter(flags.tokenizer);
+    const out = flags.out;
     const r = await buildDataset({
-      sources: flags.sources as string[],
+      sources: flags.sources,
       out,
       tasks,
       lengths,
-      perTask: flags["per-task"] as number,
-      seed: flags.seed as number,
+      perTask: flags["per-task"],
+      seed: flags.seed,
       count,
       countPrompt,
       tokenizerName: name,
-      benchmarks: flags.benchmarks as string[] | undefined,
-      parquet: Boolean(flags.parquet),
-      heldout: flags.heldout as number,
-      quiet: flags.quiet as boolean,
+      benchmarks: flags.benchmarks,
+      parquet: flags.parquet,
+      heldout: flags.heldout,
+      quiet: flags.quiet,
       log: (s) => flags.quiet ? undefined : io.err(s),
     });
     const buckets = lengths.map(lengthLabel);
@@ -158,7 +158,7 @@ const buildCmd: Command = {
     );
     const notes = [
       ...r.tasks.flatMap((t) =>
-        buckets.filter((b) => (r.perTaskBucket[t]?.[b] ?? 0) < (flags["per-task"] as number))
+        buckets.filter((b) => (r.perTaskBucket[t]?.[b] ?? 0) < flags["per-task"])
           .map((b) => `  note: ${t}@${b} has fewer samples than asked (too little fitting text)`)
       ),
       ...Object.entries(r.repeats).map(([k, n]) =>
@@ -176,9 +176,9 @@ const buildCmd: Command = {
     );
     return r.goldFailures.length ? 1 : 0;
   },
-};
+});
 
-const ingestCmd: Command = {
+const ingestCmd = command({
   name: "ingest",
   summary: "P1 alone: documents (with metadata) to JSONL, deduplicated; skips reported.",
   usage: "golongrl data ingest --sources PATH... [--out DOCS.jsonl]",
@@ -193,11 +193,11 @@ const ingestCmd: Command = {
   },
   async run({ io, flags, positionals }) {
     if (positionals.length) {
-      flags.sources = [...((flags.sources as string[]) ?? []), ...positionals];
+      flags.sources = [...(flags.sources ?? []), ...positionals];
     }
     requireFlags("golongrl data ingest", flags, ["sources"]);
-    const r = await ingestPhase(flags.sources as string[], { quiet: flags.quiet as boolean });
-    await JsonlWriter.with(flags.out as string | undefined, io.out, async (w) => {
+    const r = await ingestPhase(flags.sources, { quiet: flags.quiet });
+    await JsonlWriter.with(flags.out, io.out, async (w) => {
       for (const d of r.docs) await w.write(d);
     });
     io.err(
@@ -205,9 +205,9 @@ const ingestCmd: Command = {
     );
     for (const s of r.skipped) io.err(`  skipped ${s.source}: ${s.reason}\n`);
   },
-};
+});
 
-const constructCmd: Command = {
+const constructCmd = command({
   name: "construct",
   summary: "P2-P3 and length bucketing alone: documents JSONL to samples JSONL.",
   usage:
@@ -221,31 +221,31 @@ const constructCmd: Command = {
     const cmd = "golongrl data construct";
     requireFlags(cmd, flags, ["docs", "out"]);
     const docs: Document[] = [];
-    for await (const { value } of readJsonl(flags.docs as string)) {
+    for await (const { value } of readJsonl(flags.docs)) {
       docs.push(value as unknown as Document);
     }
-    const tasks = parseTasks(flags.tasks as string | undefined, cmd) ?? [...TASK_TYPES];
-    const { count, countPrompt } = await counter(flags.tokenizer as string | undefined);
+    const tasks = parseTasks(flags.tasks, cmd) ?? [...TASK_TYPES];
+    const { count, countPrompt } = await counter(flags.tokenizer);
     const report = { drafts: {}, draftFailures: [], goldFailures: [] as string[], bucketSkips: {} };
     const byTask = constructPhase(docs, {
       tasks,
-      seed: flags.seed as number,
-      perTask: flags["per-task"] as number,
+      seed: flags.seed,
+      perTask: flags["per-task"],
     }, report);
     const samples = bucketPhase(byTask, docs, {
-      lengths: parseLengths(flags.lengths as string, cmd),
-      perTask: flags["per-task"] as number,
-      seed: flags.seed as number,
+      lengths: parseLengths(flags.lengths, cmd),
+      perTask: flags["per-task"],
+      seed: flags.seed,
       count,
       countPrompt,
-      quiet: flags.quiet as boolean,
+      quiet: flags.quiet,
     }, report);
-    await writeSamplesJsonl(flags.out as string, samples);
+    await writeSamplesJsonl(flags.out, samples);
     io.err(`${samples.length} samples; gold self-check failures: ${report.goldFailures.length}\n`);
   },
-};
+});
 
-const llmCmd: Command = {
+const llmCmd = command({
   name: "llm",
   summary: "P3 LLM track: QA pairs from an OpenAI-compatible endpoint, verified, bucketed.",
   usage: "golongrl data llm --docs DOCS.jsonl --endpoint URL --model-name M --out DATA.jsonl\n" +
@@ -325,46 +325,46 @@ const llmCmd: Command = {
     requireFlags(cmd, flags, ["docs", "endpoint", "model-name", "out"]);
     const { buildLlmDataset, readDocuments } = await import("../data/llm_dataset.ts");
     const { OpenAIBackend } = await import("../eval/backends/openai.ts");
-    const docs = await readDocuments(flags.docs as string);
-    const tasks = parseTasks(flags.tasks as string | undefined, cmd) ?? [...TASK_TYPES];
-    const lengths = parseLengths(flags.lengths as string, cmd);
-    const { count, countPrompt } = await counter(flags.tokenizer as string | undefined);
-    const concurrency = flags.concurrency as number;
-    const apiKeyEnv = flags["api-key-env"] as string;
+    const docs = await readDocuments(flags.docs);
+    const tasks = parseTasks(flags.tasks, cmd) ?? [...TASK_TYPES];
+    const lengths = parseLengths(flags.lengths, cmd);
+    const { count, countPrompt } = await counter(flags.tokenizer);
+    const concurrency = flags.concurrency;
+    const apiKeyEnv = flags["api-key-env"];
     const backend = new OpenAIBackend({
-      baseUrl: flags.endpoint as string,
-      model: flags["model-name"] as string,
+      baseUrl: flags.endpoint,
+      model: flags["model-name"],
       apiKeyEnv,
       concurrency,
     });
-    const vEndpoint = flags["verifier-endpoint"] as string | undefined;
-    const vModel = flags["verifier-model"] as string | undefined;
+    const vEndpoint = flags["verifier-endpoint"];
+    const vModel = flags["verifier-model"];
     const verifier = vEndpoint || vModel
       ? new OpenAIBackend({
-        baseUrl: vEndpoint ?? (flags.endpoint as string),
-        model: vModel ?? (flags["model-name"] as string),
+        baseUrl: vEndpoint ?? flags.endpoint,
+        model: vModel ?? flags["model-name"],
         apiKeyEnv,
         concurrency,
       })
       : undefined;
-    const progress = new Progress("llm", { unit: "QA pairs", quiet: flags.quiet as boolean });
+    const progress = new Progress("llm", { unit: "QA pairs", quiet: flags.quiet });
     const r = await buildLlmDataset(docs, backend, {
       tasks,
-      perDoc: flags["per-doc"] as number,
-      seed: flags.seed as number,
-      maxEvidenceChars: flags["max-evidence-chars"] as number,
-      cachePath: flags.cache as string | undefined,
+      perDoc: flags["per-doc"],
+      seed: flags.seed,
+      maxEvidenceChars: flags["max-evidence-chars"],
+      cachePath: flags.cache,
       verifier,
       concurrency,
       onProgress: () => progress.tick(),
       onDraftsDone: () => progress.finish(),
-      draftsOut: flags["drafts-out"] as string | undefined,
+      draftsOut: flags["drafts-out"],
       lengths,
-      perTask: flags["per-task"] as number | undefined,
+      perTask: flags["per-task"],
       count,
       countPrompt,
-      quiet: flags.quiet as boolean,
-      out: flags.out as string,
+      quiet: flags.quiet,
+      out: flags.out,
     }, io.out);
     const s = r.stats;
     const reasons = Object.entries(s.rejected).sort(([a], [b]) => a.localeCompare(b));
@@ -377,7 +377,7 @@ const llmCmd: Command = {
     );
     return r.samples > 0 ? 0 : 1;
   },
-};
+});
 
 async function loadData(path: string): Promise<Sample[]> {
   const out: Sample[] = [];
@@ -386,7 +386,7 @@ async function loadData(path: string): Promise<Sample[]> {
   return out;
 }
 
-const statsCmd: Command = {
+const statsCmd = command({
   name: "stats",
   summary: "Diagnostics of any dataset: counts, answer lengths, gold self-check.",
   usage: "golongrl data stats --data FILE [--json] [--out DIR]",
@@ -397,17 +397,17 @@ const statsCmd: Command = {
   },
   async run({ io, flags }) {
     requireFlags("golongrl data stats", flags, ["data"]);
-    const stats = statsJson(await loadData(flags.data as string));
+    const stats = statsJson(await loadData(flags.data));
     if (flags.out) {
-      await Deno.mkdir(flags.out as string, { recursive: true });
+      await Deno.mkdir(flags.out, { recursive: true });
       await writeJsonAtomic(`${flags.out}/stats.json`, stats);
       await writeFileAtomic(`${flags.out}/stats.md`, statsMarkdown(stats));
     }
     io.out(flags.json ? JSON.stringify(stats, null, 2) + "\n" : statsMarkdown(stats));
   },
-};
+});
 
-const auditCmd: Command = {
+const auditCmd = command({
   name: "audit",
   summary: "Shortcut audit: no-reading baselines scored through the verifiers vs a random answer.",
   usage: "golongrl data audit DIR [--json]",
@@ -434,9 +434,9 @@ const auditCmd: Command = {
     const a = auditSamples(samples);
     io.out(flags.json ? JSON.stringify(a, null, 2) + "\n" : auditMarkdown(a));
   },
-};
+});
 
-const exportCmd: Command = {
+const exportCmd = command({
   name: "export",
   summary: "Samples JSONL to verl parquet (GoLongRL's fields).",
   usage: "golongrl data export --data DATA.jsonl --out DATA.parquet [--layout verl|golongrl]",
@@ -453,15 +453,13 @@ const exportCmd: Command = {
   },
   async run({ io, flags }) {
     requireFlags("golongrl data export", flags, ["data", "out"]);
-    const samples = await loadData(flags.data as string);
-    const n = await writeParquet(flags.out as string, samples, {
-      layout: flags.layout as "verl" | "golongrl",
-    });
+    const samples = await loadData(flags.data);
+    const n = await writeParquet(flags.out, samples, { layout: flags.layout });
     io.err(`${flags.out}: ${n} rows\n`);
   },
-};
+});
 
-const importCmd: Command = {
+const importCmd = command({
   name: "import",
   summary: "GoLongRL-format parquet or JSONL (e.g. the released dataset) to our JSONL.",
   usage: "golongrl data import --input FILE|DIR --out DATA.jsonl",
@@ -477,14 +475,14 @@ const importCmd: Command = {
     requireFlags("golongrl data import", flags, ["input", "out"]);
     const report = newImportReport();
     const samples: Sample[] = [];
-    for await (const s of importDataset(flags.input as string, { report })) samples.push(s);
-    await writeSamplesJsonl(flags.out as string, samples);
+    for await (const s of importDataset(flags.input, { report })) samples.push(s);
+    await writeSamplesJsonl(flags.out, samples);
     io.err(`${flags.out}: ${samples.length} samples\n`);
     io.out(JSON.stringify(report) + "\n");
   },
-};
+});
 
-const decontamCmd: Command = {
+const decontamCmd = command({
   name: "decontam",
   summary: "13-gram decontamination of questions against benchmark files.",
   usage: "golongrl data decontam --data DATA.jsonl --benchmarks FILE... --out KEPT.jsonl",
@@ -500,15 +498,15 @@ const decontamCmd: Command = {
   },
   async run({ io, flags }) {
     requireFlags("golongrl data decontam", flags, ["data", "benchmarks", "out"]);
-    const index = await buildBenchmarkIndex(flags.benchmarks as string[]);
-    const r = decontaminate(await loadData(flags.data as string), index);
-    await writeSamplesJsonl(flags.out as string, r.kept);
+    const index = await buildBenchmarkIndex(flags.benchmarks);
+    const r = decontaminate(await loadData(flags.data), index);
+    await writeSamplesJsonl(flags.out, r.kept);
     io.err(`kept ${r.kept.length}, removed ${r.removed.length}\n`);
     for (const x of r.removed) io.out(JSON.stringify({ id: x.sample.id, reason: x.reason }) + "\n");
   },
-};
+});
 
-const filterCmd: Command = {
+const filterCmd = command({
   name: "filter",
   summary: "Difficulty filtering: k rollouts per sample by a policy; pass-rate bands.",
   usage:
@@ -598,12 +596,12 @@ const filterCmd: Command = {
   async run({ io, flags }) {
     const cmd = "golongrl data filter";
     requireFlags(cmd, flags, ["data", "out"]);
-    const samples = await loadData(flags.data as string);
+    const samples = await loadData(flags.data);
     const sampling = {
-      maxNewTokens: flags["max-new-tokens"] as number,
-      temperature: flags.temperature as number,
+      maxNewTokens: flags["max-new-tokens"],
+      temperature: flags.temperature,
       topP: 1,
-      seed: flags.seed as number,
+      seed: flags.seed,
       enableThinking: true,
       batch: 8,
     };
@@ -627,45 +625,45 @@ const filterCmd: Command = {
         const backend = new OpenAIBackend({
           baseUrl: endpoint,
           model: name,
-          concurrency: flags.concurrency as number,
+          concurrency: flags.concurrency,
         });
         return endpointPolicy(backend, sampling);
       }
       return undefined;
     };
     const p1 = await policyFrom(
-      flags["policy-model"] as string,
-      flags["policy-endpoint"] as string,
-      flags["policy-name"] as string,
+      flags["policy-model"],
+      flags["policy-endpoint"],
+      flags["policy-name"],
     );
     if (!p1) {
       throw new UsageError(`${cmd}: give --policy-model or --policy-endpoint`, `${cmd} --help`);
     }
     const p2 = await policyFrom(
-      flags["stage2-model"] as string,
-      flags["stage2-endpoint"] as string,
-      flags["stage2-name"] as string,
+      flags["stage2-model"],
+      flags["stage2-endpoint"],
+      flags["stage2-name"],
     );
     const progress = new Progress("filter", {
       unit: "samples",
       total: samples.length,
-      quiet: flags.quiet as boolean,
+      quiet: flags.quiet,
     });
     const r = await filterByDifficulty(samples, p2 ? [p1, p2] : [p1], {
       ...DEFAULT_DIFFICULTY,
-      k: flags.k as number,
-      easy: flags.easy as number,
-      unsolved: flags.unsolved as number,
-      medium2: flags.medium2 as number,
+      k: flags.k,
+      easy: flags.easy,
+      unsolved: flags.unsolved,
+      medium2: flags.medium2,
       keepEasy: !flags["drop-easy"],
     }, (n) => progress.tick(n));
     progress.finish();
-    await writeSamplesJsonl(flags.out as string, r.kept);
+    await writeSamplesJsonl(flags.out, r.kept);
     io.out(
       JSON.stringify({ kept: r.kept.length, removed: r.removed.length, bands: r.counts }) + "\n",
     );
   },
-};
+});
 
 export const data: Command = {
   name: "data",

@@ -1,12 +1,12 @@
 /** `golongrl doctor`: report the GPU and run real kernels against CPU results. */
-import type { Command } from "./command.ts";
+import { command } from "./command.ts";
 import { GPU_FLAGS, gpuOptions } from "./gpu_flags.ts";
 import { acquireGpu } from "../core/gpu/device.ts";
 import { formatReport, gpuReport } from "../core/gpu/report.ts";
 import { runSelfChecks } from "../engine/selfcheck.ts";
 import { writeJsonAtomic } from "../core/fsutil.ts";
 
-export const doctor: Command = {
+export const doctor = command({
   name: "doctor",
   summary: "Check the set-up: adapter, backend, and GPU kernels against CPU results.",
   usage: "golongrl doctor [--json] [--out DIR] [--seed N] [--backend NAME]",
@@ -37,12 +37,12 @@ export const doctor: Command = {
       return 1;
     }
     const gpu = await acquireGpu(opts);
-    const checks = await runSelfChecks(gpu, flags.seed as number);
+    const checks = await runSelfChecks(gpu, flags.seed);
     gpu.destroy();
     const ok = checks.every((c) => c.ok);
     const full = { ...report, checks, ok };
     if (flags.out) {
-      await Deno.mkdir(flags.out as string, { recursive: true });
+      await Deno.mkdir(flags.out, { recursive: true });
       await writeJsonAtomic(`${flags.out}/doctor.json`, full);
     }
     if (flags.json) {
@@ -65,4 +65,4 @@ export const doctor: Command = {
     }
     return ok ? 0 : 1;
   },
-};
+});

@@ -1,9 +1,8 @@
 /** Flags shared by every command that uses the GPU. */
-import type { FlagSpec } from "./args.ts";
+import type { FlagsOf, FlagSpec } from "./args.ts";
 import { BACKENDS, type GpuOptions, POWER } from "../core/gpu/device.ts";
-import type { FlagValues } from "./args.ts";
 
-export const GPU_FLAGS: Record<string, FlagSpec> = {
+export const GPU_FLAGS = {
   backend: {
     type: "string",
     value: "NAME",
@@ -18,11 +17,10 @@ export const GPU_FLAGS: Record<string, FlagSpec> = {
     default: "high-performance",
     description: "Adapter power preference.",
   },
-};
+} as const satisfies Record<string, FlagSpec>;
 
-export function gpuOptions(flags: FlagValues): GpuOptions {
-  return {
-    backend: flags.backend as GpuOptions["backend"],
-    powerPreference: flags.power as GpuOptions["powerPreference"],
-  };
+export function gpuOptions(
+  flags: Pick<FlagsOf<typeof GPU_FLAGS>, "backend" | "power">,
+): GpuOptions {
+  return { backend: flags.backend, powerPreference: flags.power };
 }

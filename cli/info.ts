@@ -1,9 +1,9 @@
 /** `golongrl info`: the GPU adapter, backend, features, limits, and versions. */
-import type { Command } from "./command.ts";
+import { command } from "./command.ts";
 import { GPU_FLAGS, gpuOptions } from "./gpu_flags.ts";
 import { formatReport, gpuReport } from "../core/gpu/report.ts";
 
-export const info: Command = {
+export const info = command({
   name: "info",
   summary: "Show the GPU adapter, backend, features and limits, and versions.",
   usage: "golongrl info [--json] [--backend NAME] [--power PREF] [--no-detect]",
@@ -24,4 +24,4 @@ export const info: Command = {
       return 1;
     }
   },
-};
+});

@@ -1,9 +1,9 @@
 /** `golongrl model`: create, inspect, score with and generate from Qwen3 checkpoints. */
-import type { Command } from "./command.ts";
+import { type Command, command } from "./command.ts";
 import { type FlagSpec, requireFlags } from "./args.ts";
 import { GPU_FLAGS, gpuOptions } from "./gpu_flags.ts";
 import { acquireGpu } from "../core/gpu/device.ts";
-import { makeConfig, memoryEstimate, paramCount, PRESETS } from "../engine/model_config.ts";
+import { makeConfig, memoryEstimate, paramCount, PRESET_NAMES } from "../engine/model_config.ts";
 import { initParams, saveCheckpoint } from "../engine/checkpoint.ts";
 import { refuseExistingCheckpoint, verifyCheckpoint } from "../engine/verify.ts";
 import { copyTokenizerFiles, loadModel } from "../engine/load.ts";
@@ -14,7 +14,7 @@ import { rollout } from "../engine/rollout.ts";
 import { JsonlWriter } from "../core/jsonl_writer.ts";
 import { Progress } from "../core/progress.ts";
 
-const DTYPE_FLAG: Record<string, FlagSpec> = {
+const DTYPE_FLAG = {
   dtype: {
     type: "string",
     value: "TYPE",
@@ -22,9 +22,9 @@ const DTYPE_FLAG: Record<string, FlagSpec> = {
     default: "f32",
     description: "Storage of the weight matrices on the GPU (f16 halves their memory).",
   },
-};
+} as const satisfies Record<string, FlagSpec>;
 
-const init: Command = {
+const init = command({
   name: "init",
   summary: "Create a randomly initialised Qwen3 model in Hugging Face layout.",
   usage: "golongrl model init --preset tiny|small --tokenizer DIR --out DIR [--seed N]",
@@ -33,7 +33,7 @@ const init: Command = {
     preset: {
       type: "string",
       value: "NAME",
-      choices: Object.keys(PRESETS),
+      choices: PRESET_NAMES,
       default: "tiny",
       description: "Model size.",
     },
@@ -48,24 +48,24 @@ const init: Command = {
   examples: ["golongrl model init --preset tiny --tokenizer tok/ --out models/tiny"],
   async run({ io, flags }) {
     requireFlags("golongrl model init", flags, ["tokenizer", "out"]);
-    const tok = await loadTokenizer(flags.tokenizer as string);
-    const config = makeConfig(flags.preset as "tiny" | "small", tok.vocabSize, {
+    const tok = await loadTokenizer(flags.tokenizer);
+    const config = makeConfig(flags.preset, tok.vocabSize, {
       eos_token_id: tok.eosIds.length === 1 ? tok.eosIds[0] : tok.eosIds,
     });
-    const out = flags.out as string;
+    const out = flags.out;
     await refuseExistingCheckpoint(out);
     await Deno.mkdir(out, { recursive: true });
-    await saveCheckpoint(out, config, initParams(config, flags.seed as number));
-    await copyTokenizerFiles(flags.tokenizer as string, out);
+    await saveCheckpoint(out, config, initParams(config, flags.seed));
+    await copyTokenizerFiles(flags.tokenizer, out);
     io.out(
       `${out}: Qwen3 ${flags.preset}, ${
         paramCount(config).toLocaleString("en-US")
       } parameters, vocab ${tok.vocabSize}\n`,
     );
   },
-};
+});
 
-const info: Command = {
+const info = command({
   name: "info",
   summary: "Parameters, memory and config of a model folder.",
   usage: "golongrl model info DIR [--json]",
@@ -96,9 +96,9 @@ const info: Command = {
         `KV cache ${(f32.kvPerToken / 1024).toFixed(1)} KiB/token\n`,
     );
   },
-};
+});
 
-const score: Command = {
+const score = command({
   name: "score",
   summary: "Per-token logprobs of sequences under a model (teacher forcing).",
   usage:
@@ -122,21 +122,21 @@ const score: Command = {
   },
   async run({ io, flags }) {
     requireFlags("golongrl model score", flags, ["model", "input"]);
-    const dir = flags.model as string;
+    const dir = flags.model;
     const gpu = await acquireGpu(gpuOptions(flags));
-    const { model } = await loadModel(gpu, dir, { matrices: flags.dtype as "f32" | "f16" });
+    const { model } = await loadModel(gpu, dir, { matrices: flags.dtype });
     const tok = await loadTokenizer(dir).catch(() => undefined);
-    const inputs = await readScoreInputs(flags.input as string, tok);
+    const inputs = await readScoreInputs(flags.input, tok);
     const progress = new Progress("score", {
       unit: "sequences",
       total: inputs.length,
-      quiet: flags.quiet as boolean,
+      quiet: flags.quiet,
     });
     await JsonlWriter.with(
-      flags.out as string | undefined,
+      flags.out,
       io.out,
       (out) =>
-        scoreSequences(model, inputs, flags["batch-tokens"] as number, async (r) => {
+        scoreSequences(model, inputs, flags["batch-tokens"], async (r) => {
           await out.write(r);
           progress.tick();
         }),
@@ -144,9 +144,9 @@ const score: Command = {
     progress.finish();
     gpu.destroy();
   },
-};
+});
 
-const gen: Command = {
+const gen = command({
   name: "generate",
   summary: "Sample completions with their token logprobs (batched, KV cache, on the GPU).",
   usage:
@@ -205,33 +205,33 @@ const gen: Command = {
   },
   async run({ io, flags }) {
     requireFlags("golongrl model generate", flags, ["model", "prompts"]);
-    const dir = flags.model as string;
+    const dir = flags.model;
     const gpu = await acquireGpu(gpuOptions(flags));
-    const { model } = await loadModel(gpu, dir, { matrices: flags.dtype as "f32" | "f16" });
+    const { model } = await loadModel(gpu, dir, { matrices: flags.dtype });
     const tok = await loadTokenizer(dir);
-    const prompts = await readPrompts(flags.prompts as string, tok, {
-      enableThinking: Boolean(flags["enable-thinking"]),
+    const prompts = await readPrompts(flags.prompts, tok, {
+      enableThinking: flags["enable-thinking"],
     });
-    const n = flags.n as number;
-    const per = flags["batch-prompts"] as number;
+    const n = flags.n;
+    const per = flags["batch-prompts"];
     const progress = new Progress("generate", {
       unit: "prompts",
       total: prompts.length,
-      quiet: flags.quiet as boolean,
+      quiet: flags.quiet,
     });
-    await JsonlWriter.with(flags.out as string | undefined, io.out, async (out) => {
+    await JsonlWriter.with(flags.out, io.out, async (out) => {
       // Batches of --batch-prompts, written as each finishes (a long run keeps its output).
       for (let i = 0; i < prompts.length; i += per) {
         const batch = prompts.slice(i, i + per);
         const rolls = await rollout(model, tok, batch.map((p) => p.tokens), {
           n,
-          maxNewTokens: flags["max-new-tokens"] as number,
-          temperature: flags.temperature as number,
-          topP: flags["top-p"] as number,
-          topK: flags["top-k"] as number,
-          seed: flags.seed as number,
+          maxNewTokens: flags["max-new-tokens"],
+          temperature: flags.temperature,
+          topP: flags["top-p"],
+          topK: flags["top-k"],
+          seed: flags.seed,
           rowIdBase: i * n,
-          stop: flags.stop as string[] | undefined,
+          stop: flags.stop,
         });
         for (const r of rolls) {
           await out.write({
@@ -249,7 +249,7 @@ const gen: Command = {
     progress.finish();
     gpu.destroy();
   },
-};
+});
 
 export const modelCommand: Command = {
   name: "model",

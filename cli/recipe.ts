@@ -1,9 +1,9 @@
 /** `golongrl recipe`: the whole GoLongRL recipe end to end on embedded defaults, in minutes. */
-import type { Command } from "./command.ts";
+import { command } from "./command.ts";
 import { GPU_FLAGS, gpuOptions } from "./gpu_flags.ts";
 import { runRecipe } from "../train/recipe.ts";
 
-export const recipe: Command = {
+export const recipe = command({
   name: "recipe",
   summary: "Data → eval → GRPO/TMN-Reweight → eval → report, sized to a time budget.",
   usage:
@@ -58,20 +58,19 @@ export const recipe: Command = {
   },
   examples: ["golongrl recipe", "golongrl recipe --budget 30 --out runs/longer"],
   async run({ io, flags }) {
-    const quiet = flags.quiet as boolean;
     const r = await runRecipe({
-      out: flags.out as string,
-      budgetS: (flags.budget as number) * 60,
-      steps: flags.steps as number | undefined,
-      model: flags.model as string | undefined,
-      data: flags.data as string | undefined,
-      sources: flags.sources as string[] | undefined,
-      perTask: flags["per-task"] as number,
-      seed: flags.seed as number,
-      set: flags.set as string[] | undefined,
+      out: flags.out,
+      budgetS: flags.budget * 60,
+      steps: flags.steps,
+      model: flags.model,
+      data: flags.data,
+      sources: flags.sources,
+      perTask: flags["per-task"],
+      seed: flags.seed,
+      set: flags.set,
       gpu: gpuOptions(flags),
-      log: quiet ? undefined : (s) => io.err(s + "\n"),
+      log: flags.quiet ? undefined : (s) => io.err(s + "\n"),
     });
     io.out(r.summary.join("\n") + "\n");
   },
-};
+});

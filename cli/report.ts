@@ -1,8 +1,8 @@
 /** `golongrl report RUN_DIR`: training curves per task (SVG) and a Markdown summary. */
-import type { Command } from "./command.ts";
+import { command } from "./command.ts";
 import { writeRunReport } from "../train/report.ts";
 
-export const reportCommand: Command = {
+export const reportCommand = command({
   name: "report",
   summary: "Draw a training run's curves per task (SVG) and write its Markdown summary.",
   usage: "golongrl report RUN_DIR [--out DIR]",
@@ -16,7 +16,7 @@ export const reportCommand: Command = {
   positionals: [{ name: "run_dir", description: "The training run's folder.", required: true }],
   examples: ["golongrl report runs/tmn", "golongrl report runs/tmn --out /tmp/tmn-report"],
   async run({ io, flags, positionals }) {
-    const r = await writeRunReport(positionals[0], { out: flags.out as string | undefined });
+    const r = await writeRunReport(positionals[0], { out: flags.out });
     io.out(`${r.path}\n${r.summary.join("\n")}\n`);
   },
-};
+});

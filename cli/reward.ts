@@ -1,5 +1,5 @@
 /** `golongrl reward`: score responses offline, or serve the verifiers over HTTP. */
-import type { Command } from "./command.ts";
+import { command } from "./command.ts";
 import { formatTaskTable, loadSampleRefs, scoreResponses } from "../reward/score_file.ts";
 import { DEFAULT_LIMITS, isLoopback, rewardService } from "../reward/server.ts";
 import { ScorePool } from "../reward/pool.ts";
@@ -7,11 +7,11 @@ import { serveHttp1 } from "../core/net/http1.ts";
 import { Progress } from "../core/progress.ts";
 import { JsonlWriter } from "../core/jsonl_writer.ts";
 import type { RewardOptions } from "../tasks/types.ts";
-import { type FlagSpec, type FlagValues, requireFlags } from "./args.ts";
+import { type FlagsOf, type FlagSpec, requireFlags } from "./args.ts";
 import { verifierErrors } from "../tasks/registry.ts";
-import { setChineseSegmenter, ZH_SEGMENTERS, type ZhSegmenter } from "../metrics/segment.ts";
+import { setChineseSegmenter, ZH_SEGMENTERS } from "../metrics/segment.ts";
 
-const REWARD_FLAGS: Record<string, FlagSpec> = {
+const REWARD_FLAGS = {
   format: {
     type: "string",
     value: "GATE",
@@ -31,19 +31,16 @@ const REWARD_FLAGS: Record<string, FlagSpec> = {
     default: "icu",
     description: "Chinese word segmentation for ROUGE: icu (built in) or jieba (as the reference).",
   },
-};
+} as const satisfies Record<string, FlagSpec>;
 
-async function rewardOptions(flags: FlagValues): Promise<RewardOptions> {
-  await setChineseSegmenter(flags["zh-segmenter"] as ZhSegmenter);
-  return {
-    format: flags.format as RewardOptions["format"],
-    stripThink: Boolean(flags["strip-think"]),
-  };
+async function rewardOptions(flags: FlagsOf<typeof REWARD_FLAGS>): Promise<RewardOptions> {
+  await setChineseSegmenter(flags["zh-segmenter"]);
+  return { format: flags.format, stripThink: flags["strip-think"] };
 }
 
 const JSON_HEADERS = { "content-type": "application/json" };
 
-const serve: Command = {
+const serve = command({
   name: "serve",
   summary: "Serve POST /score over HTTP with verl's custom-reward arguments.",
   usage: "golongrl reward serve [--port N] [--host ADDR] [--max-body-mb N] [--workers N]",
@@ -146,32 +143,32 @@ const serve: Command = {
   async run({ io, flags }) {
     const reward = await rewardOptions(flags);
     const pool = await ScorePool.start({
-      workers: flags.workers as number,
+      workers: flags.workers,
       reward,
-      zhSegmenter: flags["zh-segmenter"] as ZhSegmenter,
+      zhSegmenter: flags["zh-segmenter"],
       log: io.err,
     });
-    const host = flags.host as string;
-    const maxBodyBytes = Math.round((flags["max-body-mb"] as number) * 2 ** 20);
+    const host = flags.host;
+    const maxBodyBytes = Math.round(flags["max-body-mb"] * 2 ** 20);
     const service = rewardService({
       maxBodyBytes,
       reward,
       pool,
       loopback: isLoopback(host),
       limits: {
-        timeBudgetMs: (flags["time-budget-s"] as number) * 1000,
-        maxItemWork: flags["max-item-work"] as number,
-        maxRequestWork: flags["max-request-work"] as number,
+        timeBudgetMs: flags["time-budget-s"] * 1000,
+        maxItemWork: flags["max-item-work"],
+        maxRequestWork: flags["max-request-work"],
       },
     });
     const server = serveHttp1({
       hostname: host,
-      port: flags.port as number,
-      maxConnections: flags["max-connections"] as number,
-      headerTimeoutMs: (flags["header-timeout-s"] as number) * 1000,
-      idleTimeoutMs: (flags["idle-timeout-s"] as number) * 1000,
+      port: flags.port,
+      maxConnections: flags["max-connections"],
+      headerTimeoutMs: flags["header-timeout-s"] * 1000,
+      idleTimeoutMs: flags["idle-timeout-s"] * 1000,
       // A body may take as long as the head's deadline per MB, at least the head's deadline.
-      bodyTimeoutMs: (flags["header-timeout-s"] as number) * 1000 *
+      bodyTimeoutMs: flags["header-timeout-s"] * 1000 *
         Math.max(1, maxBodyBytes / 2 ** 20),
       maxHeaderBytes: 64 * 1024,
       maxBodyBytes,
@@ -187,7 +184,7 @@ const serve: Command = {
       return { status: r.status, headers: JSON_HEADERS, body: JSON.stringify(r.json) };
     });
     const stop = async () => {
-      const deadline = (flags["shutdown-timeout-s"] as number) * 1000;
+      const deadline = flags["shutdown-timeout-s"] * 1000;
       let timer: ReturnType<typeof setTimeout> | undefined;
       const late = new Promise<boolean>((r) => timer = setTimeout(() => r(true), deadline));
       if (await Promise.race([server.shutdown().then(() => false), late])) {
@@ -204,9 +201,9 @@ const serve: Command = {
     Deno.removeSignalListener("SIGINT", stop);
     Deno.removeSignalListener("SIGTERM", stop);
   },
-};
+});
 
-export const reward: Command = {
+export const reward = command({
   name: "reward",
   summary: "Score responses with their samples' verifiers; or serve them over HTTP.",
   usage: "golongrl reward --data SAMPLES.jsonl --responses RESPONSES.jsonl [--out SCORES.jsonl]",
@@ -229,15 +226,15 @@ export const reward: Command = {
   async run({ io, flags }) {
     requireFlags("golongrl reward", flags, ["data", "responses"]);
     const opts = await rewardOptions(flags);
-    const samples = await loadSampleRefs(flags.data as string);
-    const progress = new Progress("reward", { unit: "responses", quiet: flags.quiet as boolean });
+    const samples = await loadSampleRefs(flags.data);
+    const progress = new Progress("reward", { unit: "responses", quiet: flags.quiet });
     const table = await JsonlWriter.with(
-      flags.out as string | undefined,
+      flags.out,
       io.out,
       (out) =>
         scoreResponses(
           samples,
-          flags.responses as string,
+          flags.responses,
           opts,
           (s) => out.write(s),
           () => progress.tick(),
@@ -248,4 +245,4 @@ export const reward: Command = {
     const errs = Object.entries(verifierErrors()).filter(([, n]) => n > 0);
     if (errs.length) io.err(`verifier errors: ${errs.map(([k, n]) => `${k} ${n}`).join(", ")}\n`);
   },
-};
+});

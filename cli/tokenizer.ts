@@ -1,11 +1,11 @@
 /** `golongrl tokenizer`: train a byte-level BPE tokenizer; encode/decode text with one. */
-import type { Command } from "./command.ts";
+import { type Command, command } from "./command.ts";
 import { UsageError } from "../core/errors.ts";
 import { Progress } from "../core/progress.ts";
 import { readCorpus, trainBpe, writeTokenizer } from "../core/tokenizer/bpe_train.ts";
 import { loadTokenizer } from "../core/tokenizer/tokenizer.ts";
 
-const train: Command = {
+const train = command({
   name: "train",
   summary: "Train a byte-level BPE tokenizer (HF tokenizer.json) on text files.",
   usage: "golongrl tokenizer train --corpus PATH... --vocab N --out DIR [--seed S]",
@@ -56,7 +56,7 @@ const train: Command = {
   ],
   async run({ io, flags, positionals }) {
     const hint = "golongrl tokenizer train --help";
-    const corpus = [...((flags.corpus as string[] | undefined) ?? []), ...positionals];
+    const corpus = [...(flags.corpus ?? []), ...positionals];
     if (!corpus.length) {
       throw new UsageError("golongrl tokenizer train: --corpus is required", hint);
     }
@@ -64,31 +64,27 @@ const train: Command = {
       throw new UsageError("golongrl tokenizer train: --vocab is required", hint);
     }
     if (!flags.out) throw new UsageError("golongrl tokenizer train: --out is required", hint);
-    const quiet = flags.quiet as boolean;
     const t0 = performance.now();
     const docs = await readCorpus(corpus);
     const chars = docs.reduce((a, d) => a + d.length, 0);
-    if (!quiet) io.err(`tokenizer train: ${docs.length} documents, ${chars} characters\n`);
-    const vocab0 = flags.vocab as number;
+    if (!flags.quiet) io.err(`tokenizer train: ${docs.length} documents, ${chars} characters\n`);
     const progress = new Progress("tokenizer train", {
       unit: "merges",
-      total: Math.max(0, vocab0 - 256 - 5),
-      quiet,
+      total: Math.max(0, flags.vocab - 256 - 5),
+      quiet: flags.quiet,
       write: (s) => io.err(s),
     });
     const model = trainBpe(docs, {
-      vocabSize: flags.vocab as number,
-      seed: flags.seed as number,
-      maxChars: flags["max-mb"] !== undefined
-        ? Math.round((flags["max-mb"] as number) * 1e6)
-        : undefined,
-      minFrequency: flags["min-frequency"] as number,
+      vocabSize: flags.vocab,
+      seed: flags.seed,
+      maxChars: flags["max-mb"] !== undefined ? Math.round(flags["max-mb"] * 1e6) : undefined,
+      minFrequency: flags["min-frequency"],
       onProgress: (done) => progress.tick(done - progress.done),
     });
     progress.finish();
-    await writeTokenizer(flags.out as string, model);
+    await writeTokenizer(flags.out, model);
     const vocab = model.tokens.length + model.special.length;
-    if (vocab < (flags.vocab as number) && !quiet) {
+    if (vocab < flags.vocab && !flags.quiet) {
       io.err(
         `tokenizer train: stopped at vocab ${vocab}: no pair left with frequency >= ` +
           `${flags["min-frequency"]}\n`,
@@ -104,9 +100,9 @@ const train: Command = {
       }) + "\n",
     );
   },
-};
+});
 
-const encode: Command = {
+const encode = command({
   name: "encode",
   summary: "Print the token ids of a text (or a file) as JSON.",
   usage: "golongrl tokenizer encode --tokenizer DIR (--text T | --file PATH) [--tokens]",
@@ -127,18 +123,17 @@ const encode: Command = {
     if ((flags.text === undefined) === (flags.file === undefined)) {
       throw new UsageError("golongrl tokenizer encode: give exactly one of --text or --file", hint);
     }
-    const tok = await loadTokenizer(flags.tokenizer as string);
-    const text = flags.text !== undefined
-      ? flags.text as string
-      : await Deno.readTextFile(flags.file as string);
+    const tok = await loadTokenizer(flags.tokenizer);
+    // Exactly one of the two is given (checked above).
+    const text = flags.file !== undefined ? await Deno.readTextFile(flags.file) : flags.text ?? "";
     const ids = tok.encode(text);
     if (flags.tokens) {
       io.out(JSON.stringify({ ids, tokens: ids.map((i) => tok.idToToken(i)) }) + "\n");
     } else io.out(JSON.stringify(ids) + "\n");
   },
-};
+});
 
-const decode: Command = {
+const decode = command({
   name: "decode",
   summary: "Print the text of token ids (a JSON list or comma/space separated).",
   usage: "golongrl tokenizer decode --tokenizer DIR --ids IDS [--skip-special]",
@@ -156,13 +151,13 @@ const decode: Command = {
     if (!flags.tokenizer || flags.ids === undefined) {
       throw new UsageError("golongrl tokenizer decode: --tokenizer and --ids are required", hint);
     }
-    const parts = String(flags.ids).replace(/[[\]]/g, " ").split(/[\s,]+/).filter(Boolean);
+    const parts = flags.ids.replace(/[[\]]/g, " ").split(/[\s,]+/).filter(Boolean);
     const ids = parts.map(Number);
     const bad = parts.find((_p, i) => !Number.isInteger(ids[i]) || ids[i] < 0);
     if (bad !== undefined) {
       throw new UsageError(`golongrl tokenizer decode: --ids: "${bad}" is not a token id`, hint);
     }
-    const tok = await loadTokenizer(flags.tokenizer as string);
+    const tok = await loadTokenizer(flags.tokenizer);
     const over = ids.find((i) => i >= tok.vocabSize);
     if (over !== undefined) {
       throw new UsageError(
@@ -170,9 +165,9 @@ const decode: Command = {
         hint,
       );
     }
-    io.out(tok.decode(ids, { skipSpecial: flags["skip-special"] as boolean }) + "\n");
+    io.out(tok.decode(ids, { skipSpecial: flags["skip-special"] }) + "\n");
   },
-};
+});
 
 /** `golongrl tokenizer train|encode|decode`. */
 export const tokenizer: Command = {

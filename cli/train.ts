@@ -1,7 +1,6 @@
 /** `golongrl train` (GRPO / TMN-Reweight) and `golongrl sft` (supervised warm-up). */
-import type { Command } from "./command.ts";
-import type { FlagValues } from "./args.ts";
-import { requireFlags } from "./args.ts";
+import { command } from "./command.ts";
+import { type FlagsOf, type FlagSpec, requireFlags } from "./args.ts";
 import { CONFIG_FLAGS, configFromFlags } from "./config_flags.ts";
 import { GPU_FLAGS, gpuOptions } from "./gpu_flags.ts";
 import { UsageError } from "../core/errors.ts";
@@ -11,40 +10,42 @@ import { trainSft } from "../train/sft.ts";
 
 const RUN_FLAGS = {
   ...CONFIG_FLAGS,
-  out: { type: "string" as const, value: "DIR", description: "Run folder (checkpoints, metrics)." },
+  out: { type: "string", value: "DIR", description: "Run folder (checkpoints, metrics)." },
   resume: {
-    type: "string" as const,
+    type: "string",
     value: "auto",
     choices: ["auto"],
     description: "Continue DIR's run from its latest checkpoint (a fresh run when it has none).",
   },
-  model: { type: "string" as const, value: "DIR", description: "Start checkpoint (model.path)." },
-  data: { type: "string" as const, value: "FILE", description: "Training samples (data.train)." },
+  model: { type: "string", value: "DIR", description: "Start checkpoint (model.path)." },
+  data: { type: "string", value: "FILE", description: "Training samples (data.train)." },
   heldout: {
-    type: "string" as const,
+    type: "string",
     value: "FILE",
     description: "Held-out samples (data.heldout).",
   },
   steps: {
-    type: "integer" as const,
+    type: "integer",
     value: "N",
     min: 1,
     description: "Steps (train.steps / sft.steps).",
   },
   ...GPU_FLAGS,
-};
+} as const satisfies Record<string, FlagSpec>;
+
+type RunFlags = FlagsOf<typeof RUN_FLAGS>;
 
 /** --model/--data/--heldout/--steps as --set overrides (after the file, before explicit --set). */
-function shortcuts(flags: FlagValues, stepsKey: string): FlagValues {
+function shortcuts(flags: RunFlags, stepsKey: string): RunFlags {
   const sets: string[] = [];
   if (flags.model) sets.push(`model.path=${flags.model}`);
   if (flags.data) sets.push(`data.train=${flags.data}`);
   if (flags.heldout) sets.push(`data.heldout=${flags.heldout}`);
   if (flags.steps !== undefined) sets.push(`${stepsKey}=${flags.steps}`);
-  return { ...flags, set: [...sets, ...((flags.set as string[] | undefined) ?? [])] };
+  return { ...flags, set: [...sets, ...(flags.set ?? [])] };
 }
 
-export const train: Command = {
+export const train = command({
   name: "train",
   summary: "RL on verifiable rewards: GRPO / TMN-Reweight with PPO-clip, on the GPU.",
   usage: "golongrl train --config FILE [--set KEY=VALUE]... --out DIR [--resume auto]\n" +
@@ -74,20 +75,19 @@ export const train: Command = {
     if (!cfg.data.train) {
       throw new UsageError("set the training data: --data FILE", "golongrl train --help");
     }
-    const quiet = flags.quiet as boolean;
     const r = await trainRl(cfg, {
-      out: flags.out as string,
+      out: flags.out,
       resume: flags.resume === "auto",
       gpu: gpuOptions(flags),
-      log: quiet ? undefined : (s) => io.err(s + "\n"),
+      log: flags.quiet ? undefined : (s) => io.err(s + "\n"),
     });
     io.out(
       JSON.stringify({ out: r.out, steps: r.steps, resumed_from: r.resumedFrom ?? null }) + "\n",
     );
   },
-};
+});
 
-export const sft: Command = {
+export const sft = command({
   name: "sft",
   summary: "Supervised warm-up on reference answers (and optional LM loss on text).",
   usage: "golongrl sft --config FILE [--set KEY=VALUE]... --out DIR [--resume auto]\n" +
@@ -106,13 +106,12 @@ export const sft: Command = {
     if (!cfg.model.path) {
       throw new UsageError("set the start checkpoint: --model DIR", "golongrl sft --help");
     }
-    const quiet = flags.quiet as boolean;
     const r = await trainSft(cfg, {
-      out: flags.out as string,
+      out: flags.out,
       resume: flags.resume === "auto",
       gpu: gpuOptions(flags),
-      log: quiet ? undefined : (s) => io.err(s + "\n"),
+      log: flags.quiet ? undefined : (s) => io.err(s + "\n"),
     });
     io.out(JSON.stringify({ out: flags.out, model: r.model, steps: r.steps }) + "\n");
   },
-};
+});

@@ -8,6 +8,13 @@ import { InputError } from "./errors.ts";
 export interface JsonlLine {
   line: number;
   value: Record<string, unknown>;
+  /** The line as read (without a leading BOM), for callers that keep lines verbatim. */
+  text: string;
+}
+
+export interface JsonlReadOptions {
+  /** A missing file reads as empty instead of throwing (logs that a run has not yet written). */
+  missingOk?: boolean;
 }
 
 /** One line: the parsed object, or why it is not one. */
@@ -16,13 +23,17 @@ export type JsonlResult = JsonlLine | { line: number; error: InputError };
 /**
  * Yields every non-blank line, a bad one (invalid JSON, not an object, invalid
  * UTF-8) as an error, and goes on reading: one truncated line does not lose the
- * rest of the file. A missing file throws.
+ * rest of the file. A missing file throws, unless `missingOk`.
  */
-export async function* readJsonlLines(path: string): AsyncGenerator<JsonlResult> {
+export async function* readJsonlLines(
+  path: string,
+  opts: JsonlReadOptions = {},
+): AsyncGenerator<JsonlResult> {
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path);
   } catch (e) {
+    if (opts.missingOk && e instanceof Deno.errors.NotFound) return;
     throw new InputError(`cannot open: ${(e as Error).message}`, path);
   }
   // Opening a directory succeeds on Linux; reading it fails with a message that names no path.
@@ -51,7 +62,7 @@ export async function* readJsonlLines(path: string): AsyncGenerator<JsonlResult>
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
       return { line, error: new InputError("expected a JSON object", path, line) };
     }
-    return { line, value: value as Record<string, unknown> };
+    return { line, value: value as Record<string, unknown>, text };
   };
   let buf = new Uint8Array(0);
   const chunks = async function* () {
@@ -86,9 +97,22 @@ export async function* readJsonlLines(path: string): AsyncGenerator<JsonlResult>
 }
 
 /** Yields each non-blank line as a JSON object; the first bad line throws its InputError. */
-export async function* readJsonl(path: string): AsyncGenerator<JsonlLine> {
-  for await (const r of readJsonlLines(path)) {
+export async function* readJsonl(
+  path: string,
+  opts: JsonlReadOptions = {},
+): AsyncGenerator<JsonlLine> {
+  for await (const r of readJsonlLines(path, opts)) {
     if ("error" in r) throw r.error;
     yield r;
   }
+}
+
+/**
+ * The objects of a log that may be torn or not yet written: a missing file is empty, and bad
+ * lines (a torn last line from a kill) are skipped.
+ */
+export async function readJsonlTolerant(path: string): Promise<JsonlLine[]> {
+  const out: JsonlLine[] = [];
+  for await (const r of readJsonlLines(path, { missingOk: true })) if (!("error" in r)) out.push(r);
+  return out;
 }

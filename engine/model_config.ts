@@ -45,8 +45,17 @@ export type Qwen3Shape = Pick<
   | "tie_word_embeddings"
 >;
 
+/** Names of the size presets, in order of size. */
+export const PRESET_NAMES = ["tiny", "small"] as const;
+export type PresetName = typeof PRESET_NAMES[number];
+
+/** Whether `name` is a preset's name. */
+export function isPreset(name: string): name is PresetName {
+  return (PRESET_NAMES as readonly string[]).includes(name);
+}
+
 /** Size presets for models trained from scratch here. */
-export const PRESETS: Record<"tiny" | "small", Qwen3Shape> = {
+export const PRESETS: Record<PresetName, Qwen3Shape> = {
   // ~0.8M non-embedding parameters: fast enough to train on lavapipe in tests.
   tiny: {
     hidden_size: 128,

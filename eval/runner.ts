@@ -21,6 +21,7 @@ import { buildRequest } from "./request.ts";
 import { samplingRecord } from "./sampling_record.ts";
 import { Progress } from "../core/progress.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../core/fsutil.ts";
+import { lengthLabel } from "../core/lengths.ts";
 
 export interface GenerationParams {
   /** Overrides every benchmark's own budget (`meta.maxNewTokens`, else its sampling default). */
@@ -45,7 +46,10 @@ export interface RunOptions {
   /** Per-benchmark data paths (flag name → path). */
   dataPaths: Record<string, string>;
   limit?: number;
+  /** Context lengths of generated suites (RULER), in tokens. */
   lengths?: number[];
+  /** `lengths` as the user wrote them ("4k,16k"), for config.json; else their labels. */
+  lengthsText?: string;
   /** Fits each prompt into this many tokens (eval/fit.ts); an item that cannot fit fails. */
   maxInputTokens?: number;
   /** Counts tokens for truncation and generated lengths (the model's tokenizer when local). */
@@ -93,10 +97,32 @@ function thinkStyle(benchmark: string): ThinkStyle {
   return benchmark === "mrcr" ? "mrcr" : benchmark === "frames" ? "frames" : "last";
 }
 
+/** The run's settings as DIR/config.json records them: what was asked, before any defaults. */
+export function evalConfig(o: RunOptions): Record<string, unknown> {
+  const perBench = "per benchmark";
+  return {
+    bench: o.benchmarks.map((b) => b.name),
+    model: o.backend.id,
+    judge: o.judge?.id ?? null,
+    limit: o.limit ?? null,
+    max_input_tokens: o.maxInputTokens ?? null,
+    samples: o.gen.samples,
+    seed: o.gen.seed,
+    temperature: o.gen.temperature ?? perBench,
+    top_p: o.gen.topP ?? perBench,
+    max_tokens: o.gen.maxTokens ?? perBench,
+    answer_prefix: o.gen.answerPrefix !== false,
+    lengths: o.lengthsText ?? o.lengths?.map(lengthLabel).join(","),
+    data: o.dataPaths,
+  };
+}
+
+/** Runs the benchmarks into `o.out`: config.json first, then the cache, results and reports. */
 export async function runEval(
   o: RunOptions,
 ): Promise<{ results: Results; failures: number; generated: number }> {
   await Deno.mkdir(o.out, { recursive: true });
+  await writeJsonAtomic(`${o.out}/config.json`, evalConfig(o));
   const cache = await new JsonlCache<CacheEntry>(`${o.out}/cache.jsonl`).open();
   const judgeCache = await new JsonlCache<JudgeEntry>(`${o.out}/judge_cache.jsonl`).open();
   try {

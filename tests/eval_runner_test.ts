@@ -6,6 +6,7 @@
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { cli, ROOT } from "./helpers.ts";
 import { type MockAction, MockOpenAI, plantedAnswer } from "../eval/backends/mock_openai.ts";
+import { OpenAIBackend } from "../eval/backends/openai.ts";
 
 const SHARED = `${ROOT}/../shared`;
 
@@ -299,6 +300,58 @@ Deno.test("judge mode: Frames is CEM or the judge's verdict; judge calls are cac
     assertEquals(again.code, 0, again.err);
     assertEquals(judgeCalls, calls);
     assertEquals(JSON.parse(await Deno.readTextFile(`${out}/results.json`)), res);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("config.json records the run's settings, defaults and overrides alike", async () => {
+  const data = await plantedDataset(2);
+  const server = await MockOpenAI.start({ script: (r) => correct(r.prompt) });
+  const model = new OpenAIBackend({ baseUrl: server.baseUrl, model: "mock" }).id;
+  const config = async (...extra: string[]) => {
+    const out = await Deno.makeTempDir();
+    const base = ["eval", "-q", "--bench", "ours", "--data-ours", data, "--out", out];
+    const r = await cli(...base, "--endpoint", server.baseUrl, "--model-name", "mock", ...extra);
+    assertEquals(r.code, 0, r.err);
+    return await Deno.readTextFile(`${out}/config.json`);
+  };
+  try {
+    // Exact text: the file is the run's record, read by people and by scripts.
+    assertEquals(
+      await config(),
+      JSON.stringify(
+        {
+          bench: ["ours"],
+          model,
+          judge: null,
+          limit: null,
+          max_input_tokens: null,
+          samples: 1,
+          seed: 0,
+          temperature: "per benchmark",
+          top_p: "per benchmark",
+          max_tokens: "per benchmark",
+          answer_prefix: true,
+          lengths: "4k,16k",
+          data: { ours: data },
+        },
+        null,
+        2,
+      ) + "\n",
+    );
+    const set = await config(
+      ...["--limit", "1", "--samples", "2", "--seed", "7", "--temperature", "0.5"],
+      ...["--top-p", "0.9", "--max-tokens", "64", "--no-answer-prefix", "--lengths", "4096, 8k"],
+    );
+    assertEquals(
+      set,
+      '{\n  "bench": [\n    "ours"\n  ],\n  "model": ' + JSON.stringify(model) + ",\n" +
+        '  "judge": null,\n  "limit": 1,\n  "max_input_tokens": null,\n  "samples": 2,\n' +
+        '  "seed": 7,\n  "temperature": 0.5,\n  "top_p": 0.9,\n  "max_tokens": 64,\n' +
+        '  "answer_prefix": false,\n  "lengths": "4096, 8k",\n  "data": {\n    "ours": ' +
+        JSON.stringify(data) + "\n  }\n}\n",
+    );
   } finally {
     await server.close();
   }

@@ -18,6 +18,7 @@ import type { Qwen3 } from "../engine/qwen3.ts";
 import type { Trainer } from "../engine/train_step.ts";
 import { joinPath, writeFileAtomic, writeJsonAtomic } from "../core/fsutil.ts";
 import { InputError } from "../core/errors.ts";
+import { readJsonlTolerant } from "../core/jsonl.ts";
 
 /** What state.json holds besides the weights and the optimizer. */
 export interface RunState {
@@ -119,23 +120,15 @@ export async function latestCheckpoint(
  * and a torn last line; atomic. A missing file is fine.
  */
 export async function truncateLog(path: string, step: number): Promise<void> {
-  let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    await Deno.stat(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return;
     throw e;
   }
-  const keep: string[] = [];
-  for (const line of text.split("\n")) {
-    if (!line.trim()) continue;
-    try {
-      const v = JSON.parse(line);
-      if (typeof v?.step === "number" && v.step > step) continue;
-      keep.push(line);
-    } catch { /* a torn line from the kill */ }
-  }
-  await writeFileAtomic(path, keep.map((l) => l + "\n").join(""));
+  const keep = (await readJsonlTolerant(path))
+    .filter(({ value }) => !(typeof value.step === "number" && value.step > step));
+  await writeFileAtomic(path, keep.map((l) => l.text + "\n").join(""));
 }
 
 /**

@@ -23,6 +23,7 @@ import { build } from "../data/build.ts";
 import { applyOverrides, defaults } from "../core/config_schema.ts";
 import { joinPath, writeFileAtomic, writeJsonAtomic } from "../core/fsutil.ts";
 import { formatDuration } from "../core/progress.ts";
+import { readJsonlTolerant } from "../core/jsonl.ts";
 import { TRAIN_SCHEMA, type TrainConfig } from "./config.ts";
 import {
   answerLengths,
@@ -277,7 +278,7 @@ export async function runRecipe(o: RecipeOptions): Promise<RecipeResult> {
   const delta = mean(diffs);
   const deltaSe = diffs.length > 1 ? statsOf(diffs).std / Math.sqrt(diffs.length) : 0;
   const significant = deltaSe > 0 ? Math.abs(delta) > 2 * deltaSe : false;
-  const metrics = await readSteps(joinPath(o.out, "metrics.jsonl"));
+  const metrics = (await readJsonlTolerant(joinPath(o.out, "metrics.jsonl"))).map((l) => l.value);
   const tokens = metrics.reduce((a, m) => a + ((m.tokens as number) ?? 0), 0);
   const rollouts = metrics.reduce((a, m) => a + ((m.groups as number) ?? 0) * cfg0.rollout.n, 0);
   const budget = {
@@ -405,16 +406,5 @@ async function writeResults(out: string, name: string, model: string, v: Validat
   await writeJsonAtomic(joinPath(dir, "responses.json"), {
     rewards: v.rewards,
     responses: v.responses,
-  });
-}
-
-async function readSteps(path: string): Promise<Record<string, unknown>[]> {
-  const text = await Deno.readTextFile(path).catch(() => "");
-  return text.split("\n").filter((l) => l.trim()).flatMap((l) => {
-    try {
-      return [JSON.parse(l)];
-    } catch {
-      return [];
-    }
   });
 }
