@@ -45,8 +45,14 @@ export type Qwen3Shape = Pick<
   | "tie_word_embeddings"
 >;
 
-/** Size presets for models trained from scratch here. */
-export const PRESETS: Record<"tiny" | "small", Qwen3Shape> = {
+/**
+ * A size preset; a preset that copies a released model also carries that model's vocabulary
+ * (used when no tokenizer gives one, e.g. random weights of the real shape for benchmarks).
+ */
+export type Qwen3Preset = Qwen3Shape & { vocab_size?: number };
+
+/** Size presets: models trained from scratch here, and the real shapes we must run. */
+export const PRESETS: Record<"tiny" | "small" | "qwen3-0.6b", Qwen3Preset> = {
   // ~0.8M non-embedding parameters: fast enough to train on lavapipe in tests.
   tiny: {
     hidden_size: 128,
@@ -69,15 +75,28 @@ export const PRESETS: Record<"tiny" | "small", Qwen3Shape> = {
     max_position_embeddings: 8192,
     tie_word_embeddings: true,
   },
+  // Qwen/Qwen3-0.6B's config.json (0.6B parameters, 0.44B of them outside the embedding):
+  // its tensors exceed one 128 MiB storage binding (the embedding alone is 622 MB in f32).
+  "qwen3-0.6b": {
+    hidden_size: 1024,
+    intermediate_size: 3072,
+    num_hidden_layers: 28,
+    num_attention_heads: 16,
+    num_key_value_heads: 8,
+    head_dim: 128,
+    max_position_embeddings: 40960,
+    tie_word_embeddings: true,
+    vocab_size: 151936,
+  },
 };
 
 /** A full config from a preset (or explicit shape) and the tokenizer's vocabulary size. */
 export function makeConfig(
-  shape: Qwen3Shape | keyof typeof PRESETS,
+  shape: Qwen3Preset | keyof typeof PRESETS,
   vocabSize: number,
   extra: Partial<Qwen3Config> = {},
 ): Qwen3Config {
-  const s = typeof shape === "string" ? PRESETS[shape] : shape;
+  const { vocab_size: _presetVocab, ...s } = typeof shape === "string" ? PRESETS[shape] : shape;
   const cfg: Qwen3Config = {
     architectures: ["Qwen3ForCausalLM"],
     model_type: "qwen3",
