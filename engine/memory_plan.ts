@@ -226,7 +226,8 @@ export function planTrainStep(c: Qwen3Config, o: TrainPlanOptions, b: MemoryBudg
       const p = at({ ...o, tokens: t, checkpoint: true });
       if (p.fits !== false) {
         knob = `micro-batch: optim.recompute=true and train.micro_batch_tokens=${t} ` +
-          `(${Math.ceil(o.tokens / t)} accumulation steps), ${fmt(p.deviceBytes)}`;
+          `(${Math.ceil(o.tokens / t)} accumulation steps; sequences are not split, so this ` +
+          `needs sequences of at most ${t} tokens), ${fmt(p.deviceBytes)}`;
         break;
       }
     }

@@ -61,7 +61,10 @@ Deno.test("train plan: fits, or recompute, or micro-batches, or nothing helps", 
   assert(planTrainStep(qwen, step(16384, true), budget(24)).fits);
   // Tighter: recompute alone is not enough, micro-batches of fewer tokens are.
   const tight = planTrainStep(qwen, step(16384), budget(15));
-  assertMatch(tight.knob!, /micro_batch_tokens=(\d+) \((\d+) accumulation steps\)/);
+  assertMatch(
+    tight.knob!,
+    /micro_batch_tokens=(\d+) \((\d+) accumulation steps; sequences are not split/,
+  );
   const t = Number(/micro_batch_tokens=(\d+)/.exec(tight.knob!)![1]);
   assert(t < 16384 && planTrainStep(qwen, step(t, true), budget(15)).fits === true);
   assert(planTrainStep(qwen, step(2 * t, true), budget(15)).fits === false);
