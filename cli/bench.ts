@@ -14,6 +14,7 @@ import { formatKernelsReport, kernelsReport, matmulBench } from "../bench/kernel
 import { benchHost, formatBenchHeader } from "../bench/header.ts";
 import { attentionBench } from "../bench/attention.ts";
 import { generationBench, trainBench } from "../bench/model.ts";
+import { formatPresetReport, presetBench } from "../bench/preset.ts";
 import { isPreset, PRESET_NAMES } from "../engine/model_config.ts";
 import { evalThroughputBench, formatEvalBench } from "../bench/eval.ts";
 import { dataBench, formatDataBench } from "../bench/data.ts";
@@ -235,11 +236,25 @@ const modelBench = command({
   name: "model",
   summary: "Train-step tokens/s vs PyTorch CPU and the matmul roofline; generation tokens/s.",
   usage:
-    "golongrl bench model [--presets tiny,small] [--seqs S] [--seq-len T] [--batches 1,8,64] [--json] [--out DIR]",
+    "golongrl bench model [--presets tiny,small] [--seqs S] [--seq-len T] [--batches 1,8,64] [--json] [--out DIR]\n" +
+    "golongrl bench model --preset qwen3-0.6b [--seq-len 1024] [--steps 1] [--checkpoint] [--prompt-len 256] [--new-tokens 8]",
   description:
     "Targets: train step >= 50% of its matmul roofline (the step's FLOPs at the measured matmul\n" +
-    "rate); at most 1 readback per 8 decode steps. PyTorch is Debian's python3-torch, when present.",
+    "rate); at most 1 readback per 8 decode steps. PyTorch is Debian's python3-torch, when present.\n" +
+    "With --preset: one model of that shape (random weights, its own vocabulary); a memory plan\n" +
+    "first (the knob to turn when it does not fit), then one warm-up and --steps timed train steps\n" +
+    "(--steps 0: plan, prefill and decode only), prefill and batch-1 decode, each with its ratio.",
   flags: {
+    preset: {
+      type: "string",
+      value: "NAME",
+      choices: PRESET_NAMES,
+      description: "Bench one preset at its real shape (see above) instead of --presets.",
+    },
+    checkpoint: {
+      type: "boolean",
+      description: "With --preset: recompute activations in the backward.",
+    },
     presets: {
       type: "string",
       value: "LIST",
@@ -250,16 +265,14 @@ const modelBench = command({
     "seq-len": {
       type: "integer",
       value: "T",
-      default: 256,
       min: 2,
-      description: "Tokens per sequence.",
+      description: "Tokens per sequence (default 256; 1024 with --preset).",
     },
     steps: {
       type: "integer",
       value: "N",
-      default: 3,
-      min: 1,
-      description: "Timed steps (best is kept).",
+      min: 0,
+      description: "Timed steps, best kept (default 3; 1 with --preset, where 0 skips training).",
     },
     vocab: {
       type: "integer",
@@ -277,16 +290,14 @@ const modelBench = command({
     "new-tokens": {
       type: "integer",
       value: "N",
-      default: 32,
       min: 1,
-      description: "Generated tokens per sequence.",
+      description: "Generated tokens per sequence (default 32; 8 with --preset).",
     },
     "prompt-len": {
       type: "integer",
       value: "N",
-      default: 64,
       min: 1,
-      description: "Prompt tokens.",
+      description: "Prompt tokens (default 64; 256 with --preset).",
     },
     "no-torch": { type: "boolean", description: "Skip the PyTorch reference." },
     json: { type: "boolean", description: "Print JSON." },
@@ -295,6 +306,29 @@ const modelBench = command({
   },
   async run({ io, flags }) {
     const cmd = "golongrl bench model";
+    if (flags.preset !== undefined) {
+      const gpu = await acquireGpu(gpuOptions(flags));
+      const log = (line: string) => {
+        if (!flags.quiet) io.err(`bench model: ${line}\n`);
+      };
+      const r = await presetBench(gpu, flags.preset, {
+        seqLen: flags["seq-len"] ?? 1024,
+        checkpoint: flags.checkpoint,
+        steps: flags.steps ?? 1,
+        promptLen: flags["prompt-len"] ?? 256,
+        newTokens: flags["new-tokens"] ?? 8,
+        vocab: flags.vocab,
+        log,
+      }).finally(() => gpu.destroy());
+      const host = benchHost(gpu.description.description);
+      return await emit(io, flags, "model", { host, ...r }, formatPresetReport(host, r));
+    }
+    // Without --preset: the defaults of the small-model bench.
+    const seqLen = flags["seq-len"] ?? 256, steps = flags.steps ?? 3;
+    const promptLen = flags["prompt-len"] ?? 64, newTokens = flags["new-tokens"] ?? 32;
+    if (steps < 1) {
+      throw new UsageError("--steps must be at least 1 without --preset", `${cmd} --help`);
+    }
     const presets = flags.presets.split(",").map((s) => s.trim()).map((p) => {
       if (!isPreset(p)) throw new UsageError(`--presets: unknown preset "${p}"`, `${cmd} --help`);
       return p;
@@ -311,8 +345,8 @@ const modelBench = command({
       train.push(
         await trainBench(gpu, p, {
           seqs: flags.seqs,
-          seqLen: flags["seq-len"],
-          steps: flags.steps,
+          seqLen: seqLen,
+          steps,
           vocab: flags.vocab,
           torch: !flags["no-torch"],
         }),
@@ -321,15 +355,15 @@ const modelBench = command({
     }
     const gen = await generationBench(gpu, "tiny", {
       batches,
-      promptLen: flags["prompt-len"],
-      newTokens: flags["new-tokens"],
+      promptLen: promptLen,
+      newTokens: newTokens,
       vocab: flags.vocab,
     });
     progress.finish();
     gpu.destroy();
     const result = { adapter: gpu.description.description, train, generation: gen };
     const text = formatBenchHeader(benchHost(result.adapter)) +
-      `\ntrain step (${flags.seqs} x ${flags["seq-len"]} tokens, vocab ${flags.vocab})\n` +
+      `\ntrain step (${flags.seqs} x ${seqLen} tokens, vocab ${flags.vocab})\n` +
       textTable(
         [
           "preset",
@@ -356,7 +390,7 @@ const modelBench = command({
           fmtNum(r.torchRatio, 2),
         ]),
       ) +
-      `\ngeneration (tiny, prompt ${flags["prompt-len"]}, ${flags["new-tokens"]} new tokens)\n` +
+      `\ngeneration (tiny, prompt ${promptLen}, ${newTokens} new tokens)\n` +
       textTable(
         ["batch", "tok/s", "decode steps", "readbacks", "readbacks/step"],
         gen.map((r) => [

@@ -46,7 +46,7 @@ export type Qwen3Shape = Pick<
 >;
 
 /** Names of the size presets, in order of size. */
-export const PRESET_NAMES = ["tiny", "small"] as const;
+export const PRESET_NAMES = ["tiny", "small", "qwen3-0.6b"] as const;
 export type PresetName = typeof PRESET_NAMES[number];
 
 /** Whether `name` is a preset's name. */
@@ -54,8 +54,14 @@ export function isPreset(name: string): name is PresetName {
   return (PRESET_NAMES as readonly string[]).includes(name);
 }
 
-/** Size presets for models trained from scratch here. */
-export const PRESETS: Record<PresetName, Qwen3Shape> = {
+/**
+ * A size preset; a preset that copies a released model also carries that model's vocabulary
+ * (used when no tokenizer gives one, e.g. random weights of the real shape for benchmarks).
+ */
+export type Qwen3Preset = Qwen3Shape & { vocab_size?: number };
+
+/** Size presets: models trained from scratch here, and the real shapes we must run. */
+export const PRESETS: Record<PresetName, Qwen3Preset> = {
   // ~0.8M non-embedding parameters: fast enough to train on lavapipe in tests.
   tiny: {
     hidden_size: 128,
@@ -78,15 +84,28 @@ export const PRESETS: Record<PresetName, Qwen3Shape> = {
     max_position_embeddings: 8192,
     tie_word_embeddings: true,
   },
+  // Qwen/Qwen3-0.6B's config.json (0.6B parameters, 0.44B of them outside the embedding):
+  // its tensors exceed one 128 MiB storage binding (the embedding alone is 622 MB in f32).
+  "qwen3-0.6b": {
+    hidden_size: 1024,
+    intermediate_size: 3072,
+    num_hidden_layers: 28,
+    num_attention_heads: 16,
+    num_key_value_heads: 8,
+    head_dim: 128,
+    max_position_embeddings: 40960,
+    tie_word_embeddings: true,
+    vocab_size: 151936,
+  },
 };
 
 /** A full config from a preset (or explicit shape) and the tokenizer's vocabulary size. */
 export function makeConfig(
-  shape: Qwen3Shape | keyof typeof PRESETS,
+  shape: Qwen3Preset | keyof typeof PRESETS,
   vocabSize: number,
   extra: Partial<Qwen3Config> = {},
 ): Qwen3Config {
-  const s = typeof shape === "string" ? PRESETS[shape] : shape;
+  const { vocab_size: _presetVocab, ...s } = typeof shape === "string" ? PRESETS[shape] : shape;
   const cfg: Qwen3Config = {
     architectures: ["Qwen3ForCausalLM"],
     model_type: "qwen3",

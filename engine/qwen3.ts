@@ -118,6 +118,36 @@ export interface ForwardState {
 /** Largest logits chunk, in bytes: bounds memory for long T (a multiple of 64 vocab rows). */
 const LOGITS_CHUNK_BYTES = 32 * 2 ** 20;
 
+/**
+ * Vocabulary rows per LM-head chunk for T tokens: the logits chunk stays under 32 MiB and one
+ * binding, the weight rows under one binding; a multiple of 64 rows (256-byte aligned windows).
+ */
+export function vocabChunkFor(
+  dims: Pick<Dims, "V" | "H">,
+  T: number,
+  maxBinding: number,
+): number {
+  const { V, H } = dims;
+  const byLogits = Math.floor(Math.min(LOGITS_CHUNK_BYTES, maxBinding) / (4 * Math.max(T, 1)));
+  const byWeight = Math.floor(maxBinding / (4 * H));
+  const c = Math.max(64, Math.floor(Math.min(byLogits, byWeight) / 64) * 64);
+  return c >= V ? V : c;
+}
+
+/** One layer's backward temporaries: allocated once per backward and reused by every layer. */
+export interface LayerGradTemps {
+  dAct: Tensor; // [T, I]
+  dGate: Tensor; // [T, I]
+  dUp: Tensor; // [T, I]
+  dXn: Tensor; // [T, H]
+  dAttn: Tensor; // [T, hq*d]
+  dq: Tensor; // [T, hq*d]
+  dk: Tensor; // [T, hkv*d]
+  dv: Tensor; // [T, hkv*d]
+  dqRaw: Tensor; // [T, hq*d]
+  dkRaw: Tensor; // [T, hkv*d]
+}
+
 export class Qwen3 {
   readonly dims: Dims;
 
@@ -283,12 +313,7 @@ export class Qwen3 {
 
   /** The vocabulary chunk size for T tokens: a multiple of 64 rows (256-byte aligned windows). */
   vocabChunk(T: number): number {
-    const { V, H } = this.dims;
-    const maxBinding = this.gpu.limits.maxStorageBufferBindingSize;
-    const byLogits = Math.floor(Math.min(LOGITS_CHUNK_BYTES, maxBinding) / (4 * Math.max(T, 1)));
-    const byWeight = Math.floor(maxBinding / (4 * H));
-    const c = Math.max(64, Math.floor(Math.min(byLogits, byWeight) / 64) * 64);
-    return c >= V ? V : c;
+    return vocabChunkFor(this.dims, T, this.gpu.limits.maxStorageBufferBindingSize);
   }
 
   /** Activation tensors for one layer over T tokens. */
@@ -426,7 +451,7 @@ export class Qwen3 {
    */
   private async layerBackward(
     rec: Recorder,
-    s: Scratch,
+    tmp: LayerGradTemps,
     lp: LayerParams,
     g: LayerParams,
     xIn: Tensor,
@@ -437,11 +462,9 @@ export class Qwen3 {
     const { gpu } = this;
     const { H, I, hq, hkv, d, theta } = this.dims;
     const T = b.T;
-    // MLP block.
-    const dAct = s.tensor([T, I]),
-      dGate = s.tensor([T, I]),
-      dUp = s.tensor([T, I]),
-      dXn = s.tensor([T, H]);
+    // MLP block. The temporaries are shared by all layers: each is written before it is read
+    // within this layer, and the GPU runs the recording in order.
+    const { dAct, dGate, dUp, dXn, dAttn, dq, dk, dv, dqRaw, dkRaw } = tmp;
     await this.linearBackInput(rec, dX.buffer, lp.down, dAct.buffer, T);
     await this.linearBackWeight(rec, dX.buffer, a.act.buffer, g.down, T);
     await swigluBackward(gpu, rec, {
@@ -468,9 +491,6 @@ export class Qwen3 {
       accumulateDX: true,
     });
     // Attention block.
-    const dAttn = s.tensor([T, hq * d]);
-    const dq = s.tensor([T, hq * d]), dk = s.tensor([T, hkv * d]), dv = s.tensor([T, hkv * d]);
-    const dqRaw = s.tensor([T, hq * d]), dkRaw = s.tensor([T, hkv * d]);
     await this.linearBackInput(rec, dX.buffer, lp.o, dAttn.buffer, T);
     await this.linearBackWeight(rec, dX.buffer, a.attn.buffer, g.o, T);
     await attentionBackward(gpu, rec, {
@@ -808,13 +828,26 @@ export class Qwen3 {
     // Layers, last to first; with checkpointing, recompute each layer's activations first.
     const recompute = st.opts.checkpoint ? this.allocActs(s, T) : undefined;
     const scratchOut = recompute ? s.tensor([T, H]) : undefined;
+    const { I, hq, hkv, d } = this.dims;
+    const tmp: LayerGradTemps = {
+      dAct: s.tensor([T, I]),
+      dGate: s.tensor([T, I]),
+      dUp: s.tensor([T, I]),
+      dXn: s.tensor([T, H]),
+      dAttn: s.tensor([T, hq * d]),
+      dq: s.tensor([T, hq * d]),
+      dk: s.tensor([T, hkv * d]),
+      dv: s.tensor([T, hkv * d]),
+      dqRaw: s.tensor([T, hq * d]),
+      dkRaw: s.tensor([T, hkv * d]),
+    };
     for (let l = L - 1; l >= 0; l--) {
       let a = st.acts[l];
       if (!a) {
         a = recompute!;
         await this.layerForward(rec, this.p.layers[l], st.xs[l], scratchOut!, b, a);
       }
-      await this.layerBackward(rec, s, this.p.layers[l], G.layers[l], st.xs[l], a, dX, b);
+      await this.layerBackward(rec, tmp, this.p.layers[l], G.layers[l], st.xs[l], a, dX, b);
     }
     await embeddingBackward(gpu, rec, {
       ids: b.ids.buffer,

@@ -4,7 +4,7 @@ import { acquireGpu, type Gpu } from "../core/gpu/device.ts";
 import { BufferPool, sizeClass } from "../core/gpu/pool.ts";
 import { Recorder, storageBuffer, uploadBuffer } from "../core/gpu/recorder.ts";
 import { pipeline } from "../core/gpu/pipelines.ts";
-import { axpy, axpyRef } from "../kernels/axpy.ts";
+import { axpy, AXPY_WGSL, axpyRef } from "../kernels/axpy.ts";
 import { matmulNaive, matmulRef } from "../kernels/matmul_naive.ts";
 import { roundF16, roundF16Ref } from "../kernels/cast_f16.ts";
 import { mulberry32 } from "../core/rng.ts";
@@ -275,5 +275,44 @@ Deno.test({
         `${rows}x${cols}`,
       );
     }
+  },
+});
+
+Deno.test({
+  name: "a storage binding over the device's limit is refused when recorded, naming the kernel",
+  ...opts,
+  fn: async () => {
+    const g = await gpu();
+    const pool = new BufferPool(g);
+    const limit = g.device.limits.maxStorageBufferBindingSize;
+    const big = g.device.createBuffer({
+      label: "big",
+      size: limit + 256,
+      usage: GPUBufferUsage.STORAGE,
+    });
+    const y = storageBuffer(g, 16);
+    const rec = new Recorder(g, pool);
+    // Whole, and as a window too long by one word: both refused before the submission.
+    await assertRejects(
+      () => axpy(g, rec, 1, big, y, 4),
+      new RegExp(`dispatch "axpy": binding 0 \\(big\\) is ${limit + 256} bytes, over the`),
+    );
+    const pipe = await pipeline(g, "axpy-window", AXPY_WGSL);
+    assertThrows(
+      () => rec.dispatch(pipe, [{ buffer: big, offset: 0, size: limit + 4 }, y], 1, "win"),
+      /dispatch "win": binding 0 \(big\) is \d+ bytes/,
+    );
+    // A window at the limit is fine.
+    rec.dispatch(
+      pipe,
+      [{ buffer: big, offset: 256, size: limit }, y, {
+        uniform: new Uint8Array(16),
+      }],
+      1,
+      "win",
+    );
+    await rec.submit();
+    g.check();
+    big.destroy();
   },
 });

@@ -61,6 +61,28 @@ export class Recorder {
     return this.querySet !== undefined;
   }
 
+  /**
+   * Refuses, at recording time and naming the dispatch, a storage binding over the device's
+   * binding limit: WebGPU would only report it later, as a validation error without the kernel.
+   * Tensors larger than one binding (a 151k-row embedding, its gradient and moments) must be
+   * bound window by window by their launchers (kernels/elementwise.ts: spans, bindWindow).
+   */
+  private checkBindingSizes(bindings: Binding[], label: string): void {
+    const limit = this.gpu.device.limits.maxStorageBufferBindingSize;
+    bindings.forEach((b, i) => {
+      if (!(b instanceof GPUBuffer) && "uniform" in b) return;
+      const size = b instanceof GPUBuffer ? b.size : (b.size ?? b.buffer.size - (b.offset ?? 0));
+      if (size > limit) {
+        const buf = b instanceof GPUBuffer ? b : b.buffer;
+        throw new GpuError(
+          `dispatch "${label}": binding ${i}${buf.label ? ` (${buf.label})` : ""} is ${size} ` +
+            `bytes, over the device's ${limit}-byte storage-binding limit; its launcher must ` +
+            "bind the tensor in windows",
+        );
+      }
+    });
+  }
+
   private bindGroup(pipe: GPUComputePipeline, bindings: Binding[]): GPUBindGroup {
     const entries: GPUBindGroupEntry[] = bindings.map((b, binding) => {
       if (b instanceof GPUBuffer) return { binding, resource: { buffer: b } };
@@ -98,6 +120,7 @@ export class Recorder {
       );
     }
     if (x === 0 || y === 0 || z === 0) return;
+    this.checkBindingSizes(bindings, label);
     const group = this.bindGroup(pipe, bindings);
     if (this.querySet && this.queryLabels.length + 2 <= MAX_TIMESTAMPS) {
       this.endPass();

@@ -1,0 +1,393 @@
+/**
+ * `golongrl bench model --preset NAME`: a model of a real shape (random weights made on the fly,
+ * no download) trained and run at that shape, every figure beside a reference measured in the
+ * same run:
+ * - the memory plan first (engine/memory_plan.ts): whether the step fits the adapter and host,
+ *   and the knob to turn when it does not; the step is not attempted when it does not fit;
+ * - one full train step (forward, backward, AdamW) of T tokens: its time against its matmul
+ *   roofline (the step's FLOPs at the tuned NT matmul's rate on the step's dominant shape), its
+ *   device memory against the plan, and the process's peak resident memory;
+ * - prefill of P tokens against its matmul roofline, and decode at batch 1 against its
+ *   bandwidth limit (bytes of weights and KV cache read per step at the copy bandwidth).
+ */
+import { fmtNum, textTable } from "../core/text_table.ts";
+import type { Gpu } from "../core/gpu/device.ts";
+import { BufferPool } from "../core/gpu/pool.ts";
+import { Recorder } from "../core/gpu/recorder.ts";
+import { mulberry32 } from "../core/rng.ts";
+import { empty } from "../core/tensor.ts";
+import {
+  makeConfig,
+  paramCount,
+  type PresetName,
+  PRESETS,
+  type Qwen3Config,
+} from "../engine/model_config.ts";
+import { initParams } from "../engine/checkpoint.ts";
+import { ParamSet } from "../engine/params.ts";
+import { packSequences, Qwen3 } from "../engine/qwen3.ts";
+import { DEFAULT_OPTIM, meanCeCoef, Trainer } from "../engine/train_step.ts";
+import { generate } from "../engine/generate.ts";
+import {
+  formatPlan,
+  type MemoryBudget,
+  memoryBudget,
+  type MemoryPlan,
+  planGeneration,
+  planTrainStep,
+} from "../engine/memory_plan.ts";
+import { matmulRate, trainStepFlops } from "./model.ts";
+import { type BenchRow, compare, contextRow, num } from "./report.ts";
+import { type BenchHost, formatBenchHeader } from "./header.ts";
+
+export interface PresetBenchOptions {
+  /** Tokens of the train step (one sequence). */
+  seqLen: number;
+  /** Recompute activations in the backward. */
+  checkpoint: boolean;
+  /** Timed train steps after one warm-up step (compiles and autotunes); 0 skips training. */
+  steps: number;
+  promptLen: number;
+  /** Decode steps timed at batch 1. */
+  newTokens: number;
+  /** Vocabulary when the preset has none of its own. */
+  vocab: number;
+  log: (line: string) => void;
+}
+
+export interface PresetBenchResult {
+  preset: string;
+  config: Qwen3Config;
+  params: number;
+  /** Tokens of the train step (planned, and run unless trainSkipped). */
+  seqLen: number;
+  budget: MemoryBudget;
+  trainPlan: MemoryPlan;
+  generationPlan: MemoryPlan;
+  train: {
+    tokens: number;
+    checkpoint: boolean;
+    warmupMs: number;
+    msPerStep: number;
+    loss: number;
+    stepGflop: number;
+    /** The tuned NT matmul on the step's dominant shape (tokens x I x H). */
+    ntGflops: number;
+    rooflineMs: number;
+    /** Weights, gradients, moments and the step's scratch (pool high-water). */
+    deviceBytes: number;
+  } | null;
+  /** Why there is no train figure (the plan said it does not fit, or --steps 0). */
+  trainSkipped: string | null;
+  prefill: { tokens: number; ms: number; gflop: number; ntGflops: number; rooflineMs: number };
+  decode: {
+    tokens: number;
+    msPerToken: number;
+    bytesPerStep: number;
+    /** Copy bandwidth measured in this run (bytes read + written per second). */
+    bandwidthGBs: number;
+    limitMs: number;
+  };
+  /** The process's peak resident memory (VmHWM), bytes; null off Linux. */
+  peakRssBytes: number | null;
+  rows: BenchRow[];
+}
+
+/** Peak resident memory of this process (Linux /proc/self/status VmHWM), or null. */
+export function peakRss(): number | null {
+  try {
+    const m = /VmHWM:\s+(\d+)\s+kB/.exec(Deno.readTextFileSync("/proc/self/status"));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Device copy bandwidth, bytes read + written per second (copies of a 256 MiB buffer). */
+export async function copyBandwidth(gpu: Gpu, bytes = 256 * 2 ** 20, reps = 4): Promise<number> {
+  const size = Math.min(bytes, Math.floor(gpu.limits.maxBufferSize / 256) * 256);
+  const pool = new BufferPool(gpu);
+  const a = empty(gpu, [size / 4]), b = empty(gpu, [size / 4]);
+  const run = async () => {
+    const rec = new Recorder(gpu, pool);
+    for (let i = 0; i < reps; i++) rec.copy(a.buffer, 0, b.buffer, 0, size);
+    await rec.submit();
+    await gpu.device.queue.onSubmittedWorkDone();
+  };
+  await run();
+  let best = Infinity;
+  for (let i = 0; i < 2; i++) {
+    const t0 = performance.now();
+    await run();
+    best = Math.min(best, performance.now() - t0);
+  }
+  a.buffer.destroy();
+  b.buffer.destroy();
+  return (2 * size * reps) / (best / 1000);
+}
+
+/** Bytes a batch-1 decode step reads: every weight matrix and norm once, and the KV cache. */
+export function decodeBytesPerStep(c: Qwen3Config, context: number, weightBytes: number): number {
+  const kv = 2 * c.num_hidden_layers * c.num_key_value_heads * c.head_dim * 4 * context;
+  return paramCount(c) * weightBytes + kv;
+}
+
+const GIB = 2 ** 30;
+const sec = (ms: number) => ms < 10_000 ? `${ms.toFixed(0)} ms` : `${(ms / 1000).toFixed(1)} s`;
+
+/** Runs the preset bench (see the module comment). */
+export async function presetBench(
+  gpu: Gpu,
+  preset: PresetName,
+  o: PresetBenchOptions,
+): Promise<PresetBenchResult> {
+  const config = makeConfig(preset, PRESETS[preset].vocab_size ?? o.vocab);
+  const params = paramCount(config);
+  const T = o.seqLen;
+  const budget = memoryBudget(gpu.device.limits, gpu.description.kind);
+  const maxBindingSize = gpu.device.limits.maxStorageBufferBindingSize;
+  const trainPlan = planTrainStep(config, {
+    tokens: T,
+    checkpoint: o.checkpoint,
+    ntBackward: gpu.description.kind === "software",
+    maxBindingSize,
+  }, budget);
+  const generationPlan = planGeneration(config, {
+    batch: 1,
+    positions: o.promptLen + o.newTokens + 1,
+    prefillTokens: o.promptLen,
+    weights: "f32",
+    maxBindingSize,
+  }, budget);
+  o.log(formatPlan(`memory plan, train step of ${T} tokens`, trainPlan).trimEnd());
+  o.log(formatPlan(`memory plan, prefill ${o.promptLen} + decode`, generationPlan).trimEnd());
+  const trainSkipped = o.steps === 0
+    ? "not run (--steps 0)"
+    : trainPlan.fits === false
+    ? `does not fit: ${trainPlan.reasons.join("; ")}; knob: ${trainPlan.knob}`
+    : null;
+  if (generationPlan.fits === false) {
+    throw new Error(
+      `${preset}: generation does not fit: ${generationPlan.reasons.join("; ")}; knob: ${
+        generationPlan.knob ?? "none"
+      }`,
+    );
+  }
+
+  const t0 = performance.now();
+  o.log(`building ${params.toLocaleString("en-US")} random f32 parameters (${preset}, seed 0)`);
+  let host: Map<string, Float32Array> | undefined = initParams(config, 0);
+  const pool = new BufferPool(gpu);
+  const weights = ParamSet.fromHost(gpu, config, host);
+  host = undefined; // the device holds them now; let the host copy go
+  o.log(`weights on the device after ${sec(performance.now() - t0)}`);
+  const model = new Qwen3(gpu, pool, config, weights);
+  const rand = mulberry32(1);
+  const V = config.vocab_size;
+  const randomIds = (n: number) => Array.from({ length: n }, () => Math.floor(rand() * V));
+
+  let train: PresetBenchResult["train"] = null;
+  if (!trainSkipped) {
+    const trainer = new Trainer(model, { ...DEFAULT_OPTIM, checkpoint: o.checkpoint });
+    const batch = packSequences([randomIds(T)]);
+    const coef = meanCeCoef(batch);
+    o.log(`train step 1 (warm-up: compiles and autotunes) of ${T} tokens...`);
+    let t = performance.now();
+    await trainer.trainStep(batch, coef);
+    const warmupMs = performance.now() - t;
+    o.log(`warm-up step: ${sec(warmupMs)}`);
+    let best = Infinity, loss = NaN;
+    for (let i = 0; i < o.steps; i++) {
+      o.log(`timed train step ${i + 1}/${o.steps}...`);
+      t = performance.now();
+      const r = await trainer.trainStep(batch, coef);
+      const ms = performance.now() - t;
+      if (ms < best) [best, loss] = [ms, r.loss];
+      o.log(`train step ${i + 1}: ${sec(ms)}, loss ${r.loss.toFixed(4)}`);
+    }
+    const deviceBytes = 4 * params * 4 + pool.stats.allocatedBytes;
+    trainer.destroy();
+    pool.trim();
+    o.log("measuring the NT matmul on the step's shape...");
+    const ntGflops = await matmulRate(gpu, T, config.intermediate_size, config.hidden_size);
+    const flops = trainStepFlops(config, 1, T);
+    train = {
+      tokens: T,
+      checkpoint: o.checkpoint,
+      warmupMs,
+      msPerStep: best,
+      loss,
+      stepGflop: flops / 1e9,
+      ntGflops,
+      rooflineMs: flops / (ntGflops * 1e6),
+      deviceBytes,
+    };
+  } else o.log(`train step: ${trainSkipped}`);
+
+  // Prefill and decode at batch 1: generate with 1 new token (the prefill samples it) and with
+  // 1 + N; the difference is N decode steps.
+  const prompt = randomIds(o.promptLen);
+  const gen = (n: number) =>
+    generate(model, [prompt], {
+      n: 1,
+      maxNewTokens: n,
+      temperature: 1,
+      topP: 1,
+      topK: 0,
+      seed: 0,
+      eosIds: [],
+    });
+  o.log(`generation warm-up (compiles): prompt ${o.promptLen} + 2 tokens...`);
+  await gen(2);
+  o.log("prefill...");
+  let t = performance.now();
+  await gen(1);
+  const prefillMs = performance.now() - t;
+  o.log(`prefill: ${sec(prefillMs)}; decode of ${o.newTokens} tokens...`);
+  t = performance.now();
+  await gen(1 + o.newTokens);
+  const decodeMs = (performance.now() - t - prefillMs) / o.newTokens;
+  weights.destroy();
+  pool.trim();
+  o.log("measuring the NT matmul on the prefill shape and the copy bandwidth...");
+  const prefillNt = await matmulRate(
+    gpu,
+    o.promptLen,
+    config.intermediate_size,
+    config.hidden_size,
+  );
+  const bandwidth = await copyBandwidth(gpu);
+  const prefillFlops = trainStepFlops(config, 1, o.promptLen) / 3;
+  const context = o.promptLen + o.newTokens / 2;
+  const bytesPerStep = decodeBytesPerStep(config, context, 4);
+  const result: Omit<PresetBenchResult, "rows"> = {
+    preset,
+    config,
+    params,
+    seqLen: T,
+    budget,
+    trainPlan,
+    generationPlan,
+    train,
+    trainSkipped,
+    prefill: {
+      tokens: o.promptLen,
+      ms: prefillMs,
+      gflop: prefillFlops / 1e9,
+      ntGflops: prefillNt,
+      rooflineMs: prefillFlops / (prefillNt * 1e6),
+    },
+    decode: {
+      tokens: o.newTokens,
+      msPerToken: decodeMs,
+      bytesPerStep,
+      bandwidthGBs: bandwidth / 1e9,
+      limitMs: bytesPerStep / bandwidth * 1000,
+    },
+    peakRssBytes: peakRss(),
+  };
+  return { ...result, rows: presetRows(result) };
+}
+
+/** The report rows: each figure beside its reference, as a ratio (above 1: better). */
+export function presetRows(r: Omit<PresetBenchResult, "rows">): BenchRow[] {
+  const suite = "model";
+  const p = r.preset, rows: BenchRow[] = [];
+  const tr = r.train;
+  const stepFigure =
+    `train step, ${p} (${r.params} params), 1 x ${r.seqLen} tokens, forward + backward + AdamW${
+      tr?.checkpoint ? ", recompute" : ""
+    }`;
+  rows.push(
+    compare({
+      suite,
+      figure: stepFigure,
+      value: tr?.msPerStep ?? null,
+      unit: "ms",
+      reference: `matmul roofline (step FLOPs at the tuned NT rate, ${
+        num(tr?.ntGflops ?? null)
+      } GFLOP/s)`,
+      referenceValue: tr?.rooflineMs ?? null,
+      better: "lower",
+      target: ">= 0.5",
+      why: r.trainSkipped ?? undefined,
+      gflops: tr ? tr.stepGflop / (tr.msPerStep / 1000) : null,
+    }),
+    compare({
+      suite,
+      figure: `train step device memory, ${p} (weights, gradients, moments, scratch)`,
+      value: tr ? tr.deviceBytes / GIB : null,
+      unit: "GiB",
+      reference: "the memory plan's estimate",
+      referenceValue: r.trainPlan.deviceBytes / GIB,
+      better: "lower",
+      target: "~1 (an estimate)",
+      why: r.trainSkipped ?? undefined,
+    }),
+    compare({
+      suite,
+      figure: `prefill, ${p}, ${r.prefill.tokens} tokens, batch 1`,
+      value: r.prefill.ms,
+      unit: "ms",
+      reference: `matmul roofline (forward FLOPs at the tuned NT rate, ${
+        num(r.prefill.ntGflops)
+      } GFLOP/s)`,
+      referenceValue: r.prefill.rooflineMs,
+      better: "lower",
+      target: ">= 0.5",
+      gflops: r.prefill.gflop / (r.prefill.ms / 1000),
+    }),
+    compare({
+      suite,
+      figure: `decode, ${p}, batch 1, ${r.decode.tokens} tokens after the prompt`,
+      value: r.decode.msPerToken,
+      unit: "ms/token",
+      reference: `bandwidth limit (${num(r.decode.bytesPerStep / 2 ** 20)} MiB read per step at ${
+        num(r.decode.bandwidthGBs)
+      } GB/s copy bandwidth)`,
+      referenceValue: r.decode.limitMs,
+      better: "lower",
+      target: ">= 0.5",
+    }),
+    contextRow({
+      suite,
+      figure: "peak resident memory of the process",
+      value: r.peakRssBytes === null ? null : r.peakRssBytes / GIB,
+      unit: "GiB",
+      why: r.budget.unified
+        ? "context: a software adapter's memory is this process's, so this includes the device's"
+        : "context: host memory only; the device's is above",
+    }),
+  );
+  return rows;
+}
+
+/** The text report. */
+export function formatPresetReport(host: BenchHost, r: PresetBenchResult): string {
+  const c = r.config;
+  return formatBenchHeader(host) +
+    `\n${r.preset}: ${
+      r.params.toLocaleString("en-US")
+    } parameters (random, f32); vocab ${c.vocab_size}, ` +
+    `hidden ${c.hidden_size}, ${c.num_hidden_layers} layers, heads ${c.num_attention_heads}/` +
+    `${c.num_key_value_heads} kv x ${c.head_dim}, mlp ${c.intermediate_size}, tied ${c.tie_word_embeddings}\n\n` +
+    formatPlan(`memory plan, train step of ${r.seqLen} tokens`, r.trainPlan) +
+    formatPlan(`memory plan, prefill ${r.prefill.tokens} + decode`, r.generationPlan) +
+    (r.train
+      ? `\ntrain step: warm-up ${sec(r.train.warmupMs)} (compiles), best timed ${
+        sec(r.train.msPerStep)
+      }, loss ${r.train.loss.toFixed(4)}, ${fmtNum(r.train.stepGflop, 1)} GFLOP\n`
+      : `\ntrain step: ${r.trainSkipped}\n`) +
+    "\nratio: above 1 means better than the reference (reference / figure for times)\n" +
+    textTable(
+      ["figure", "value", "reference", "reference value", "ratio", "target"],
+      r.rows.map((row) => [
+        row.figure,
+        row.value === null ? "-" : `${num(row.value)} ${row.unit}`,
+        row.reference,
+        row.referenceValue === null ? "-" : `${num(row.referenceValue)} ${row.unit}`,
+        row.ratio !== null ? num(row.ratio) : `none: ${row.noRatio}`,
+        row.target,
+      ]),
+    );
+}

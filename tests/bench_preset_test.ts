@@ -1,0 +1,54 @@
+/**
+ * `golongrl bench model --preset`: the memory plan before the step, the step's measured device
+ * memory against it, every figure beside its reference with a ratio, progress on stderr. Run on
+ * the tiny preset (the qwen3-0.6b run takes minutes of a whole machine: the lead runs it).
+ */
+import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { cli } from "./helpers.ts";
+import type { PresetBenchResult } from "../bench/preset.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+const small = ["--preset", "tiny", "--seq-len", "32", "--prompt-len", "8", "--new-tokens", "2"];
+
+Deno.test({
+  name: "bench model --preset: plan, train step, prefill and decode, each with its ratio",
+  ...opts,
+  fn: async () => {
+    const r = await cli("bench", "model", ...small, "--steps", "1", "--json");
+    assertEquals(r.code, 0, r.err);
+    const j = JSON.parse(r.out) as PresetBenchResult;
+    assertEquals(j.preset, "tiny");
+    assertEquals(j.trainPlan.fits, true);
+    assert(j.train !== null && j.trainSkipped === null);
+    assertEquals(j.train.tokens, 32);
+    // The plan is what the step allocated (weights, gradients, moments and the pool's scratch).
+    const memory = j.rows.find((row) => row.figure.startsWith("train step device memory"))!;
+    assert(memory.ratio! > 0.9 && memory.ratio! < 1.1, `plan / measured ${memory.ratio}`);
+    for (const row of j.rows.filter((row) => !row.figure.startsWith("peak resident"))) {
+      assert(row.ratio !== null && Number.isFinite(row.ratio) && row.ratio > 0, row.figure);
+      assert(row.value! > 0 && row.referenceValue! > 0, row.figure);
+    }
+    assert(j.decode.bandwidthGBs > 0 && j.decode.bytesPerStep > 4 * j.params);
+    // Progress: the plan before the step, each phase as it starts.
+    const plan = r.err.indexOf("memory plan, train step of 32 tokens");
+    const warm = r.err.indexOf("train step 1 (warm-up");
+    assert(plan >= 0 && warm > plan, r.err);
+    assertMatch(r.err, /prefill\.\.\./);
+  },
+});
+
+Deno.test({
+  name: "bench model --preset --steps 0: no train step, and the report says why",
+  ...opts,
+  fn: async () => {
+    const r = await cli("bench", "model", ...small, "--steps", "0", "--quiet");
+    assertEquals(r.code, 0, r.err);
+    assertEquals(r.err, "");
+    assertMatch(r.out, /memory plan, train step of 32 tokens: .* GiB on the device at the peak/);
+    assertMatch(r.out, /train step: not run \(--steps 0\)/);
+    assertMatch(r.out, /decode, tiny, batch 1, 2 tokens after the prompt .* >= 0\.5/);
+    const bad = await cli("bench", "model", "--steps", "0");
+    assertEquals(bad.code, 2);
+    assertMatch(bad.err, /--steps must be at least 1 without --preset/);
+  },
+});
