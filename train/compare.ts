@@ -231,7 +231,7 @@ export async function compareRuns(
 // ---------------------------------------------------------------------------
 // Report
 
-const f3 = (x: number) => (isNum(x) ? x.toFixed(3) : "–");
+const f3 = (x: number) => (isNum(x) ? x.toFixed(3).replace(/^-/, "−") : "–");
 const signed = (x: number) => (isNum(x) ? (x >= 0 ? "+" : "−") + Math.abs(x).toFixed(3) : "–");
 /** "+0.012 [−0.010, +0.034]"; without an interval (one seed) just the mean. */
 function ciText(c: Ci, sign = false): string {
