@@ -9,6 +9,8 @@ import {
   estimatorNames,
   ESTIMATORS,
   groupStats,
+  singleGroupShare,
+  taskPoolingWarning,
 } from "../train/advantage.ts";
 
 const EPS = 1e-6;
@@ -608,4 +610,41 @@ Deno.test("golongrl advantage: bad lines name file, line and field; nothing is w
   assertEquals(m.code, 2);
   assertMatch(m.err, /--estimator is required/);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("tmn is grpo when every task holds one prompt group; the trainer warns before that", () => {
+  const rnd = mulberry32(7);
+  const batch = (groupsPerTask: number): AdvantageInput[] => {
+    const out: AdvantageInput[] = [];
+    for (const task of ["em", "f1", "ndcg"]) {
+      for (let g = 0; g < groupsPerTask; g++) {
+        // Reward scales differ by task: binary, [0, 1], [0, 0.2].
+        const scale = task === "ndcg" ? 0.2 : 1;
+        for (let i = 0; i < 4; i++) {
+          const r = task === "em" ? (rnd() < 0.5 ? 1 : 0) : scale * rnd();
+          out.push({ uid: `${task}-${g}`, task, reward: i === 0 ? scale : i === 1 ? 0 : r });
+        }
+      }
+    }
+    return out;
+  };
+  const one = batch(1);
+  const g1 = computeAdvantages("grpo", one).advantages;
+  const t1 = computeAdvantages("tmn", one).advantages;
+  t1.forEach((a, i) => assertAlmostEquals(a, g1[i], 1e-5));
+  assertEquals(singleGroupShare(one), 1);
+  // Three groups per task: S_k pools them, and tmn departs from grpo.
+  const three = batch(3);
+  const g3 = computeAdvantages("grpo", three).advantages;
+  const t3 = computeAdvantages("tmn", three).advantages;
+  assert(t3.some((a, i) => Math.abs(a - g3[i]) > 0.05), "pooled S_k changes the advantages");
+  assertEquals(singleGroupShare(three), 0);
+  assertEquals(singleGroupShare([...batch(3).slice(0, 12), ...batch(1).slice(4)]), 2 / 3);
+  assertEquals(singleGroupShare([]), 0);
+
+  // The warning: 4 prompts per step over 7 task types (the tiny study), not 14, not for grpo.
+  assertMatch(taskPoolingWarning("tmn", 4, 7)!, /about 0\.6 per task.*at least 14/);
+  assertMatch(taskPoolingWarning("tmn-reweight", 13, 7)!, /at least 14/);
+  assertEquals(taskPoolingWarning("tmn", 14, 7), null);
+  assertEquals(taskPoolingWarning("grpo", 4, 7), null);
 });

@@ -530,3 +530,20 @@ Deno.test("report: smoothing is light on short runs and spans ~1/30 of long ones
   assertEquals(smoothingWeight(60), 0.6);
   assertEquals(smoothingWeight(3000), Number((1 - 2 / 101).toFixed(4)));
 });
+
+Deno.test("report: warns when tmn mostly saw one prompt group per task (it then normalizes as grpo)", async () => {
+  const dir = await Deno.makeTempDir();
+  const write = async (estimator: string, frac: number) => {
+    await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ train: { estimator } }));
+    await Deno.writeTextFile(
+      `${dir}/metrics.jsonl`,
+      [1, 2, 3].map((s) => JSON.stringify(rlLine(s, { single_group_task_frac: frac }))).join("\n"),
+    );
+    return runFigures(await readRun(dir)).warnings.filter((w) => /one prompt group/.test(w));
+  };
+  const w = await write("tmn-reweight", 0.9);
+  assertEquals(w.length, 1);
+  assertMatch(w[0], /^90\.0% of the task keys .* tmn-reweight normalizes like grpo/);
+  assertEquals(await write("tmn", 0.4), []); // most tasks pooled several groups
+  assertEquals(await write("grpo", 1), []); // grpo never pools
+});

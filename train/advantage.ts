@@ -432,3 +432,39 @@ export function computeAdvantages(
   }
   return est.fn(xs, resolveOptions(opts));
 }
+
+/** Share of the task keys in a batch that hold a single prompt group (0 for an empty batch). */
+export function singleGroupShare(inputs: readonly { uid: string; task?: string }[]): number {
+  const uids = new Map<string, Set<string>>();
+  for (const x of inputs) {
+    const k = x.task ?? "";
+    if (!uids.has(k)) uids.set(k, new Set());
+    uids.get(k)!.add(x.uid);
+  }
+  if (!uids.size) return 0;
+  return [...uids.values()].filter((u) => u.size === 1).length / uids.size;
+}
+
+/** Estimators whose statistics pool the prompt groups of one task within a batch. */
+const TASK_POOLED = new Set(["tmn", "tmn-reweight", "qwenlong-task"]);
+
+/**
+ * A warning when a task-normalizing estimator will mostly see one prompt group per task in a batch
+ * (fewer than 2 prompts per task per step, as balanced sampling deals them), where tmn
+ * computes exactly what grpo does; null when the batch is large enough or the estimator does not
+ * pool by task.
+ */
+export function taskPoolingWarning(
+  estimator: string,
+  promptsPerStep: number,
+  tasks: number,
+): string | null {
+  if (!TASK_POOLED.has(estimator) || tasks < 1) return null;
+  const perTask = promptsPerStep / tasks;
+  if (perTask >= 2) return null;
+  return `${estimator} pools the prompt groups of a task within a batch, but ` +
+    `${promptsPerStep} prompts per step over ${tasks} task types give about ` +
+    `${perTask.toFixed(1)} per task: with one group per task its normalization is grpo's (S_k is ` +
+    `the group's own std; raise train.prompts_per_step to at least ${2 * tasks}, or narrow ` +
+    "data.tasks)";
+}

@@ -472,6 +472,20 @@ export function runFigures(d: RunData): RunFigures {
         "max new tokens or enable overlong shaping)",
     );
   }
+  const est = d.config && typeof d.config.train === "object" && d.config.train !== null
+    ? (d.config.train as Rec).estimator
+    : undefined;
+  const single = d.rl.map((s) => num(s.rec, "single_group_task_frac")).filter(isNum);
+  if (
+    (est === "tmn" || est === "tmn-reweight") && single.length &&
+    single.reduce((a, b) => a + b, 0) / single.length > 0.5
+  ) {
+    warnings.push(
+      `${pct(single.reduce((a, b) => a + b, 0) / single.length)} of the task keys in a batch ` +
+        `had one prompt group on average: there ${est} normalizes like grpo (S_k is the group's ` +
+        "own std); raise train.prompts_per_step or narrow data.tasks to test task normalization",
+    );
+  }
   if (d.problems.length) {
     warnings.push(
       `${d.problems.length} input problem(s), skipped: ${

@@ -32,7 +32,12 @@ import { joinPath } from "../core/fsutil.ts";
 import { JsonlWriter } from "../core/jsonl_writer.ts";
 import { formatDuration } from "../core/progress.ts";
 import { computeReward, resetVerifierErrors, taskKey, verifierErrors } from "../tasks/registry.ts";
-import { type AdvantageInput, computeAdvantages } from "./advantage.ts";
+import {
+  type AdvantageInput,
+  computeAdvantages,
+  singleGroupShare,
+  taskPoolingWarning,
+} from "./advantage.ts";
 import {
   aggWeights,
   gather,
@@ -276,6 +281,12 @@ export async function trainRl(cfg: TrainConfig, opts: RlOptions): Promise<RlSumm
       : [];
     const maxPrompt = Math.max(...promptTok.map((p) => p.length));
     log(checkMemory(gpu, model, cfg, maxPrompt));
+    const tmnWarning = taskPoolingWarning(
+      cfg.train.estimator,
+      cfg.train.prompts_per_step,
+      new Set(samples.map((x) => x.ability)).size,
+    );
+    if (tmnWarning) log(`warning: ${tmnWarning}`);
     const sampler = new PromptSampler(
       samples,
       cfg.data.sampling as "natural" | "balanced",
@@ -564,6 +575,9 @@ export async function trainRl(cfg: TrainConfig, opts: RlOptions): Promise<RlSumm
         pass_rate_by_task: adv?.stats.passRate ?? {},
         mean_pass_rate: adv?.stats.meanPassRate ?? null,
         weight_mean_by_task: adv?.stats.weightMean ?? {},
+        // Share of the batch's task keys with a single prompt group: there S_k is that group's
+        // own std, so tmn is grpo exactly (and tmn-reweight is grpo times the weights).
+        single_group_task_frac: singleGroupShare(inputs),
         groups: kept.length,
         groups_seen: groupsSeen,
         zero_variance_frac: groupsSeen ? zeroVar / groupsSeen : 0,
