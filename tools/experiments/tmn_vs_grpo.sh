@@ -4,7 +4,8 @@
 # same number of steps, each evaluated on the same held-out prompts at its start and end; one run
 # repeated to check reproducibility; then `golongrl compare` writes the tables and curves.
 #   tools/experiments/tmn_vs_grpo.sh WORK [SEEDS] [ESTIMATORS]
-#   env: STEPS (20), REPRO ("tmn-reweight 0": the estimator and seed run twice; "" for none)
+#   env: STEPS (20), REPRO ("tmn-reweight 0": the estimator and seed run twice; "" for none),
+#        CONFIG (docs/experiments/tmn-vs-grpo.yaml)
 # A finished run is kept (its val.jsonl has the last step); a killed one resumes where it stopped.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -13,6 +14,7 @@ SEEDS="${2:-0 1 2}"
 ESTIMATORS="${3:-grpo tmn tmn-reweight}"
 STEPS="${STEPS:-20}"
 REPRO="${REPRO-tmn-reweight 0}"
+CONFIG="${CONFIG:-docs/experiments/tmn-vs-grpo.yaml}"
 mkdir -p "$WORK"
 # The build the default model was warmed up on (tools/assets/build_default_model.sh step 3, with
 # the shipped tokenizer): its held-out split holds documents the model never saw.
@@ -22,7 +24,7 @@ mkdir -p "$WORK"
 train() { # estimator seed folder
   if [ -s "$3/val.jsonl" ] && grep -q "\"step\":$STEPS," "$3/val.jsonl"; then return; fi
   echo "== $1 seed $2 -> $3" >&2
-  ./golongrl train --config docs/experiments/tmn-vs-grpo.yaml \
+  ./golongrl train --config "$CONFIG" \
     --set data.train="$WORK/data/data.jsonl" --set data.heldout="$WORK/data/heldout.jsonl" \
     --set train.estimator="$1" --set seed="$2" --set train.steps="$STEPS" \
     --set log.val_every="$STEPS" --out "$3" --resume auto
