@@ -152,9 +152,12 @@ export function matmulCandidates(
   return [...base, ...extra];
 }
 
-/** The configuration used without measuring (GOLONGRL_AUTOTUNE=0, tiny problems). */
-export function heuristicConfig(gpu: Gpu, layout: Layout): string {
+/** The configuration used without measuring (GOLONGRL_AUTOTUNE=0, tiny problems), given m. */
+export function heuristicConfig(gpu: Gpu, layout: Layout, m?: number): string {
   if (gpu.description.kind === "software") {
+    // One row (decode at batch 1, mostly below the tuning size): 8-row blocks would load the
+    // same row of A 8 times; measured 1.3-3x faster at m=1 (tools/bench/gemv_bandwidth.ts).
+    if (layout === "NT" && m === 1) return "dot:tm1:tn8:wg64";
     // Measured at 1024³ on lavapipe (2 cores): NT 13-21 GFLOP/s, NN 11-13 GFLOP/s.
     return layout === "NT" ? "dot:tm8:tn8:wg64" : "rows:tm16:wg64";
   }
@@ -541,7 +544,7 @@ async function measureCandidates(
 export function chooseConfig(gpu: Gpu, args: MatmulArgs): Promise<string> {
   const p = normalize(args);
   const layout = layoutOf(p.transA, p.transB);
-  const fallback = heuristicConfig(gpu, layout);
+  const fallback = heuristicConfig(gpu, layout, p.m);
   if (p.m * p.n * p.k < TUNE_MIN_MACS) return Promise.resolve(fallback);
   const shape = tuneShape(gpu, p.m, p.n, p.k);
   const candidates = matmulCandidates(gpu, p);

@@ -345,6 +345,11 @@ Deno.test({
     assertEquals(at(SMALL_M + 1), []);
     assertEquals(at(1, false, false), []);
     assertEquals(at(1, true, true), []);
+    // Below the tuning size a single row (decode at batch 1) gets a one-row block on CPUs.
+    if (g.description.kind === "software") {
+      assertEquals(parseConfig(heuristicConfig(g, "NT", 1)).tm, 1);
+      assertEquals(heuristicConfig(g, "NT", 2), heuristicConfig(g, "NT"));
+    }
     assertThrows(() => parseConfig("gemv:tm16:tn16:wg64"), /workgroup memory/);
     assertThrows(() => parseConfig("gemv:tm1:tn4:wg64:cx1"), /cx1/);
   },
