@@ -101,7 +101,7 @@ export const HARDWARE_CANDIDATES = [
  * where row blocks of 8+ mostly compute clamped copies of one row. `gemv` streams each weight
  * row once across a workgroup and reduces in workgroup memory (what GPUs want); on lavapipe a
  * barrier is a coroutine switch, so one-row `dot` blocks (no reduction) are offered there too
- * and the autotuner keeps whichever measures faster (see docs/performance.md).
+ * and the autotuner keeps whichever measures faster (tools/bench/gemv_bandwidth.ts compares).
  */
 export const SOFTWARE_SMALL_M_CANDIDATES = [
   "dot:tm1:tn8:wg64",
