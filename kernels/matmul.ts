@@ -101,7 +101,7 @@ export const HARDWARE_CANDIDATES = [
  * where row blocks of 8+ mostly compute clamped copies of one row. `gemv` streams each weight
  * row once across a workgroup and reduces in workgroup memory (what GPUs want); on lavapipe a
  * barrier is a coroutine switch, so one-row `dot` blocks (no reduction) are offered there too
- * and the autotuner keeps whichever measures faster (tools/bench/gemv_bandwidth.ts compares).
+ * and the autotuner keeps whichever measures faster (scripts/bench_gemv.ts compares).
  */
 export const SOFTWARE_SMALL_M_CANDIDATES = [
   "dot:tm1:tn8:wg64",
@@ -156,7 +156,7 @@ export function matmulCandidates(
 export function heuristicConfig(gpu: Gpu, layout: Layout, m?: number): string {
   if (gpu.description.kind === "software") {
     // One row (decode at batch 1, mostly below the tuning size): 8-row blocks would load the
-    // same row of A 8 times; measured 1.3-3x faster at m=1 (tools/bench/gemv_bandwidth.ts).
+    // same row of A 8 times; measured 1.3-3x faster at m=1 (scripts/bench_gemv.ts).
     if (layout === "NT" && m === 1) return "dot:tm1:tn8:wg64";
     // Measured at 1024³ on lavapipe (2 cores): NT 13-21 GFLOP/s, NN 11-13 GFLOP/s.
     return layout === "NT" ? "dot:tm8:tn8:wg64" : "rows:tm16:wg64";

@@ -1,13 +1,13 @@
 /**
  * Decode-shaped matmul throughput: GB/s of weights read by y[m, n] = x[m, k]·W[n, k]ᵀ for each
  * candidate configuration, at the shapes a Qwen3-0.6B layer decodes with. A measurement script,
- * not a test: `deno run -A tools/bench/gemv_bandwidth.ts [--m 1] [--f16] [--configs a,b]`.
+ * not a test: `deno run -A scripts/bench_gemv.ts [--m 1] [--f16] [--configs a,b]`.
  */
 import { parseArgs } from "node:util";
-import { acquireGpu } from "../../core/gpu/device.ts";
-import { BufferPool } from "../../core/gpu/pool.ts";
-import { Recorder } from "../../core/gpu/recorder.ts";
-import { matmulCandidates, matmulWith } from "../../kernels/matmul.ts";
+import { acquireGpu } from "../core/gpu/device.ts";
+import { BufferPool } from "../core/gpu/pool.ts";
+import { Recorder } from "../core/gpu/recorder.ts";
+import { matmulCandidates, matmulWith } from "../kernels/matmul.ts";
 
 const { values } = parseArgs({
   options: {
