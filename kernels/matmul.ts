@@ -96,9 +96,39 @@ export const HARDWARE_CANDIDATES = [
   "rows:tm8:wg64",
 ] as const;
 
-/** Every configuration the launcher knows (the union of both candidate lists). */
+/**
+ * Extra candidates for decode-shaped problems (m ≤ {@link SMALL_M}, B stored [n, k]: y = x·Wᵀ),
+ * where row blocks of 8+ mostly compute clamped copies of one row. `gemv` streams each weight
+ * row once across a workgroup and reduces in workgroup memory (what GPUs want); on lavapipe a
+ * barrier is a coroutine switch, so one-row `dot` blocks (no reduction) are offered there too
+ * and the autotuner keeps whichever measures faster (scripts/bench_gemv.ts compares).
+ */
+export const SOFTWARE_SMALL_M_CANDIDATES = [
+  "dot:tm1:tn8:wg64",
+  "dot:tm4:tn8:wg64",
+  "gemv:tm1:tn16:wg8",
+  "gemv:tm4:tn8:wg16",
+] as const;
+
+/** Small-m extras on hardware GPUs. */
+export const HARDWARE_SMALL_M_CANDIDATES = [
+  "gemv:tm1:tn4:wg64",
+  "gemv:tm1:tn1:wg256",
+  "gemv:tm4:tn4:wg64",
+  "gemv:tm16:tn2:wg64",
+] as const;
+
+/** Buckets up to this many rows of C (per batch item) also time the small-m candidates. */
+export const SMALL_M = 16;
+
+/** Every configuration the launcher knows (the union of the candidate lists). */
 export const ALL_CONFIGS: readonly string[] = [
-  ...new Set<string>([...SOFTWARE_CANDIDATES, ...HARDWARE_CANDIDATES]),
+  ...new Set<string>([
+    ...SOFTWARE_CANDIDATES,
+    ...HARDWARE_CANDIDATES,
+    ...SOFTWARE_SMALL_M_CANDIDATES,
+    ...HARDWARE_SMALL_M_CANDIDATES,
+  ]),
 ];
 
 /** The layout name of a pair of transpose flags. */
@@ -106,14 +136,28 @@ export function layoutOf(transA = false, transB = false): Layout {
   return `${transA ? "T" : "N"}${transB ? "T" : "N"}` as Layout;
 }
 
-/** Candidate configurations for this adapter. */
-export function matmulCandidates(gpu: Gpu): readonly string[] {
-  return gpu.description.kind === "software" ? SOFTWARE_CANDIDATES : HARDWARE_CANDIDATES;
+/**
+ * Candidate configurations for this adapter; given a shape, plus the small-m ones where it is
+ * decode-shaped (m ≤ SMALL_M, NT), keeping those whose row block tm fits the bucket's m.
+ */
+export function matmulCandidates(
+  gpu: Gpu,
+  shape?: { m: number; transA?: boolean; transB?: boolean },
+): readonly string[] {
+  const soft = gpu.description.kind === "software";
+  const base = soft ? SOFTWARE_CANDIDATES : HARDWARE_CANDIDATES;
+  if (!shape || shape.m > SMALL_M || shape.transA || !shape.transB) return base;
+  const extra = (soft ? SOFTWARE_SMALL_M_CANDIDATES : HARDWARE_SMALL_M_CANDIDATES)
+    .filter((c) => parseConfig(c).tm <= pow2(shape.m));
+  return [...base, ...extra];
 }
 
-/** The configuration used without measuring (GOLONGRL_AUTOTUNE=0, tiny problems). */
-export function heuristicConfig(gpu: Gpu, layout: Layout): string {
+/** The configuration used without measuring (GOLONGRL_AUTOTUNE=0, tiny problems), given m. */
+export function heuristicConfig(gpu: Gpu, layout: Layout, m?: number): string {
   if (gpu.description.kind === "software") {
+    // One row (decode at batch 1, mostly below the tuning size): 8-row blocks would load the
+    // same row of A 8 times; measured 1.3-3x faster at m=1 (scripts/bench_gemv.ts).
+    if (layout === "NT" && m === 1) return "dot:tm1:tn8:wg64";
     // Measured at 1024³ on lavapipe (2 cores): NT 13-21 GFLOP/s, NN 11-13 GFLOP/s.
     return layout === "NT" ? "dot:tm8:tn8:wg64" : "rows:tm16:wg64";
   }
@@ -471,15 +515,18 @@ async function measureCandidates(
         times[i] = Math.min(times[i], e.ms);
       }
     } else {
+      // A submit-and-wait costs about 10 ms in Deno: small products (decode shapes) are
+      // repeated within one submission so that the product, not that, is what is compared.
+      const inner = Math.min(32, Math.max(1, Math.ceil(2 ** 25 / Math.max(1, m * n * k))));
       for (const [i, cfg] of candidates.entries()) {
         if (!ok[i]) continue;
         for (let r = 0; r < reps; r++) {
           const rec = new Recorder(gpu, pool);
-          await matmulWith(gpu, rec, args, cfg);
+          for (let j = 0; j < inner; j++) await matmulWith(gpu, rec, args, cfg);
           const t0 = performance.now();
           await rec.submit();
           await gpu.device.queue.onSubmittedWorkDone();
-          times[i] = Math.min(times[i], performance.now() - t0);
+          times[i] = Math.min(times[i], (performance.now() - t0) / inner);
         }
       }
     }
@@ -497,10 +544,10 @@ async function measureCandidates(
 export function chooseConfig(gpu: Gpu, args: MatmulArgs): Promise<string> {
   const p = normalize(args);
   const layout = layoutOf(p.transA, p.transB);
-  const fallback = heuristicConfig(gpu, layout);
+  const fallback = heuristicConfig(gpu, layout, p.m);
   if (p.m * p.n * p.k < TUNE_MIN_MACS) return Promise.resolve(fallback);
   const shape = tuneShape(gpu, p.m, p.n, p.k);
-  const candidates = matmulCandidates(gpu);
+  const candidates = matmulCandidates(gpu, p);
   return tuned(gpu, {
     op: `matmul/${layout}/${p.f16b ? "f16" : "f32"}`,
     bucket: shapeBucket(p.m, p.n, p.k),

@@ -24,7 +24,11 @@ export type Layout = "NN" | "NT" | "TN" | "TT";
 export type MatmulConfig =
   | { kind: "rows"; tm: number; wg: number; cx?: boolean }
   | { kind: "dot"; tm: number; tn: number; wg: number; cx?: boolean }
-  | { kind: "tile"; bm: number; bn: number; bk: number; tm: number; tn: number };
+  | { kind: "tile"; bm: number; bn: number; bk: number; tm: number; tn: number }
+  | { kind: "gemv"; tm: number; tn: number; wg: number };
+
+/** Workgroup memory a gemv configuration's reduction needs (bytes); WebGPU guarantees 16 KiB. */
+export const GEMV_MAX_REDUCE_BYTES = 16384;
 
 /** Everything that changes the generated source. */
 export interface ShaderKey {
@@ -49,7 +53,7 @@ export function parseConfig(name: string): MatmulConfig {
       if (!(f[key] > 0)) throw new Error(`matmul: config "${name}" lacks ${key}`);
     }
   };
-  if (f.cx !== undefined && (kind === "tile" || f.cx !== 1)) {
+  if (f.cx !== undefined && (kind === "tile" || kind === "gemv" || f.cx !== 1)) {
     throw new Error(`matmul: config "${name}": cx1 (column blocks along x) is for rows/dot`);
   }
   if (kind === "rows") {
@@ -69,6 +73,16 @@ export function parseConfig(name: string): MatmulConfig {
     }
     return c;
   }
+  if (kind === "gemv") {
+    need("tm", "tn", "wg");
+    if (f.tm * f.tn * f.wg * 4 > GEMV_MAX_REDUCE_BYTES) {
+      throw new Error(
+        `matmul: config "${name}" needs ${f.tm * f.tn * f.wg * 4} bytes of workgroup memory ` +
+          `(tm·tn·wg·4 > ${GEMV_MAX_REDUCE_BYTES})`,
+      );
+    }
+    return { kind, tm: f.tm, tn: f.tn, wg: f.wg };
+  }
   throw new Error(`matmul: unknown config kind in "${name}"`);
 }
 
@@ -82,6 +96,7 @@ export function workgroupTile(
 ): { rows: number; cols: number; rowsAlongX: boolean } {
   if (cfg.kind === "rows") return { rows: cfg.tm, cols: cfg.wg * 4, rowsAlongX: !cfg.cx };
   if (cfg.kind === "dot") return { rows: cfg.tm, cols: cfg.wg * cfg.tn, rowsAlongX: !cfg.cx };
+  if (cfg.kind === "gemv") return { rows: cfg.tm, cols: cfg.tn, rowsAlongX: false };
   return { rows: cfg.bm, cols: cfg.bn, rowsAlongX: false };
 }
 
@@ -89,7 +104,7 @@ export function workgroupTile(
 export function vectorDims(cfg: MatmulConfig, layout: Layout): { a: boolean; b: boolean } {
   const transA = layout[0] === "T", transB = layout[1] === "T";
   if (cfg.kind === "rows") return { a: false, b: !transB };
-  if (cfg.kind === "dot") return { a: !transA, b: transB };
+  if (cfg.kind === "dot" || cfg.kind === "gemv") return { a: !transA, b: transB };
   return { a: false, b: false };
 }
 
@@ -345,10 +360,77 @@ ${
 }`;
 }
 
+/**
+ * `gemv`: for a few rows of A (decode: m = batch), where blocking over rows has
+ * nothing to reuse. One workgroup owns TN columns of C (TN rows of Bᵀ, the
+ * weights) and TM rows; its WG threads split k, thread t taking the 4-element
+ * chunks t, t + WG, ..., so each weight row is streamed once, front to back,
+ * with neighbouring threads on neighbouring addresses. Every thread keeps
+ * TM·TN partial sums; one barrier later they are summed across the workgroup
+ * from workgroup memory (no subgroups needed), thread o finishing output o.
+ */
+function gemvSource(key: ShaderKey, cfg: { tm: number; tn: number; wg: number }): string {
+  const transA = key.layout[0] === "T", transB = key.layout[1] === "T";
+  const { tm, tn, wg } = cfg;
+  const R = [...Array(tm).keys()];
+  const N = [...Array(tn).keys()];
+  const outs = tm * tn;
+  const a4 = (r: number) =>
+    transA
+      ? `vec4f(la(bA + q * p.lda + r${r}), la(bA + (q + 1u) * p.lda + r${r}), ` +
+        `la(bA + (q + 2u) * p.lda + r${r}), la(bA + (q + 3u) * p.lda + r${r}))`
+      : `la4(ar${r} + q)`;
+  const a1 = (r: number) => transA ? `la(bA + q * p.lda + r${r})` : `la(ar${r} + q)`;
+  const b4 = (j: number) =>
+    transB
+      ? `lb4(bc${j} + q)`
+      : `vec4f(lb(bB + q * p.ldb + j${j}), lb(bB + (q + 1u) * p.ldb + j${j}), ` +
+        `lb(bB + (q + 2u) * p.ldb + j${j}), lb(bB + (q + 3u) * p.ldb + j${j}))`;
+  const b1 = (j: number) => transB ? `lb(bc${j} + q)` : `lb(bB + q * p.ldb + j${j})`;
+  return `${bindings(key)}
+${loaders(key)}
+var<workgroup> red: array<f32, ${outs * wg}>;
+@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let bA = p.offA + wid.z * p.sA;
+  let bB = p.offB + wid.z * p.sB;
+  let bC = p.offC + wid.z * p.sC;
+  let row0 = wid.y * ${tm}u;
+  let col0 = wid.x * ${tn}u;
+  let t = lid.x;
+${R.map((r) => `  let r${r} = min(row0 + ${r}u, p.m - 1u);`).join("\n")}
+${transA ? "" : R.map((r) => `  let ar${r} = bA + r${r} * p.lda;`).join("\n")}
+${N.map((j) => `  let j${j} = min(col0 + ${j}u, p.n - 1u);`).join("\n")}
+${transB ? N.map((j) => `  let bc${j} = bB + j${j} * p.ldb;`).join("\n") : ""}
+${R.flatMap((r) => N.map((j) => `  var acc${r}_${j} = 0.0;`)).join("\n")}
+  let k4 = p.k & ~3u;
+  for (var q = t * 4u; q < k4; q += ${wg * 4}u) {
+${R.map((r) => `    let av${r} = ${a4(r)};`).join("\n")}
+${N.map((j) => `    let bv${j} = ${b4(j)};`).join("\n")}
+${R.flatMap((r) => N.map((j) => `    acc${r}_${j} += dot(av${r}, bv${j});`)).join("\n")}
+  }
+  for (var q = k4 + t; q < p.k; q += ${wg}u) {
+${R.map((r) => `    let av${r} = ${a1(r)};`).join("\n")}
+${N.map((j) => `    let bv${j} = ${b1(j)};`).join("\n")}
+${R.flatMap((r) => N.map((j) => `    acc${r}_${j} += av${r} * bv${j};`)).join("\n")}
+  }
+${R.flatMap((r) => N.map((j) => `  red[${(r * tn + j) * wg}u + t] = acc${r}_${j};`)).join("\n")}
+  workgroupBarrier();
+  for (var o = t; o < ${outs}u; o += ${wg}u) {
+    let row = row0 + o / ${tn}u;
+    let col = col0 + o % ${tn}u;
+    var s = 0.0;
+    for (var i = 0u; i < ${wg}u; i++) { s += red[o * ${wg}u + i]; }
+    if (row < p.m && col < p.n) { st(bC + row * p.ldc + col, s); }
+  }
+}`;
+}
+
 /** The WGSL source for one configuration, layout, B dtype and alignment. */
 export function matmulSource(key: ShaderKey): string {
   const cfg = key.cfg;
   if (cfg.kind === "rows") return rowsSource(key, cfg);
   if (cfg.kind === "dot") return dotSource(key, cfg);
+  if (cfg.kind === "gemv") return gemvSource(key, cfg);
   return tileSource(key, cfg);
 }

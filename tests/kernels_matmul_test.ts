@@ -11,14 +11,18 @@ import {
 } from "../core/gpu/autotune.ts";
 import {
   ALL_CONFIGS,
+  HARDWARE_SMALL_M_CANDIDATES,
   heuristicConfig,
   matmul,
   type MatmulArgs,
   matmulCandidates,
   matmulRefGeneral,
   matmulWith,
+  SMALL_M,
+  SOFTWARE_SMALL_M_CANDIDATES,
 } from "../kernels/matmul.ts";
 import { matmulRef } from "../kernels/matmul_naive.ts";
+import { parseConfig } from "../kernels/matmul_wgsl.ts";
 import { pieces, planSplit, spans, type SplitShape } from "../kernels/matmul_split.ts";
 import { mulberry32 } from "../core/rng.ts";
 
@@ -202,7 +206,12 @@ Deno.test({
       { m: 3, n: 5, k: 6000, transA: true, transB: true }, // long K, both transposed
       { m: 40, n: 33, k: 17, batch: 30, strideB: 0 }, // batched C = 155 KiB: over the batch
     ];
-    const configs = [heuristicConfig(g, "NN"), "dot:tm8:tn4:wg64", "tile:bm64:bn64:bk16:tm4:tn4"];
+    const configs = [
+      heuristicConfig(g, "NN"),
+      "dot:tm8:tn4:wg64",
+      "tile:bm64:bn64:bk16:tm4:tn4",
+      "gemv:tm4:tn8:wg16",
+    ];
     for (const cfg of configs) {
       for (const s of cases) {
         let dispatches = 0;
@@ -277,6 +286,108 @@ Deno.test({
     const s = { m: 4, n: 5, k: 3, batch: 3, strideB: 17, transB: true };
     const d = await check(g, s, (rec, args) => matmul(g, rec, args), true);
     assert(d < tol(3), `odd f16 strides: ${d}`);
+  },
+});
+
+const SMALL_M_CONFIGS = [
+  ...new Set([...SOFTWARE_SMALL_M_CANDIDATES, ...HARDWARE_SMALL_M_CANDIDATES]),
+];
+
+Deno.test({
+  name: "small-m (decode) configurations match the reference at odd shapes, f32 and f16",
+  ...opts,
+  fn: async () => {
+    const g = await gpu();
+    // n and k off multiples of 4 and of the workgroup; m below, at and off the row block.
+    const nk = [[37, 1023], [5, 70], [130, 9], [64, 256]];
+    for (const cfg of SMALL_M_CONFIGS) {
+      for (const m of [1, 3, 16]) {
+        for (const [n, k] of nk) {
+          for (const f16 of [false, true]) {
+            const s = { m, n, k, transB: true, accumulate: m === 3, alpha: m === 16 ? 0.5 : 1 };
+            const d = await check(g, s, (rec, args) => matmulWith(g, rec, args, cfg), f16);
+            assert(d < tol(k), `${cfg} f16=${f16} ${JSON.stringify(s)}: ${d}`);
+          }
+        }
+      }
+      // Batched with a broadcast weight and padded strides, accumulating.
+      const s = {
+        m: 3,
+        n: 21,
+        k: 45,
+        batch: 3,
+        transB: true,
+        strideA: 140,
+        strideB: 0,
+        strideC: 70,
+        accumulate: true,
+      };
+      const d = await check(g, s, (rec, args) => matmulWith(g, rec, args, cfg));
+      assert(d < tol(45), `${cfg} batched: ${d}`);
+    }
+  },
+});
+
+Deno.test({
+  name: "small-m candidates are offered only for decode-shaped (m ≤ 16, NT) buckets",
+  ...opts,
+  fn: async () => {
+    const g = await gpu();
+    const extra = g.description.kind === "software"
+      ? SOFTWARE_SMALL_M_CANDIDATES
+      : HARDWARE_SMALL_M_CANDIDATES;
+    const base = matmulCandidates(g);
+    const at = (m: number, transA = false, transB = true) =>
+      matmulCandidates(g, { m, transA, transB }).filter((c) => !base.includes(c));
+    assertEquals(at(1), extra.filter((c) => /:tm1:/.test(c)));
+    assertEquals(at(SMALL_M), [...extra]);
+    assertEquals(at(3).length > at(1).length, true, "m=3 also gets tm4 blocks");
+    assertEquals(at(SMALL_M + 1), []);
+    assertEquals(at(1, false, false), []);
+    assertEquals(at(1, true, true), []);
+    // Below the tuning size a single row (decode at batch 1) gets a one-row block on CPUs.
+    if (g.description.kind === "software") {
+      assertEquals(parseConfig(heuristicConfig(g, "NT", 1)).tm, 1);
+      assertEquals(heuristicConfig(g, "NT", 2), heuristicConfig(g, "NT"));
+    }
+    assertThrows(() => parseConfig("gemv:tm16:tn16:wg64"), /workgroup memory/);
+    assertThrows(() => parseConfig("gemv:tm1:tn4:wg64:cx1"), /cx1/);
+  },
+});
+
+Deno.test({
+  name: "a cached choice measured against a different candidate list is measured again",
+  ...opts,
+  fn: async () => {
+    const g = await gpu();
+    // Its own cache file: the test below counts the entries of the shared one.
+    Deno.env.set("GOLONGRL_CACHE_DIR", Deno.makeTempDirSync({ prefix: "golongrl-mm-stale-" }));
+    clearAutotuneMemory();
+    const path = autotuneCachePath();
+    const s = { m: 1, n: 1024, k: 1024, transB: true };
+    const key = tuneKey(g, "matmul/NT/f32", "m1/n1024/k1024");
+    const base = matmulCandidates(g);
+    // As an older release would have left it: the base list only.
+    let file: { version: 1; entries: Record<string, unknown> } = { version: 1, entries: {} };
+    try {
+      file = JSON.parse(await Deno.readTextFile(path));
+    } catch { /* no cache yet */ }
+    file.entries[key] = {
+      choice: base[0],
+      timesMs: Object.fromEntries(base.map((c) => [c, 1])),
+    };
+    await Deno.writeTextFile(path, JSON.stringify(file));
+    const before = autotuneStats.measured;
+    const run = (rec: Recorder, args: MatmulArgs) => matmul(g, rec, args);
+    assert(await check(g, s, run) < tol(1024));
+    assertEquals(autotuneStats.measured, before + 1);
+    const entry = JSON.parse(await Deno.readTextFile(path)).entries[key];
+    const offered = matmulCandidates(g, s);
+    assert(offered.length > base.length);
+    assertEquals(Object.keys(entry.timesMs).sort(), [...offered].sort());
+    assert(offered.includes(entry.choice));
+    Deno.env.set("GOLONGRL_CACHE_DIR", cacheDir);
+    clearAutotuneMemory();
   },
 });
 

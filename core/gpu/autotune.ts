@@ -119,7 +119,10 @@ export function tuned(gpu: Gpu, req: TuneRequest): Promise<string> {
   const p = (async () => {
     const disk = await loadDisk();
     const e = disk.entries[key];
-    if (e && req.candidates.includes(e.choice)) {
+    // A choice measured against a different candidate list (a newer release added some) is
+    // measured again: otherwise a new candidate would never be tried on a machine with a cache.
+    const sameList = !e?.timesMs || req.candidates.every((c) => c in e.timesMs!);
+    if (e && req.candidates.includes(e.choice) && sameList) {
       autotuneStats.diskHits++;
       return e.choice;
     }
