@@ -230,18 +230,7 @@ function dotSource(
   const R = [...Array(tm).keys()];
   const N = [...Array(tn).keys()];
   // A is read along K: contiguous unless transposed; B likewise unless not transposed.
-  const a4 = (r: number) =>
-    transA
-      ? `vec4f(la(bA + q * p.lda + r${r}), la(bA + (q + 1u) * p.lda + r${r}), ` +
-        `la(bA + (q + 2u) * p.lda + r${r}), la(bA + (q + 3u) * p.lda + r${r}))`
-      : `la4(ar${r} + q)`;
-  const a1 = (r: number) => transA ? `la(bA + q * p.lda + r${r})` : `la(ar${r} + q)`;
-  const b4 = (j: number) =>
-    transB
-      ? `lb4(bc${j} + q)`
-      : `vec4f(lb(bB + q * p.ldb + j${j}), lb(bB + (q + 1u) * p.ldb + j${j}), ` +
-        `lb(bB + (q + 2u) * p.ldb + j${j}), lb(bB + (q + 3u) * p.ldb + j${j}))`;
-  const b1 = (j: number) => transB ? `lb(bc${j} + q)` : `lb(bB + q * p.ldb + j${j})`;
+  const { a4, a1, b4, b1 } = kLoads(key);
   return `${bindings(key)}
 ${loaders(key)}
 @compute @workgroup_size(${wg})
@@ -361,6 +350,29 @@ ${
 }
 
 /**
+ * WGSL expressions that load the k-th element (`a1`, `b1`) or the 4 elements from k (`a4`, `b4`)
+ * of row r of A and column j of B, at `q`: one vec4 load where the operand is contiguous along K
+ * (A not transposed, B transposed), four scalar loads otherwise. Shared by the dot and gemv kernels.
+ */
+function kLoads(key: ShaderKey) {
+  const transA = key.layout[0] === "T", transB = key.layout[1] === "T";
+  return {
+    a4: (r: number) =>
+      transA
+        ? `vec4f(la(bA + q * p.lda + r${r}), la(bA + (q + 1u) * p.lda + r${r}), ` +
+          `la(bA + (q + 2u) * p.lda + r${r}), la(bA + (q + 3u) * p.lda + r${r}))`
+        : `la4(ar${r} + q)`,
+    a1: (r: number) => transA ? `la(bA + q * p.lda + r${r})` : `la(ar${r} + q)`,
+    b4: (j: number) =>
+      transB
+        ? `lb4(bc${j} + q)`
+        : `vec4f(lb(bB + q * p.ldb + j${j}), lb(bB + (q + 1u) * p.ldb + j${j}), ` +
+          `lb(bB + (q + 2u) * p.ldb + j${j}), lb(bB + (q + 3u) * p.ldb + j${j}))`,
+    b1: (j: number) => transB ? `lb(bc${j} + q)` : `lb(bB + q * p.ldb + j${j})`,
+  };
+}
+
+/**
  * `gemv`: for a few rows of A (decode: m = batch), where blocking over rows has
  * nothing to reuse. One workgroup owns TN columns of C (TN rows of Bᵀ, the
  * weights) and TM rows; its WG threads split k, thread t taking the 4-element
@@ -375,18 +387,7 @@ function gemvSource(key: ShaderKey, cfg: { tm: number; tn: number; wg: number })
   const R = [...Array(tm).keys()];
   const N = [...Array(tn).keys()];
   const outs = tm * tn;
-  const a4 = (r: number) =>
-    transA
-      ? `vec4f(la(bA + q * p.lda + r${r}), la(bA + (q + 1u) * p.lda + r${r}), ` +
-        `la(bA + (q + 2u) * p.lda + r${r}), la(bA + (q + 3u) * p.lda + r${r}))`
-      : `la4(ar${r} + q)`;
-  const a1 = (r: number) => transA ? `la(bA + q * p.lda + r${r})` : `la(ar${r} + q)`;
-  const b4 = (j: number) =>
-    transB
-      ? `lb4(bc${j} + q)`
-      : `vec4f(lb(bB + q * p.ldb + j${j}), lb(bB + (q + 1u) * p.ldb + j${j}), ` +
-        `lb(bB + (q + 2u) * p.ldb + j${j}), lb(bB + (q + 3u) * p.ldb + j${j}))`;
-  const b1 = (j: number) => transB ? `lb(bc${j} + q)` : `lb(bB + q * p.ldb + j${j})`;
+  const { a4, a1, b4, b1 } = kLoads(key);
   return `${bindings(key)}
 ${loaders(key)}
 var<workgroup> red: array<f32, ${outs * wg}>;
