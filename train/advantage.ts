@@ -448,6 +448,11 @@ export function singleGroupShare(inputs: readonly { uid: string; task?: string }
 /** Estimators whose statistics pool the prompt groups of one task within a batch. */
 const TASK_POOLED = new Set(["tmn", "tmn-reweight", "qwenlong-task"]);
 
+/** Whether the estimator pools the prompt groups of a task (with one group it is grpo). */
+export function poolsByTask(estimator: string): boolean {
+  return TASK_POOLED.has(estimator);
+}
+
 /**
  * A warning when a task-normalizing estimator will mostly see one prompt group per task in a batch
  * (fewer than 2 prompts per task per step, as balanced sampling deals them), where tmn
@@ -459,7 +464,7 @@ export function taskPoolingWarning(
   promptsPerStep: number,
   tasks: number,
 ): string | null {
-  if (!TASK_POOLED.has(estimator) || tasks < 1) return null;
+  if (!poolsByTask(estimator) || tasks < 1) return null;
   const perTask = promptsPerStep / tasks;
   if (perTask >= 2) return null;
   return `${estimator} pools the prompt groups of a task within a batch, but ` +

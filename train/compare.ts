@@ -19,8 +19,11 @@
 import { InputError } from "../core/errors.ts";
 import { joinPath, writeFileAtomic } from "../core/fsutil.ts";
 import { barChart, type BarGroup, lineChartGrid, type Panel, seriesStyle } from "../core/svg.ts";
-import { type Ci, ci95, mean } from "./log.ts";
+import { type Ci, ci95, finiteJson, mean } from "./log.ts";
 import {
+  getPath,
+  isNum,
+  isObj,
   mdText,
   readRun,
   type RunData,
@@ -67,15 +70,6 @@ export interface Comparison {
 }
 
 type Rec = Record<string, unknown>;
-const isObj = (x: unknown): x is Rec => x !== null && typeof x === "object" && !Array.isArray(x);
-const isNum = (x: unknown): x is number => typeof x === "number" && Number.isFinite(x);
-
-/** The value at a dotted path of a config object. */
-function at(cfg: Rec | null, path: string): unknown {
-  let v: unknown = cfg;
-  for (const k of path.split(".")) v = isObj(v) ? v[k] : undefined;
-  return v;
-}
 
 /** Dotted paths of every leaf of an object. */
 function leaves(cfg: Rec, prefix = ""): string[] {
@@ -102,8 +96,8 @@ export async function compareRuns(
   for (const dir of dirs) {
     const data = await readRun(dir);
     for (const p of data.problems.slice(0, 3)) warnings.push(p);
-    const method = at(data.config, key);
-    const seed = at(data.config, "seed");
+    const method = getPath(data.config, key);
+    const seed = getPath(data.config, "seed");
     if (typeof method !== "string" && typeof method !== "number") {
       throw new InputError(
         "missing: the method key is read from the run's config",
@@ -222,7 +216,7 @@ export async function compareRuns(
   const configs = used.map((r) => r.data.config ?? {});
   const differing = [...new Set(configs.flatMap((c) => leaves(c)))]
     .filter((k) => k !== key && k !== "seed" && !k.startsWith("log.") && k !== "model.path")
-    .filter((k) => new Set(configs.map((c) => JSON.stringify(at(c, k)))).size > 1);
+    .filter((k) => new Set(configs.map((c) => JSON.stringify(getPath(c, k)))).size > 1);
   if (differing.length) warnings.push(`settings differ between runs: ${differing.join(", ")}`);
 
   return { key, baseline, runs, methods, tasks, sameStart, repeats, differing, warnings };
@@ -365,7 +359,9 @@ function meanCurve(
   for (const r of runs) {
     for (const s of r.data.rl) {
       const v = get(s.rec);
-      if (isNum(v)) acc.set(s.step, [...(acc.get(s.step) ?? []), v]);
+      if (!isNum(v)) continue;
+      if (!acc.has(s.step)) acc.set(s.step, []);
+      acc.get(s.step)!.push(v);
     }
   }
   const x = [...acc.keys()].sort((a, b) => a - b);
@@ -480,7 +476,7 @@ export async function writeComparison(
   const { runs, ...rest } = c;
   await writeFileAtomic(
     joinPath(opts.out, "compare.json"),
-    JSON.stringify(
+    finiteJson(
       {
         ...rest,
         runs: runs.map(({ data: _d, start, end, ...r }) => ({
@@ -489,7 +485,6 @@ export async function writeComparison(
           end: end?.mean ?? null,
         })),
       },
-      (_k, x) => (typeof x === "number" && !Number.isFinite(x) ? null : x),
       2,
     ) + "\n",
   );

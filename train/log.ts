@@ -77,9 +77,13 @@ export function ci95(xs: readonly number[]): Ci {
   return { mean: m, lo: m - h, hi: m + h, n: xs.length };
 }
 
-/** JSON with non-finite numbers as null, at any depth. */
-export function finiteJson(v: unknown): string {
-  return JSON.stringify(v, (_k, x) => (typeof x === "number" && !Number.isFinite(x) ? null : x));
+/** JSON with non-finite numbers as null, at any depth (`indent` as JSON.stringify's). */
+export function finiteJson(v: unknown, indent?: number): string {
+  return JSON.stringify(
+    v,
+    (_k, x) => (typeof x === "number" && !Number.isFinite(x) ? null : x),
+    indent,
+  );
 }
 
 /** Appends one JSON line to `path` (created if missing). */

@@ -7,6 +7,8 @@
 import { InputError } from "../core/errors.ts";
 import { joinPath, writeFileAtomic } from "../core/fsutil.ts";
 import { readJsonlLines } from "../core/jsonl.ts";
+import { poolsByTask } from "./advantage.ts";
+import { mean } from "./log.ts";
 import {
   barChart,
   type BarGroup,
@@ -149,8 +151,11 @@ const MAX_PROBLEMS_SHOWN = 10;
 // ---------------------------------------------------------------------------
 // Reading
 
-const isNum = (x: unknown): x is number => typeof x === "number" && Number.isFinite(x);
-const isObj = (x: unknown): x is Rec => x !== null && typeof x === "object" && !Array.isArray(x);
+/** A finite number. */
+export const isNum = (x: unknown): x is number => typeof x === "number" && Number.isFinite(x);
+/** A plain object (not null, not an array). */
+export const isObj = (x: unknown): x is Rec =>
+  x !== null && typeof x === "object" && !Array.isArray(x);
 
 /** A finite number at `key`, or undefined. */
 function num(r: Rec, key: string): number | undefined {
@@ -472,18 +477,13 @@ export function runFigures(d: RunData): RunFigures {
         "max new tokens or enable overlong shaping)",
     );
   }
-  const est = d.config && typeof d.config.train === "object" && d.config.train !== null
-    ? (d.config.train as Rec).estimator
-    : undefined;
+  const est = getPath(d.config, "train.estimator");
   const single = d.rl.map((s) => num(s.rec, "single_group_task_frac")).filter(isNum);
-  if (
-    (est === "tmn" || est === "tmn-reweight") && single.length &&
-    single.reduce((a, b) => a + b, 0) / single.length > 0.5
-  ) {
+  if (typeof est === "string" && poolsByTask(est) && single.length && mean(single) > 0.5) {
     warnings.push(
-      `${pct(single.reduce((a, b) => a + b, 0) / single.length)} of the task keys in a batch ` +
-        `had one prompt group on average: there ${est} normalizes like grpo (S_k is the group's ` +
-        "own std); raise train.prompts_per_step or narrow data.tasks to test task normalization",
+      `${pct(mean(single))} of the task keys in a batch had one prompt group on average: there ` +
+        `${est} normalizes like grpo (S_k is the group's own std); raise ` +
+        "train.prompts_per_step or narrow data.tasks to test task normalization",
     );
   }
   if (d.problems.length) {
@@ -790,7 +790,7 @@ export function mdText(s: string): string {
     .replace(/>/g, "&gt;").replace(/[\\`*_[\]|#!]/g, (c) => `\\${c}`);
 }
 
-function getPath(obj: Rec | null, path: string): unknown {
+export function getPath(obj: Rec | null, path: string): unknown {
   let cur: unknown = obj;
   for (const k of path.split(".")) {
     if (!isObj(cur) || !(k in cur)) return undefined;
