@@ -34,13 +34,8 @@ export interface BenchRow {
 }
 
 /** What {@link compare} needs; the rest is derived. */
-export interface RowSpec {
-  suite: string;
-  figure: string;
-  value: number | null;
-  unit: string;
-  reference: string;
-  referenceValue: number | null;
+export interface RowSpec
+  extends Pick<BenchRow, "suite" | "figure" | "value" | "unit" | "reference" | "referenceValue"> {
   better: "higher" | "lower";
   target?: string;
   /** The reason when the reference (or figure) is missing; a generic one is used otherwise. */
