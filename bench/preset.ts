@@ -8,7 +8,9 @@
  *   roofline (the step's FLOPs at the tuned NT matmul's rate on the step's dominant shape), its
  *   device memory against the plan, and the process's peak resident memory;
  * - prefill of P tokens against its matmul roofline, and decode at batch 1 against its
- *   bandwidth limit (bytes of weights and KV cache read per step at the copy bandwidth).
+ *   bandwidth limit (bytes of weights and KV cache read per step at the copy bandwidth);
+ * - decode at larger batches (n rollouts of one prompt, as RL samples them) against batch 1's
+ *   tokens/s: a step reads the weights once for the whole batch, so tokens/s should grow with it.
  */
 import { fmtNum, textTable } from "../core/text_table.ts";
 import type { Gpu } from "../core/gpu/device.ts";
@@ -48,8 +50,10 @@ export interface PresetBenchOptions {
   /** Timed train steps after one warm-up step (compiles and autotunes); 0 skips training. */
   steps: number;
   promptLen: number;
-  /** Decode steps timed at batch 1. */
+  /** Decode steps timed at each batch size. */
   newTokens: number;
+  /** Decode batch sizes (1 is always measured: the bandwidth row and the others' reference). */
+  decodeBatches: number[];
   /** Vocabulary when the preset has none of its own. */
   vocab: number;
   log: (line: string) => void;
@@ -88,6 +92,8 @@ export interface PresetBenchResult {
     bandwidthGBs: number;
     limitMs: number;
   };
+  /** Decode at each batch size (batch 1 first). */
+  decodeByBatch: { batch: number; msPerStep: number; tokensPerSec: number }[];
   /** The process's peak resident memory (VmHWM), bytes; null off Linux. */
   peakRssBytes: number | null;
   rows: BenchRow[];
@@ -224,12 +230,12 @@ export async function presetBench(
     };
   } else o.log(`train step: ${trainSkipped}`);
 
-  // Prefill and decode at batch 1: generate with 1 new token (the prefill samples it) and with
-  // 1 + N; the difference is N decode steps.
+  // Prefill and decode: generate with 1 new token (the prefill samples it) and with 1 + N; the
+  // difference is N decode steps. At batch B the B rollouts share the prompt's prefill.
   const prompt = randomIds(o.promptLen);
-  const gen = (n: number) =>
+  const gen = (batch: number, n: number) =>
     generate(model, [prompt], {
-      n: 1,
+      n: batch,
       maxNewTokens: n,
       temperature: 1,
       topP: 1,
@@ -237,16 +243,25 @@ export async function presetBench(
       seed: 0,
       eosIds: [],
     });
-  o.log(`generation warm-up (compiles): prompt ${o.promptLen} + 2 tokens...`);
-  await gen(2);
-  o.log("prefill...");
-  let t = performance.now();
-  await gen(1);
-  const prefillMs = performance.now() - t;
-  o.log(`prefill: ${sec(prefillMs)}; decode of ${o.newTokens} tokens...`);
-  t = performance.now();
-  await gen(1 + o.newTokens);
-  const decodeMs = (performance.now() - t - prefillMs) / o.newTokens;
+  const batches = [1, ...new Set(o.decodeBatches.filter((b) => b > 1))];
+  const decodeByBatch: PresetBenchResult["decodeByBatch"] = [];
+  let prefillMs = NaN;
+  for (const B of batches) {
+    o.log(`generation warm-up (compiles), batch ${B}: prompt ${o.promptLen} + 2 tokens...`);
+    await gen(B, 2);
+    o.log(`prefill, batch ${B}...`);
+    let t = performance.now();
+    await gen(B, 1);
+    const pre = performance.now() - t;
+    if (B === 1) prefillMs = pre;
+    o.log(`prefill: ${sec(pre)}; decode of ${o.newTokens} tokens at batch ${B}...`);
+    t = performance.now();
+    await gen(B, 1 + o.newTokens);
+    const msPerStep = (performance.now() - t - pre) / o.newTokens;
+    decodeByBatch.push({ batch: B, msPerStep, tokensPerSec: (B * 1000) / msPerStep });
+    o.log(`decode, batch ${B}: ${sec(msPerStep)} per step`);
+  }
+  const decodeMs = decodeByBatch[0].msPerStep;
   weights.destroy();
   pool.trim();
   o.log("measuring the NT matmul on the prefill shape and the copy bandwidth...");
@@ -284,6 +299,7 @@ export async function presetBench(
       bandwidthGBs: bandwidth / 1e9,
       limitMs: bytesPerStep / bandwidth * 1000,
     },
+    decodeByBatch,
     peakRssBytes: peakRss(),
   };
   return { ...result, rows: presetRows(result) };
@@ -349,6 +365,18 @@ export function presetRows(r: Omit<PresetBenchResult, "rows">): BenchRow[] {
       better: "lower",
       target: ">= 0.5",
     }),
+    ...r.decodeByBatch.slice(1).map((d) =>
+      compare({
+        suite,
+        figure: `decode, ${p}, batch ${d.batch} (${d.batch} rollouts of one prompt), tokens/s`,
+        value: d.tokensPerSec,
+        unit: "tokens/s",
+        reference: "batch 1's tokens/s in this run",
+        referenceValue: r.decodeByBatch[0].tokensPerSec,
+        better: "higher",
+        target: `>= ${d.batch / 2}`,
+      })
+    ),
     contextRow({
       suite,
       figure: "peak resident memory of the process",

@@ -237,7 +237,7 @@ const modelBench = command({
   summary: "Train-step tokens/s vs PyTorch CPU and the matmul roofline; generation tokens/s.",
   usage:
     "golongrl bench model [--presets tiny,small] [--seqs S] [--seq-len T] [--batches 1,8,64] [--json] [--out DIR]\n" +
-    "golongrl bench model --preset qwen3-0.6b [--seq-len 1024] [--steps 1] [--checkpoint] [--prompt-len 256] [--new-tokens 8]",
+    "golongrl bench model --preset qwen3-0.6b [--seq-len 1024] [--steps 1] [--checkpoint] [--prompt-len 256] [--new-tokens 8] [--batches 1,16]",
   description:
     "Targets: train step >= 50% of its matmul roofline (the step's FLOPs at the measured matmul\n" +
     "rate); at most 1 readback per 8 decode steps. PyTorch is Debian's python3-torch, when present.\n" +
@@ -284,8 +284,7 @@ const modelBench = command({
     batches: {
       type: "string",
       value: "LIST",
-      default: "1,8,64",
-      description: "Generation batch sizes.",
+      description: "Generation batch sizes (default 1,8,64; 1,16 with --preset).",
     },
     "new-tokens": {
       type: "integer",
@@ -317,6 +316,7 @@ const modelBench = command({
         steps: flags.steps ?? 1,
         promptLen: flags["prompt-len"] ?? 256,
         newTokens: flags["new-tokens"] ?? 8,
+        decodeBatches: intList("batches", flags.batches ?? "1,16", cmd),
         vocab: flags.vocab,
         log,
       }).finally(() => gpu.destroy());
@@ -333,7 +333,7 @@ const modelBench = command({
       if (!isPreset(p)) throw new UsageError(`--presets: unknown preset "${p}"`, `${cmd} --help`);
       return p;
     });
-    const batches = intList("batches", flags.batches, cmd);
+    const batches = intList("batches", flags.batches ?? "1,8,64", cmd);
     const gpu = await acquireGpu(gpuOptions(flags));
     const progress = new Progress("bench model", {
       unit: "cases",

@@ -33,7 +33,13 @@ Deno.test({
     const plan = r.err.indexOf("memory plan, train step of 32 tokens");
     const warm = r.err.indexOf("train step 1 (warm-up");
     assert(plan >= 0 && warm > plan, r.err);
-    assertMatch(r.err, /prefill\.\.\./);
+    assertMatch(r.err, /prefill, batch 1\.\.\./);
+    // Decode at batch 1 and 16 (the default), the larger one against batch 1's tokens/s.
+    assertEquals(j.decodeByBatch.map((d) => d.batch), [1, 16]);
+    const b16 = j.rows.find((row) => row.figure.includes("batch 16"))!;
+    assertEquals(b16.target, ">= 8");
+    assertEquals(b16.referenceValue, j.decodeByBatch[0].tokensPerSec);
+    assertEquals(b16.ratio, j.decodeByBatch[1].tokensPerSec / j.decodeByBatch[0].tokensPerSec);
   },
 });
 
@@ -41,12 +47,14 @@ Deno.test({
   name: "bench model --preset --steps 0: no train step, and the report says why",
   ...opts,
   fn: async () => {
-    const r = await cli("bench", "model", ...small, "--steps", "0", "--quiet");
+    const r = await cli("bench", "model", ...small, "--steps", "0", "--batches", "4", "--quiet");
     assertEquals(r.code, 0, r.err);
     assertEquals(r.err, "");
     assertMatch(r.out, /memory plan, train step of 32 tokens: .* GiB on the device at the peak/);
     assertMatch(r.out, /train step: not run \(--steps 0\)/);
     assertMatch(r.out, /decode, tiny, batch 1, 2 tokens after the prompt .* >= 0\.5/);
+    // --batches names the larger batches; batch 1 is always measured as their reference.
+    assertMatch(r.out, /decode, tiny, batch 4 \(4 rollouts of one prompt\), tokens\/s .* >= 2/);
     const bad = await cli("bench", "model", "--steps", "0");
     assertEquals(bad.code, 2);
     assertMatch(bad.err, /--steps must be at least 1 without --preset/);
