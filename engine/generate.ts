@@ -15,8 +15,6 @@ import { Recorder as Rec } from "../core/gpu/recorder.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { Scratch } from "./scratch.ts";
 import type { LayerActs, Qwen3 } from "./qwen3.ts";
-import { rmsnormForward } from "../kernels/rmsnorm.ts";
-import { matmul } from "../kernels/matmul.ts";
 import { attentionForward } from "../kernels/attention.ts";
 import { attentionDecode, kvAppend } from "../kernels/kv_cache.ts";
 import { sample } from "../kernels/sampling.ts";
@@ -66,7 +64,7 @@ export async function generate(
   opts: GenerateOptions,
 ): Promise<{ completions: Completion[]; stats: GenerateStats }> {
   const { gpu, pool } = model;
-  const { H, V, L, hkv, d, eps, maxPos } = model.dims;
+  const { H, V, L, hkv, d, maxPos } = model.dims;
   const P = prompts.length, n = opts.n, B = P * n;
   if (P === 0 || n < 1) {
     return { completions: [], stats: { decodeSteps: 0, readbacks: 0, submits: 0 } };
@@ -121,53 +119,8 @@ export async function generate(
   );
   const temperature = opts.temperature;
 
-  /** Final norm and LM head over rows of xLast [rows, H] into logits [rows, V]. */
-  const head = async (rec: Recorder, s: Scratch, xLast: Tensor, rows: number): Promise<Tensor> => {
-    const xn = s.tensor([rows, H]), rstd = s.tensor([rows]), logits = s.tensor([rows, V]);
-    await rmsnormForward(gpu, rec, {
-      x: xLast.buffer,
-      weight: model.p.norm.buffer,
-      out: xn.buffer,
-      rstd: rstd.buffer,
-      rows,
-      dim: H,
-      eps,
-    });
-    const chunk = model.vocabChunk(rows);
-    if (chunk >= V) {
-      const w = model.headWindow(0, V);
-      await matmul(gpu, rec, {
-        a: xn.buffer,
-        b: w.view,
-        c: logits.buffer,
-        m: rows,
-        n: V,
-        k: H,
-        transB: true,
-        bDtype: w.bDtype,
-      });
-    } else {
-      const part = s.tensor([rows, chunk]);
-      for (let c0 = 0; c0 < V; c0 += chunk) {
-        const cn = Math.min(chunk, V - c0);
-        const w = model.headWindow(c0, cn);
-        await matmul(gpu, rec, {
-          a: xn.buffer,
-          b: w.view,
-          c: part.buffer,
-          m: rows,
-          n: cn,
-          k: H,
-          transB: true,
-          bDtype: w.bDtype,
-        });
-        for (let r = 0; r < rows; r++) {
-          rec.copy(part.buffer, r * cn * 4, logits.buffer, (r * V + c0) * 4, cn * 4);
-        }
-      }
-    }
-    return logits;
-  };
+  const head = (rec: Recorder, s: Scratch, xLast: Tensor, rows: number) =>
+    model.head(rec, s, xLast, rows);
 
   /** Samples one token per rollout from logits [B, V] into history row `step`. */
   const sampleInto = async (

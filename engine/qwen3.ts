@@ -866,10 +866,50 @@ export class Qwen3 {
     st.scratch.releaseAll();
   }
 
+  /**
+   * Final norm and LM head over rows of x [rows, H] into logits [rows, V] (in `s`), one
+   * vocabulary chunk at a time when [rows, V] is over the chunk limit: generation's head, and
+   * {@link logits}'s.
+   */
+  async head(rec: Recorder, s: Scratch, x: Tensor, rows: number): Promise<Tensor> {
+    const { gpu } = this;
+    const { H, V, eps } = this.dims;
+    const xn = s.tensor([rows, H]), rstd = s.tensor([rows]), logits = s.tensor([rows, V]);
+    await rmsnormForward(gpu, rec, {
+      x: x.buffer,
+      weight: this.p.norm.buffer,
+      out: xn.buffer,
+      rstd: rstd.buffer,
+      rows,
+      dim: H,
+      eps,
+    });
+    const chunk = this.vocabChunk(rows);
+    const part = chunk >= V ? logits : s.tensor([rows, chunk]);
+    for (let c0 = 0; c0 < V; c0 += chunk) {
+      const cn = Math.min(chunk, V - c0);
+      const w = this.headWindow(c0, cn);
+      await matmul(gpu, rec, {
+        a: xn.buffer,
+        b: w.view,
+        c: part.buffer,
+        m: rows,
+        n: cn,
+        k: H,
+        transB: true,
+        bDtype: w.bDtype,
+      });
+      if (part === logits) continue;
+      for (let r = 0; r < rows; r++) {
+        rec.copy(part.buffer, r * cn * 4, logits.buffer, (r * V + c0) * 4, cn * 4);
+      }
+    }
+    return logits;
+  }
+
   /** Full logits [T, V] for a batch (tests and small vocabularies only). */
   async logits(rec: Recorder, batch: PackedBatch): Promise<Float32Array> {
-    const { gpu } = this;
-    const { H, L, V, eps } = this.dims;
+    const { H, L, V } = this.dims;
     const s = new Scratch(this.pool);
     const b = this.uploadBatch(s, batch);
     const T = b.T;
@@ -882,27 +922,7 @@ export class Qwen3 {
     for (let l = 0; l < L; l++) {
       await this.layerForward(rec, this.p.layers[l], xs[l % 2], xs[(l + 1) % 2], b, a);
     }
-    const rstdF = s.tensor([T]), xnF = s.tensor([T, H]), out = s.tensor([T, V]);
-    await rmsnormForward(gpu, rec, {
-      x: xs[L % 2].buffer,
-      weight: this.p.norm.buffer,
-      out: xnF.buffer,
-      rstd: rstdF.buffer,
-      rows: T,
-      dim: H,
-      eps,
-    });
-    const w = this.headWindow(0, V);
-    await matmul(gpu, rec, {
-      a: xnF.buffer,
-      b: w.view,
-      c: out.buffer,
-      m: T,
-      n: V,
-      k: H,
-      transB: true,
-      bDtype: w.bDtype,
-    });
+    const out = await this.head(rec, s, xs[L % 2], T);
     const r = rec.read(out.buffer, T * V * 4);
     await rec.submit();
     const result = new Float32Array(await r);
