@@ -92,8 +92,11 @@ export interface PresetBenchResult {
     bandwidthGBs: number;
     limitMs: number;
   };
-  /** Decode at each batch size (batch 1 first). */
-  decodeByBatch: { batch: number; msPerStep: number; tokensPerSec: number }[];
+  /**
+   * Decode at each batch size (batch 1 first), with its roofline: the slower of reading the
+   * weights and KV cache at the copy bandwidth and doing the step's FLOPs at the NT matmul rate.
+   */
+  decodeByBatch: { batch: number; msPerStep: number; tokensPerSec: number; rooflineMs: number }[];
   /** The process's peak resident memory (VmHWM), bytes; null off Linux. */
   peakRssBytes: number | null;
   rows: BenchRow[];
@@ -258,7 +261,12 @@ export async function presetBench(
     t = performance.now();
     await gen(B, 1 + o.newTokens);
     const msPerStep = (performance.now() - t - pre) / o.newTokens;
-    decodeByBatch.push({ batch: B, msPerStep, tokensPerSec: (B * 1000) / msPerStep });
+    decodeByBatch.push({
+      batch: B,
+      msPerStep,
+      tokensPerSec: (B * 1000) / msPerStep,
+      rooflineMs: 0,
+    });
     o.log(`decode, batch ${B}: ${sec(msPerStep)} per step`);
   }
   const decodeMs = decodeByBatch[0].msPerStep;
@@ -275,6 +283,14 @@ export async function presetBench(
   const prefillFlops = trainStepFlops(config, 1, o.promptLen) / 3;
   const context = o.promptLen + o.newTokens / 2;
   const bytesPerStep = decodeBytesPerStep(config, context, 4);
+  // A decode step of B rollouts reads the weights once and each rollout's KV cache, and does B
+  // tokens' forward FLOPs (attention over the context is small beside the matmuls at this T).
+  const kvBytes = bytesPerStep - decodeBytesPerStep(config, 0, 4);
+  const flopsPerToken = trainStepFlops(config, 1, 1) / 3;
+  for (const d of decodeByBatch) {
+    const readMs = (bytesPerStep + (d.batch - 1) * kvBytes) / bandwidth * 1000;
+    d.rooflineMs = Math.max(readMs, (d.batch * flopsPerToken) / (prefillNt * 1e6));
+  }
   const result: Omit<PresetBenchResult, "rows"> = {
     preset,
     config,
@@ -365,7 +381,7 @@ export function presetRows(r: Omit<PresetBenchResult, "rows">): BenchRow[] {
       better: "lower",
       target: ">= 0.5",
     }),
-    ...r.decodeByBatch.slice(1).map((d) =>
+    ...r.decodeByBatch.slice(1).flatMap((d) => [
       compare({
         suite,
         figure: `decode, ${p}, batch ${d.batch} (${d.batch} rollouts of one prompt), tokens/s`,
@@ -375,8 +391,19 @@ export function presetRows(r: Omit<PresetBenchResult, "rows">): BenchRow[] {
         referenceValue: r.decodeByBatch[0].tokensPerSec,
         better: "higher",
         target: `>= ${d.batch / 2}`,
-      })
-    ),
+      }),
+      compare({
+        suite,
+        figure: `decode, ${p}, batch ${d.batch}, ms per step (${d.batch} tokens)`,
+        value: d.msPerStep,
+        unit: "ms",
+        reference: `roofline: slower of the weights and KV read at the copy bandwidth and the ` +
+          `FLOPs at the NT rate (${num(r.prefill.ntGflops)} GFLOP/s)`,
+        referenceValue: d.rooflineMs,
+        better: "lower",
+        target: ">= 0.5",
+      }),
+    ]),
     contextRow({
       suite,
       figure: "peak resident memory of the process",

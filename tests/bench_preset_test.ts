@@ -40,6 +40,11 @@ Deno.test({
     assertEquals(b16.target, ">= 8");
     assertEquals(b16.referenceValue, j.decodeByBatch[0].tokensPerSec);
     assertEquals(b16.ratio, j.decodeByBatch[1].tokensPerSec / j.decodeByBatch[0].tokensPerSec);
+    // ... and against its roofline: the weights read once for the batch, or its FLOPs.
+    const roof = j.rows.find((row) => row.figure.includes("batch 16, ms per step"))!;
+    assertEquals(roof.value, j.decodeByBatch[1].msPerStep);
+    assertEquals(roof.referenceValue, j.decodeByBatch[1].rooflineMs);
+    assert(j.decodeByBatch[1].rooflineMs >= j.decodeByBatch[0].rooflineMs);
   },
 });
 
