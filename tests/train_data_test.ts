@@ -5,6 +5,7 @@ import {
   PromptSampler,
   responseBudget,
   sftTarget,
+  TaskBatch,
   tasksThatFit,
 } from "../train/data.ts";
 import { aggWeights, gather, microBatches, pack, scatter, type TrainSeq } from "../train/batch.ts";
@@ -70,6 +71,69 @@ Deno.test("sampler: balanced visits tasks round-robin, whatever their sizes", ()
     ]);
   }
   assertThrows(() => s.restore({ cursors: {}, nextTask: 0, drawn: 0 }), /no cursor/);
+});
+
+Deno.test("sampler: balanced with a block deals that many prompts of a task in a row, resumably", () => {
+  const xs = ["precise_retrieval", "summarization", "graded_ranking"].flatMap((t) =>
+    Array.from({ length: 5 }, (_, i) => sample(`${t}${i}`, t))
+  );
+  const s = new PromptSampler(xs, "balanced", 7, 3);
+  const first = s.next(4);
+  const state = s.state(); // mid-block: one prompt of the second task dealt
+  const rest = s.next(14);
+  const tasks = [...first, ...rest].map((i) => xs[i].ability);
+  for (let i = 0; i < 18; i += 3) {
+    assertEquals(new Set(tasks.slice(i, i + 3)).size, 1, `block at ${i}: ${tasks.slice(i, i + 3)}`);
+  }
+  // Each task in turn, each walking its own order without repeats within an epoch.
+  assertEquals(tasks.slice(0, 9).filter((t, i) => i % 3 === 0), [
+    "graded_ranking",
+    "precise_retrieval",
+    "summarization",
+  ]);
+  for (const t of new Set(tasks)) {
+    const own = [...first, ...rest].filter((i) => xs[i].ability === t).slice(0, 5);
+    assertEquals(new Set(own).size, 5, `${t}: one epoch of its 5 samples first`);
+  }
+  // A resumed sampler continues mid-block exactly as the original did.
+  const r = new PromptSampler(xs, "balanced", 7, 3);
+  r.restore(state);
+  assertEquals(r.next(14), rest);
+  // Block 1 is the plain round-robin, with the plain state (no block position).
+  const plain = new PromptSampler(xs, "balanced", 7);
+  assertEquals(new PromptSampler(xs, "balanced", 7, 1).next(9), plain.next(9));
+  assertEquals("inBlock" in plain.state(), false);
+  assertThrows(() => new PromptSampler(xs, "balanced", 7, 0), /block/);
+});
+
+Deno.test("task batch: a task enters with at least perTask groups, waiting across rounds", () => {
+  // perTask 1: the first `size` groups offered, in order.
+  const one = new TaskBatch<string>(3, 1);
+  for (const [t, g] of [["a", "a1"], ["b", "b1"], ["a", "a2"], ["c", "c1"]]) one.offer(t, g);
+  one.admit();
+  assertEquals(one.kept, ["a1", "b1", "a2"]);
+
+  const b = new TaskBatch<string>(5, 2);
+  // Round 1: a has 2 groups (enters), b has 1 (waits).
+  b.offer("a", "a1");
+  b.offer("b", "b1");
+  b.offer("a", "a2");
+  b.admit();
+  assertEquals(b.kept, ["a1", "a2"]);
+  assertEquals(b.waiting, 1);
+  // Round 2: b's second group arrives (b enters with both), c has 2 but only 1 slot is left: it
+  // cannot enter with 2, so a's third group (a is in already) takes the slot.
+  b.offer("c", "c1");
+  b.offer("c", "c2");
+  b.offer("b", "b2");
+  b.offer("a", "a3");
+  b.admit();
+  assertEquals(b.kept, ["a1", "a2", "b1", "b2", "a3"]);
+  assertEquals(b.waiting, 2); // c's two groups, dropped when generation stops
+  // Every task in the batch has at least 2 groups.
+  const counts = new Map<string, number>();
+  for (const g of b.kept) counts.set(g[0], (counts.get(g[0]) ?? 0) + 1);
+  assert([...counts.values()].every((c) => c >= 2), JSON.stringify([...counts]));
 });
 
 Deno.test("sft targets score the verifier's maximum behind the think block", () => {

@@ -421,3 +421,56 @@ Deno.test({
     assert(/bad\.jsonl, line 1/.test(r.err), r.err);
   },
 });
+
+Deno.test({
+  name: "train: groups_per_task builds batches with at least that many groups of each task",
+  ...opts,
+  fn: async () => {
+    const dir = await setup();
+    const run = (out: string, ...extra: string[]) =>
+      cli(
+        "train",
+        "-q",
+        "--model",
+        `${dir}/m0`,
+        "--data",
+        `${dir}/train.jsonl`,
+        "--steps",
+        "2",
+        ...RL_SETTINGS,
+        "--set",
+        "log.val_every=0",
+        "--set",
+        "log.dump_every=0",
+        "--set",
+        "data.sampling=balanced",
+        ...extra,
+        "--out",
+        out,
+      );
+    const r = await run(
+      `${dir}/pooled`,
+      "--set",
+      "train.groups_per_task=2",
+      "--set",
+      "data.task_block=4",
+      "--set",
+      "train.gen_prompts=4",
+    );
+    assertEquals(r.code, 0, r.err);
+    for (const m of readJsonl(`${dir}/pooled/metrics.jsonl`)) {
+      const g = m.groups as number;
+      // Every task key in the batch holds >= 2 groups: never a lone group, never S_k = its std.
+      assert(g === 0 || g === 2, `step ${m.step}: ${g} groups`);
+      if (g > 0) assertEquals(m.single_group_task_frac, 0, `step ${m.step}`);
+      assertEquals(typeof m.groups_unpooled, "number");
+    }
+    // A minimum no batch can hold is refused, naming both settings.
+    const bad = await run(`${dir}/bad-pool`, "--set", "train.groups_per_task=3");
+    assertEquals(bad.code, 1);
+    assert(
+      /train\.groups_per_task \(3\) is over train\.prompts_per_step \(2\)/.test(bad.err),
+      bad.err,
+    );
+  },
+});

@@ -463,13 +463,15 @@ export function taskPoolingWarning(
   estimator: string,
   promptsPerStep: number,
   tasks: number,
+  groupsPerTask = 1,
 ): string | null {
-  if (!poolsByTask(estimator) || tasks < 1) return null;
+  // train.groups_per_task >= 2 builds every batch with that many groups of each of its tasks.
+  if (!poolsByTask(estimator) || tasks < 1 || groupsPerTask >= 2) return null;
   const perTask = promptsPerStep / tasks;
   if (perTask >= 2) return null;
   return `${estimator} pools the prompt groups of a task within a batch, but ` +
     `${promptsPerStep} prompts per step over ${tasks} task types give about ` +
     `${perTask.toFixed(1)} per task: with one group per task its normalization is grpo's (S_k is ` +
-    `the group's own std; raise train.prompts_per_step to at least ${2 * tasks}, or narrow ` +
-    "data.tasks)";
+    `the group's own std; raise train.prompts_per_step to at least ${2 * tasks}, narrow ` +
+    "data.tasks, or set train.groups_per_task 2 with data.task_block 4)";
 }

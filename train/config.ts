@@ -61,6 +61,11 @@ export const TRAIN_SCHEMA = {
       description: "natural: shuffled epochs over all samples; balanced: round-robin over tasks.",
     }),
     tasks: list("string", [], "Task types to keep (default all)."),
+    task_block: int(1, {
+      min: 1,
+      description: "balanced: prompts of one task dealt in a row, so a generation round holds " +
+        "several groups of a task (see train.groups_per_task).",
+    }),
   }),
   rollout: section({
     n: int(8, { min: 1, max: 1024, description: "Rollouts per prompt (GRPO group size)." }),
@@ -90,6 +95,11 @@ export const TRAIN_SCHEMA = {
     }),
     dynamic_sampling: bool(true, "Drop zero-variance groups and refill (DAPO filter_groups)."),
     max_gen_rounds: int(4, { min: 1, description: "Generation rounds per step at most." }),
+    groups_per_task: int(1, {
+      min: 1,
+      description: "Least prompt groups of a task in a step's batch: a task's groups wait (up " +
+        "to max_gen_rounds) until this many are kept, so tmn's S_k pools several groups.",
+    }),
     estimator: str("tmn-reweight", {
       choices: estimatorNames(),
       description: "Advantage estimator (golongrl advantage --help lists them).",

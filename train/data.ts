@@ -5,7 +5,10 @@
  *
  * Sampling orders are permutations keyed by (seed, epoch[, task]): "natural" walks shuffled
  * epochs over all samples (the task mix of the data); "balanced" visits tasks round-robin, each
- * task walking its own shuffled epochs, so rare tasks get as many prompts as common ones.
+ * task walking its own shuffled epochs, so rare tasks get as many prompts as common ones. A
+ * balanced sampler with `block` > 1 deals that many prompts of a task in a row before moving on,
+ * so one generation round holds several prompt groups of the same task (what task-normalizing
+ * estimators pool).
  */
 import { readSamples } from "../data/schema.ts";
 import type { Sample } from "../tasks/generators/types.ts";
@@ -52,6 +55,8 @@ export interface SamplerState {
   cursors: Record<string, [number, number]>;
   /** balanced: the next task to draw from (index into the sorted task list). */
   nextTask: number;
+  /** balanced with block > 1: prompts of the current task already dealt in its block. */
+  inBlock?: number;
   drawn: number;
 }
 
@@ -67,7 +72,12 @@ export class PromptSampler {
     samples: readonly Sample[],
     readonly mode: "natural" | "balanced",
     readonly seed: number,
+    /** balanced: prompts of one task dealt in a row (1: plain round-robin). */
+    readonly block = 1,
   ) {
+    if (!Number.isInteger(block) || block < 1) {
+      throw new Error(`sampler block must be a positive integer, got ${block}`);
+    }
     this.#groups = new Map();
     if (mode === "natural") this.#groups.set("*", samples.map((_, i) => i));
     else {
@@ -81,6 +91,8 @@ export class PromptSampler {
       cursors: Object.fromEntries(this.#keys.map((k) => [k, [0, 0]])),
       nextTask: 0,
       drawn: 0,
+      // Only blocked samplers carry the field: plain ones keep their old state files' form.
+      ...(block > 1 ? { inBlock: 0 } : {}),
     };
   }
 
@@ -97,10 +109,16 @@ export class PromptSampler {
   /** The next `k` sample indices. */
   next(k: number): number[] {
     const out: number[] = [];
+    const st = this.#state;
     for (let i = 0; i < k; i++) {
-      const key = this.mode === "natural"
-        ? "*"
-        : this.#keys[this.#state.nextTask++ % this.#keys.length];
+      const key = this.mode === "natural" ? "*" : this.#keys[st.nextTask % this.#keys.length];
+      if (this.mode === "balanced") {
+        if (this.block === 1) st.nextTask++;
+        else if ((st.inBlock = (st.inBlock ?? 0) + 1) >= this.block) {
+          st.inBlock = 0;
+          st.nextTask++;
+        }
+      }
       const c = this.#state.cursors[key];
       const o = this.#order(key, c[0]);
       out.push(o[c[1]]);
@@ -128,6 +146,54 @@ export class PromptSampler {
   /** Epochs completed (natural) or the smallest over tasks (balanced). */
   get epoch(): number {
     return Math.min(...this.#keys.map((k) => this.#state.cursors[k][0]));
+  }
+}
+
+/**
+ * A step's batch of prompt groups, at most `size`, in which every task has at least `perTask`
+ * groups (dynamic sampling's kept groups, assembled so a task-normalizing estimator pools several
+ * groups of each task). Groups are offered as generated; {@link admit}, after each generation
+ * round, moves into `kept` the groups of tasks that have reached `perTask` (counting those already
+ * kept), while they fit. A task's groups wait for later rounds until then, and those still waiting
+ * when generation stops are dropped. With `perTask` 1 a group is kept as soon as it is offered,
+ * in offer order, while there is room.
+ */
+export class TaskBatch<G> {
+  readonly #waiting = new Map<string, G[]>();
+  readonly #keptPerTask = new Map<string, number>();
+
+  constructor(readonly size: number, readonly perTask: number, readonly kept: G[] = []) {}
+
+  offer(task: string, group: G): void {
+    if (this.perTask <= 1) {
+      if (this.kept.length < this.size) this.kept.push(group);
+      return;
+    }
+    const w = this.#waiting.get(task);
+    if (w) w.push(group);
+    else this.#waiting.set(task, [group]);
+  }
+
+  /** Keeps the waiting groups of every task that has enough, in the order tasks were offered. */
+  admit(): void {
+    for (const [task, waiting] of this.#waiting) {
+      const room = this.size - this.kept.length;
+      if (room <= 0) return;
+      const have = this.#keptPerTask.get(task) ?? 0;
+      // A task not yet in the batch enters only with perTask groups, and only if they fit.
+      if (have === 0 && (waiting.length < this.perTask || room < this.perTask)) continue;
+      const take = waiting.splice(0, room);
+      this.kept.push(...take);
+      this.#keptPerTask.set(task, have + take.length);
+      if (waiting.length === 0) this.#waiting.delete(task);
+    }
+  }
+
+  /** Groups offered and still waiting (dropped if generation stops now). */
+  get waiting(): number {
+    let n = 0;
+    for (const w of this.#waiting.values()) n += w.length;
+    return n;
   }
 }
 

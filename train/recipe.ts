@@ -115,6 +115,12 @@ export function recipeConfig(o: {
   c.train.gen_prompts = 8;
   c.train.max_gen_rounds = 2;
   c.train.estimator = "tmn-reweight";
+  // 4 groups a step over 7 task types would give most tasks one group, where TMN's S_k is the
+  // group's own std and tmn-reweight is grpo times the weights (docs/experiments/tmn-vs-grpo.md).
+  // So each round deals 4 prompts of each of 2 tasks, and a task enters the batch with 2 groups:
+  // every step normalizes 2 tasks by their pooled S_k, and the tasks rotate from step to step.
+  c.data.task_block = 4;
+  c.train.groups_per_task = 2;
   c.train.micro_batch_tokens = 4096;
   c.optim.lr = 2e-4;
   c.optim.warmup_steps = 2;

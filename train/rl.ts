@@ -57,6 +57,7 @@ import {
   PromptSampler,
   responseBudget,
   type SamplerState,
+  TaskBatch,
 } from "./data.ts";
 import { appendJsonl, mean, statsOf } from "./log.ts";
 
@@ -226,6 +227,12 @@ export async function trainRl(cfg: TrainConfig, opts: RlOptions): Promise<RlSumm
   const out = opts.out;
   if (!cfg.model.path) throw new Error("model.path is required (the start checkpoint)");
   if (!cfg.data.train) throw new Error("data.train is required (a data build's data.jsonl)");
+  if (cfg.train.groups_per_task > cfg.train.prompts_per_step) {
+    throw new Error(
+      `train.groups_per_task (${cfg.train.groups_per_task}) is over train.prompts_per_step ` +
+        `(${cfg.train.prompts_per_step}): no task could ever enter a batch`,
+    );
+  }
   await Deno.mkdir(out, { recursive: true });
 
   // ---- Start or resume.
@@ -285,12 +292,14 @@ export async function trainRl(cfg: TrainConfig, opts: RlOptions): Promise<RlSumm
       cfg.train.estimator,
       cfg.train.prompts_per_step,
       new Set(samples.map((x) => x.ability)).size,
+      cfg.train.groups_per_task,
     );
     if (tmnWarning) log(`warning: ${tmnWarning}`);
     const sampler = new PromptSampler(
       samples,
       cfg.data.sampling as "natural" | "balanced",
       cfg.seed,
+      cfg.data.task_block,
     );
 
     let step = 0, nonfiniteStreak = 0, nonfiniteTotal = 0;
@@ -377,6 +386,7 @@ export async function trainRl(cfg: TrainConfig, opts: RlOptions): Promise<RlSumm
       const allRewards: number[] = []; // every rollout generated this step, kept or dropped
       let rounds = 0, groupsSeen = 0, zeroVar = 0;
       const rolloutLp: number[] = [];
+      const batch = new TaskBatch<Traj[]>(P, cfg.train.groups_per_task, kept);
       while (kept.length < P && rounds < cfg.train.max_gen_rounds) {
         const picks = sampler.next(genPrompts);
         let t = performance.now();
@@ -421,8 +431,9 @@ export async function trainRl(cfg: TrainConfig, opts: RlOptions): Promise<RlSumm
           const flat = g.length > 1 && rs.every((x) => x === rs[0]);
           if (flat) zeroVar++;
           if (flat && cfg.train.dynamic_sampling) continue;
-          if (kept.length < P) kept.push(g);
+          batch.offer(g[0].task, g);
         }
+        batch.admit();
         rounds++;
       }
       const trajs = kept.flat();
@@ -580,6 +591,9 @@ export async function trainRl(cfg: TrainConfig, opts: RlOptions): Promise<RlSumm
         single_group_task_frac: singleGroupShare(inputs),
         groups: kept.length,
         groups_seen: groupsSeen,
+        // Groups with reward variance dropped because their task had fewer than
+        // train.groups_per_task of them when generation stopped.
+        groups_unpooled: batch.waiting,
         zero_variance_frac: groupsSeen ? zeroVar / groupsSeen : 0,
         gen_rounds: rounds,
         adv_mean: as.mean,
