@@ -23,6 +23,7 @@
  * without a select and a row whose first blocks are all masked keeps a zero accumulator.
  * The tiled kernels in `attention_wgsl.ts` (workgroup-memory tiles) stay the hardware path.
  */
+import { prefillParams, seqOf } from "./attention_wgsl.ts";
 
 /**
  * Lanes per workgroup, keys (or queries) per block, and rows per lane: `rt` tokens (strided by
@@ -39,25 +40,8 @@ export interface LaneShape {
 
 const range = (n: number) => [...Array(n).keys()];
 
-const params = /* wgsl */ `
-struct Params { T: u32, hq: u32, hkv: u32, numSeqs: u32, scale: f32, _a: u32, _b: u32, _c: u32 }
-const NEG: f32 = -3.0e38;
-const INIT: f32 = -1.0e30;
-`;
-
-const seqOf = /* wgsl */ `
-// Index s of the sequence holding token i: the largest s with seqStarts[s] <= i.
-fn seqOf(i: u32) -> u32 {
-  var lo = 0u;
-  var hi = p.numSeqs;
-  loop {
-    if (hi - lo <= 1u) { break; }
-    let mid = (lo + hi) / 2u;
-    if (seqStarts[mid] <= i) { lo = mid; } else { hi = mid; }
-  }
-  return lo;
-}
-`;
+// The tiled kernels' uniform layout and sequence lookup, plus the lanes' own constants.
+const params = prefillParams + "const NEG: f32 = -3.0e38;\nconst INIT: f32 = -1.0e30;\n";
 
 /** `f(0) + f(1) + ...` of `n` terms. */
 const sum = (n: number, f: (j: number) => string) => range(n).map(f).join(" + ");

@@ -59,7 +59,8 @@ export function outMap(
   };
 }
 
-const seqOf = /* wgsl */ `
+/** WGSL: the sequence index of a token (binary search over seqStarts); shared with the lane kernels. */
+export const seqOf = /* wgsl */ `
 // Index s of the sequence holding token i: the largest s with seqStarts[s] <= i.
 fn seqOf(i: u32) -> u32 {
   var lo = 0u;
@@ -73,8 +74,8 @@ fn seqOf(i: u32) -> u32 {
 }
 `;
 
-/** Uniform layout shared by the prefill kernels (8 words). */
-const prefillParams = /* wgsl */ `
+/** Uniform layout shared by the prefill kernels (8 words), and the lane kernels. */
+export const prefillParams = /* wgsl */ `
 struct Params { T: u32, hq: u32, hkv: u32, numSeqs: u32, scale: f32, _a: u32, _b: u32, _c: u32 }
 `;
 
