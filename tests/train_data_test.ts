@@ -134,6 +134,27 @@ Deno.test("task batch: a task enters with at least perTask groups, waiting acros
   const counts = new Map<string, number>();
   for (const g of b.kept) counts.set(g[0], (counts.get(g[0]) ?? 0) + 1);
   assert([...counts.values()].every((c) => c >= 2), JSON.stringify([...counts]));
+
+  // A task with 3 groups and room for 4 keeps 2, leaving room for another task's 2 ...
+  const r = () => {
+    const t = new TaskBatch<string>(4, 2);
+    for (const g of ["a1", "a2", "a3"]) t.offer("a", g);
+    t.admit();
+    assertEquals(t.kept, ["a1", "a2"]);
+    return t;
+  };
+  const next = r();
+  next.offer("b", "b1");
+  next.offer("b", "b2");
+  next.admit();
+  next.finish();
+  assertEquals(next.kept, ["a1", "a2", "b1", "b2"]);
+  assertEquals(next.waiting, 1);
+  // ... and when generation stops first, the room goes to its own waiting group.
+  const last = r();
+  last.finish();
+  assertEquals(last.kept, ["a1", "a2", "a3"]);
+  assertEquals(last.waiting, 0);
 });
 
 Deno.test("sft targets score the verifier's maximum behind the think block", () => {

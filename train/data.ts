@@ -152,11 +152,12 @@ export class PromptSampler {
 /**
  * A step's batch of prompt groups, at most `size`, in which every task has at least `perTask`
  * groups (dynamic sampling's kept groups, assembled so a task-normalizing estimator pools several
- * groups of each task). Groups are offered as generated; {@link admit}, after each generation
+ * groups of each task). Groups are offered as generated. {@link admit}, after each generation
  * round, moves into `kept` the groups of tasks that have reached `perTask` (counting those already
- * kept), while they fit. A task's groups wait for later rounds until then, and those still waiting
- * when generation stops are dropped. With `perTask` 1 a group is kept as soon as it is offered,
- * in offer order, while there is room.
+ * kept), in the order tasks were offered, leaving the room either empty or large enough for
+ * another task's `perTask` groups. {@link finish}, when generation stops, fills what room is left
+ * with the waiting groups of tasks already in the batch; the other waiting groups are dropped.
+ * With `perTask` 1 a group is kept as soon as it is offered, in offer order, while there is room.
  */
 export class TaskBatch<G> {
   readonly #waiting = new Map<string, G[]>();
@@ -174,19 +175,36 @@ export class TaskBatch<G> {
     else this.#waiting.set(task, [group]);
   }
 
-  /** Keeps the waiting groups of every task that has enough, in the order tasks were offered. */
+  /** Keeps the waiting groups of every task that has enough (see the class doc). */
   admit(): void {
     for (const [task, waiting] of this.#waiting) {
       const room = this.size - this.kept.length;
-      if (room <= 0) return;
       const have = this.#keptPerTask.get(task) ?? 0;
       // A task not yet in the batch enters only with perTask groups, and only if they fit.
       if (have === 0 && (waiting.length < this.perTask || room < this.perTask)) continue;
-      const take = waiting.splice(0, room);
-      this.kept.push(...take);
-      this.#keptPerTask.set(task, have + take.length);
-      if (waiting.length === 0) this.#waiting.delete(task);
+      let take = Math.min(waiting.length, room);
+      // Leave no room too small for a new task: it would only be filled by finish().
+      const left = room - take;
+      if (left > 0 && left < this.perTask) {
+        take = Math.max(have ? 0 : this.perTask, room - this.perTask);
+      }
+      this.#keep(task, waiting, take);
     }
+  }
+
+  /** Generation has stopped: the room left goes to the batch's tasks' waiting groups. */
+  finish(): void {
+    for (const [task, waiting] of this.#waiting) {
+      if (!this.#keptPerTask.has(task)) continue;
+      this.#keep(task, waiting, Math.min(waiting.length, this.size - this.kept.length));
+    }
+  }
+
+  #keep(task: string, waiting: G[], take: number): void {
+    if (take <= 0) return;
+    this.kept.push(...waiting.splice(0, take));
+    this.#keptPerTask.set(task, (this.#keptPerTask.get(task) ?? 0) + take);
+    if (waiting.length === 0) this.#waiting.delete(task);
   }
 
   /** Groups offered and still waiting (dropped if generation stops now). */

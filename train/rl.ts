@@ -436,6 +436,7 @@ export async function trainRl(cfg: TrainConfig, opts: RlOptions): Promise<RlSumm
         batch.admit();
         rounds++;
       }
+      batch.finish();
       const trajs = kept.flat();
       for (const x of trajs) rolloutLp.push(...x.roll.logprobs);
       const rewardsAll = trajs.map((x) => x.reward);
