@@ -625,12 +625,15 @@ export async function trainRl(cfg: TrainConfig, opts: RlOptions): Promise<RlSumm
       await appendJsonl(metricsPath, m);
       last = m;
       opts.onStep?.(m);
-      const elapsed = (performance.now() - t0) / 1000;
-      let eta = (elapsed / (step - startStep)) * (cfg.train.steps - step);
+      const elapsed = (performance.now() - t0) / 1000, perStep = elapsed / (step - startStep);
+      let eta = perStep * (cfg.train.steps - step), total = String(cfg.train.steps);
       if (opts.deadline !== undefined) {
-        eta = Math.min(eta, (opts.deadline - performance.now()) / 1000);
+        // A deadline-bound run (the recipe) shows the steps it will reach, not its step cap.
+        const left = Math.max(0, (opts.deadline - performance.now()) / 1000);
+        const reach = step + Math.floor(left / perStep);
+        if (reach < cfg.train.steps) [eta, total] = [(reach - step) * perStep, `~${reach}`];
       }
-      log(row(m, cfg.train.steps, eta));
+      log(row(m, total, eta));
       if (cfg.log.dump_every > 0 && step % cfg.log.dump_every === 0) {
         await Deno.mkdir(joinPath(out, "rollouts"), { recursive: true });
         await JsonlWriter.with(
@@ -660,7 +663,7 @@ export async function trainRl(cfg: TrainConfig, opts: RlOptions): Promise<RlSumm
       if (step % cfg.checkpoint.every === 0 || step === cfg.train.steps) await save();
     }
     if (outOfTime) {
-      log(`deadline: stopped after step ${step} of ${cfg.train.steps}`);
+      log(`deadline: stopped after step ${step}, before a step that would not finish in time`);
       if (step % cfg.checkpoint.every !== 0) await save();
     }
     // The final policy, in HF layout, for eval (golongrl eval --model DIR/model).
@@ -691,7 +694,7 @@ function header(): string {
     "  tok/s   gen/upd s  ETA";
 }
 
-function row(m: Record<string, unknown>, steps: number, eta: number): string {
+function row(m: Record<string, unknown>, steps: string, eta: number): string {
   const f = (x: unknown, d = 3) => typeof x === "number" && Number.isFinite(x) ? x.toFixed(d) : "-";
   const t = m.time as Record<string, number>;
   return [
