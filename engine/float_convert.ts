@@ -67,53 +67,52 @@ export function f16BitsToF32(h: number): number {
   return s * (1 + m / 1024) * 2 ** (e - 15);
 }
 
-let f16Table: Uint32Array | undefined;
-
-/** The float32 bits of every float16 value (256 KiB, built on first use from f16BitsToF32). */
-function f16ToF32Table(): Uint32Array {
-  if (!f16Table) {
-    const f = new Float32Array(65536);
-    for (let h = 0; h < 65536; h++) f[h] = f16BitsToF32(h);
-    f16Table = new Uint32Array(f.buffer);
-  }
-  return f16Table;
-}
+let f16Table: Int32Array | undefined;
 
 /** Float16 bits -> float32 bits, element by element (`dst` at least as long as `src`). */
 export function f16ToF32Into(src: Uint16Array, dst: Uint32Array): void {
-  const t = f16ToF32Table();
-  for (let i = 0; i < src.length; i++) dst[i] = t[src[i]];
+  if (!f16Table) {
+    // The float32 bits of every float16 value (256 KiB), from the one-value form.
+    const f = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) f[h] = f16BitsToF32(h);
+    f16Table = new Int32Array(f.buffer);
+  }
+  // Int32 views keep V8 on integer moves (Uint32 values above 2^31 would be doubles).
+  const t = f16Table, d = new Int32Array(dst.buffer, dst.byteOffset, dst.length);
+  for (let i = 0; i < src.length; i++) d[i] = t[src[i]];
 }
 
 /** Bfloat16 bits -> float32 bits: bf16 is the top half of an f32. */
 export function bf16ToF32Into(src: Uint16Array, dst: Uint32Array): void {
-  for (let i = 0; i < src.length; i++) dst[i] = src[i] << 16;
+  const d = new Int32Array(dst.buffer, dst.byteOffset, dst.length);
+  for (let i = 0; i < src.length; i++) d[i] = src[i] << 16;
 }
 
 /** Float32 bits -> float16 bits, round to nearest even (as {@link f32ToF16Bits}). */
 export function f32ToF16Into(src: Uint32Array, dst: Uint16Array): void {
-  for (let i = 0; i < src.length; i++) {
-    const u = src[i];
-    const exp = (u >>> 23) & 0xff;
-    // The common case, a normal f16 result, inline; the rest through the one-value form.
-    if (exp > 112 && exp < 143) {
-      const r = ((u >>> 16) & 0x8000) | ((exp - 112) << 10) | ((u >>> 13) & 0x3ff);
-      const rest = u & 0x1fff;
-      dst[i] = rest > 0x1000 || (rest === 0x1000 && (r & 1)) ? r + 1 : r;
-    } else dst[i] = f32BitsToF16Bits(u);
+  const s = new Int32Array(src.buffer, src.byteOffset, src.length);
+  for (let i = 0; i < s.length; i++) {
+    const u = s[i], a = u & 0x7fffffff;
+    if (a >= 0x38800000 && a < 0x47800000) {
+      // A normal f16 result (2^-14 <= |x| < 2^16): rebias the exponent, then round to nearest
+      // even without a branch (adding 0xfff plus the kept lowest bit carries exactly on
+      // "more than half" and on "half, odd"); a carry out of 0x7bff gives infinity, as it should.
+      const b = a - 0x38000000;
+      dst[i] = ((u >>> 16) & 0x8000) | ((b + 0xfff + ((b >> 13) & 1)) >> 13);
+    } else dst[i] = f32BitsToF16Bits(u >>> 0);
   }
 }
 
+let bf16Table: Uint16Array | undefined;
+
 /** Bfloat16 bits -> float16 bits, round to nearest even (through the exact float32 value). */
 export function bf16ToF16Into(src: Uint16Array, dst: Uint16Array): void {
-  for (let i = 0; i < src.length; i++) {
-    const u = src[i] << 16;
-    const exp = (u >>> 23) & 0xff;
-    if (exp > 112 && exp < 143) {
-      // bf16 has 7 mantissa bits, f16 10: a normal result is exact.
-      dst[i] = ((u >>> 16) & 0x8000) | ((exp - 112) << 10) | ((u >>> 13) & 0x3ff);
-    } else dst[i] = f32BitsToF16Bits(u >>> 0);
+  if (!bf16Table) {
+    bf16Table = new Uint16Array(65536);
+    for (let b = 0; b < 65536; b++) bf16Table[b] = f32BitsToF16Bits((b << 16) >>> 0);
   }
+  const t = bf16Table;
+  for (let i = 0; i < src.length; i++) dst[i] = t[src[i]];
 }
 
 /** Float32 bits -> bfloat16 bits, round to nearest even (as {@link f32ToBf16Bits}). */
