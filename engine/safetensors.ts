@@ -78,6 +78,15 @@ async function readExact(f: Deno.FsFile, pos: number, buf: Uint8Array, path: str
   }
 }
 
+/** Opens a file for reading, or fails naming it. */
+async function openRead(path: string): Promise<Deno.FsFile> {
+  try {
+    return await Deno.open(path, { read: true });
+  } catch (e) {
+    throw new InputError(`cannot open: ${(e as Error).message}`, path);
+  }
+}
+
 /** Parses and checks a header from the bytes that follow the length prefix. */
 export function parseHeader(
   path: string,
@@ -147,12 +156,7 @@ export function parseHeader(
 
 /** Reads and validates the header of a .safetensors file (not the tensor data). */
 export async function readSafetensorsHeader(path: string): Promise<SafetensorsHeader> {
-  let f: Deno.FsFile;
-  try {
-    f = await Deno.open(path, { read: true });
-  } catch (e) {
-    throw new InputError(`cannot open: ${(e as Error).message}`, path);
-  }
+  const f = await openRead(path);
   try {
     const fileSize = (await f.stat()).size;
     if (fileSize < 8) {
@@ -375,12 +379,7 @@ export async function streamTensors(
   const dst = new ArrayBuffer(E * 4 + 4);
   for (const [path, list] of byFile) {
     list.sort((a, b) => a.info.begin - b.info.begin);
-    let f: Deno.FsFile;
-    try {
-      f = await Deno.open(path, { read: true });
-    } catch (e) {
-      throw new InputError(`cannot open: ${(e as Error).message}`, path);
-    }
+    const f = await openRead(path);
     try {
       for (const { index, info } of list) {
         const { name, as, header } = requests[index];

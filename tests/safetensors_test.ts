@@ -137,21 +137,18 @@ Deno.test("bulk conversions give the one-value conversions' bits, at every expon
   // 16-bit sources: all 65536 patterns.
   const all = new Uint16Array(65536).map((_, i) => i);
   const w = new Uint32Array(65536), wf = new Float32Array(w.buffer), h2 = new Uint16Array(65536);
-  f16ToF32Into(all, w);
-  for (let i = 0; i < 65536; i++) {
-    const v = f16BitsToF32(i);
-    assert(
-      Object.is(wf[i], v) || (Number.isNaN(wf[i]) && Number.isNaN(v)),
-      `f16 0x${i.toString(16)}`,
-    );
-  }
-  bf16ToF32Into(all, w);
-  for (let i = 0; i < 65536; i++) {
-    const v = bf16BitsToF32(i);
-    assert(
-      Object.is(wf[i], v) || (Number.isNaN(wf[i]) && Number.isNaN(v)),
-      `bf16 0x${i.toString(16)}`,
-    );
+  for (
+    const [what, bulk, one] of [
+      ["f16", f16ToF32Into, f16BitsToF32],
+      ["bf16", bf16ToF32Into, bf16BitsToF32],
+    ] as const
+  ) {
+    bulk(all, w);
+    for (let i = 0; i < 65536; i++) {
+      const v = one(i);
+      const same = Object.is(wf[i], v) || (Number.isNaN(wf[i]) && Number.isNaN(v));
+      assert(same, `${what} 0x${i.toString(16)}`);
+    }
   }
   bf16ToF16Into(all, h2);
   for (let i = 0; i < 65536; i++) {
