@@ -219,7 +219,9 @@ export function convertBytes(
   }
   if (dtype === "F64") return new Float64Array(buf);
   const out = new Float64Array(n);
-  out.set(convertBytes(bytes, dtype, "f32") as Float32Array);
+  // 16/32-bit floats are exact in f32; integers are not, so they go straight to f64.
+  const float = dtype === "F32" || dtype === "F16" || dtype === "BF16";
+  out.set(float ? convertBytes(bytes, dtype, "f32") : valuesOf(new Uint8Array(buf), dtype, n));
   return out;
 }
 

@@ -76,6 +76,39 @@ Deno.test("safetensors: F32/F16/BF16 round trip, sorted names, space-padded head
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("safetensors: F64 and integer tensors read as f64 exactly, as f32 and f16 rounded", async () => {
+  const dir = await tmp();
+  const path = `${dir}/i.safetensors`;
+  const i32 = new Int32Array([16777217, -3]), i64 = new BigInt64Array([2n ** 53n - 1n, -7n]);
+  const f64 = new Float64Array([0.1, -1e300]), u8 = new Uint8Array([255, 0, 0, 0, 0, 0, 0, 0]);
+  const parts = [i32, i64, f64, u8].map((a) => new Uint8Array(a.buffer));
+  let off = 0;
+  const header: Record<string, unknown> = {};
+  for (
+    const [name, dtype, shape, p] of [
+      ["a", "I32", [2], parts[0]],
+      ["b", "I64", [2], parts[1]],
+      ["c", "F64", [2], parts[2]],
+      ["d", "U8", [8], parts[3]],
+    ] as const
+  ) {
+    header[name] = { dtype, shape, data_offsets: [off, off + p.length] };
+    off += p.length;
+  }
+  const data = new Uint8Array(off);
+  parts.reduce((at, p) => (data.set(p, at), at + p.length), 0);
+  await Deno.writeFile(path, rawFile(header, data));
+  const h = await readSafetensorsHeader(path);
+  assertEquals([...await readTensor(path, h, "a", { as: "f64" })], [16777217, -3]);
+  assertEquals([...await readTensor(path, h, "b", { as: "f64" })], [2 ** 53 - 1, -7]);
+  assertEquals([...await readTensor(path, h, "c", { as: "f64" })], [0.1, -1e300]);
+  assertEquals([...await readTensor(path, h, "d", { as: "f64" })], [255, 0, 0, 0, 0, 0, 0, 0]);
+  assertEquals([...await readTensor(path, h, "a")], [16777216, -3]);
+  assertEquals([...await readTensor(path, h, "c")], [Math.fround(0.1), -Infinity]);
+  assertEquals([...await readTensor(path, h, "a", { as: "f16" })], [0x7c00, 0xc200]);
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("safetensors: Uint16Array data is written as raw F16/BF16 bits", async () => {
   const dir = await tmp();
   const path = `${dir}/b.safetensors`;
