@@ -3,8 +3,14 @@
  * run: the weights are written as an F16 checkpoint into a temporary folder (removed
  * afterwards), then, warm-cache both, a plain read of the file into memory and
  * `loadModel(..., {matrices: "f16"})` (the inference load: no conversion at all), best of
- * `rounds` each, interleaved so that both see the same machine. Also, for context, the file
- * streamed through one small buffer: what the page cache delivers when no new memory is touched.
+ * `rounds` each (default 1), interleaved so that both see the same machine. Also, for context,
+ * the file streamed through one small buffer: what the page cache delivers when no new memory
+ * is touched.
+ *
+ * Both timed operations put the file's bytes into memory never touched before, and on a software
+ * adapter the device's memory is this process's: touching fresh pages, not copying bytes, is
+ * most of both costs. Run it before other GPU work: a later round (or a load after other work)
+ * can get memory the allocator already touched and look faster than a fresh process would.
  */
 import type { Gpu } from "../core/gpu/device.ts";
 import { readFull } from "../core/fsutil.ts";
@@ -80,7 +86,7 @@ export async function checkpointLoadBench(
   host: Map<string, Float32Array>,
   opts: { rounds?: number; log?: (line: string) => void } = {},
 ): Promise<CheckpointLoadFigures> {
-  const rounds = opts.rounds ?? 2, log = opts.log ?? (() => {});
+  const rounds = opts.rounds ?? 1, log = opts.log ?? (() => {});
   const dir = await Deno.makeTempDir({ prefix: "golongrl_bench_load_" });
   try {
     log(`writing the weights as an F16 checkpoint in ${dir}...`);
