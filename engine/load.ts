@@ -14,10 +14,24 @@ import { verifyCheckpoint } from "./verify.ts";
 import { Qwen3 } from "./qwen3.ts";
 
 /**
+ * Bytes written between two waits for the queue while loading. `writeBuffer` stages its bytes
+ * until the next submit; without these flushes the staging holds a second copy of the whole
+ * model, and the copies into the weights all run at the first forward pass.
+ */
+const FLUSH_BYTES = 64 * 2 ** 20;
+
+/** Submits the staged writes and waits until they are in their buffers. */
+async function landWrites(gpu: Gpu): Promise<void> {
+  gpu.device.queue.submit([]);
+  await gpu.device.queue.onSubmittedWorkDone();
+}
+
+/**
  * Loads the checkpoint in `dir` (F32, F16 or BF16 on disk) onto the GPU, with weight
  * matrices in f32 (training) or f16 (inference, half the memory). Tensors stream from the
  * file(s) in bounded chunks straight into their GPU buffers (engine/safetensors.ts
- * `streamTensors`): the host never holds a whole tensor, let alone the checkpoint.
+ * `streamTensors`), with the queue flushed every {@link FLUSH_BYTES}: the host never holds a
+ * whole tensor, let alone the checkpoint, and the weights are on the device on return.
  */
 export async function loadModel(
   gpu: Gpu,
@@ -29,14 +43,24 @@ export async function loadModel(
   const specs = expectedTensors(config);
   const tensors = specs.map((s) => empty(gpu, s.shape, paramDtype(s.shape, opts.matrices), s.name));
   try {
+    let staged = 0;
     await streamTensors(
       specs.map((s, i) => ({
         header: set.where.get(s.name)!,
         name: s.name,
         as: tensors[i].dtype as "f32" | "f16",
       })),
-      (i, offset, bytes) => gpu.device.queue.writeBuffer(tensors[i].buffer, offset, bytes),
+      async (i, offset, bytes) => {
+        gpu.device.queue.writeBuffer(tensors[i].buffer, offset, bytes);
+        staged += bytes.length;
+        if (staged >= FLUSH_BYTES) {
+          staged = 0;
+          await landWrites(gpu);
+        }
+      },
     );
+    await landWrites(gpu);
+    gpu.check();
   } catch (e) {
     for (const t of tensors) t.buffer.destroy();
     throw e;

@@ -354,12 +354,13 @@ const STREAM_CHUNK_ELEMS = 4 * 2 ** 20;
  * request asks (F16 to f16 and F32 to f32 are not converted at all): `sink(index, byteOffset,
  * bytes)` receives request `index`'s converted bytes that start `byteOffset` bytes into its
  * target layout. `bytes` is padded with zeros to a multiple of 4 bytes (what WebGPU's
- * `writeBuffer` needs) and only valid during the call: the buffers are reused, so the memory is
- * two chunks whatever the checkpoint's size. Each file is opened once and read front to back.
+ * `writeBuffer` needs) and only valid during the call (until its promise, if it returns one,
+ * settles): the buffers are reused, so the memory is two chunks whatever the checkpoint's size.
+ * Each file is opened once and read front to back.
  */
 export async function streamTensors(
   requests: readonly TensorRequest[],
-  sink: (index: number, byteOffset: number, bytes: Uint8Array<ArrayBuffer>) => void,
+  sink: (index: number, byteOffset: number, bytes: Uint8Array<ArrayBuffer>) => void | Promise<void>,
   opts: { chunkElems?: number } = {},
 ): Promise<void> {
   const E = opts.chunkElems ?? STREAM_CHUNK_ELEMS;
@@ -392,7 +393,7 @@ export async function streamTensors(
           const at = header.dataStart + info.begin + e0 * inBytes;
           await readExact(f, at, chunk, path, `tensor "${name}"`);
           const out = floatsInto(chunk, info.dtype, as, dst);
-          sink(index, e0 * outBytes, padTo4(out));
+          await sink(index, e0 * outBytes, padTo4(out));
         }
       }
     } finally {
