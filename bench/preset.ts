@@ -10,7 +10,10 @@
  * - prefill of P tokens against its matmul roofline, and decode at batch 1 against its
  *   bandwidth limit (bytes of weights and KV cache read per step at the copy bandwidth);
  * - decode at larger batches (n rollouts of one prompt, as RL samples them) against batch 1's
- *   tokens/s: a step reads the weights once for the whole batch, so tokens/s should grow with it.
+ *   tokens/s: a step reads the weights once for the whole batch, so tokens/s should grow with it;
+ * - loading the weights from an F16 checkpoint (written to a temporary folder) onto the device
+ *   with f16 matrices, against a plain read of its file (bench/checkpoint_load.ts). With
+ *   `loadOnly`, only the plans and the load.
  */
 import { fmtNum, textTable } from "../core/text_table.ts";
 import type { Gpu } from "../core/gpu/device.ts";
@@ -41,6 +44,7 @@ import {
 import { matmulRate, trainStepFlops } from "./model.ts";
 import { type BenchRow, compare, contextRow, num } from "./report.ts";
 import { type BenchHost, formatBenchHeader } from "./header.ts";
+import { checkpointLoadBench, type CheckpointLoadFigures } from "./checkpoint_load.ts";
 
 export interface PresetBenchOptions {
   /** Tokens of the train step (one sequence). */
@@ -56,6 +60,8 @@ export interface PresetBenchOptions {
   decodeBatches: number[];
   /** Vocabulary when the preset has none of its own. */
   vocab: number;
+  /** Only the plans and the checkpoint load: no train step, prefill or decode. */
+  loadOnly?: boolean;
   log: (line: string) => void;
 }
 
@@ -65,6 +71,9 @@ export interface PresetBenchResult {
   params: number;
   /** Tokens of the train step (planned, and run unless trainSkipped). */
   seqLen: number;
+  /** Prompt tokens and decode steps (planned, and run unless generationSkipped). */
+  promptLen: number;
+  newTokens: number;
   budget: MemoryBudget;
   trainPlan: MemoryPlan;
   generationPlan: MemoryPlan;
@@ -83,7 +92,13 @@ export interface PresetBenchResult {
   } | null;
   /** Why there is no train figure (the plan said it does not fit, or --steps 0). */
   trainSkipped: string | null;
-  prefill: { tokens: number; ms: number; gflop: number; ntGflops: number; rooflineMs: number };
+  prefill: {
+    tokens: number;
+    ms: number;
+    gflop: number;
+    ntGflops: number;
+    rooflineMs: number;
+  } | null;
   decode: {
     tokens: number;
     msPerToken: number;
@@ -91,14 +106,26 @@ export interface PresetBenchResult {
     /** Copy bandwidth measured in this run (bytes read + written per second). */
     bandwidthGBs: number;
     limitMs: number;
-  };
+  } | null;
   /**
    * Decode at each batch size (batch 1 first), with its roofline: the slower of reading the
    * weights and KV cache at the copy bandwidth and doing the step's FLOPs at the NT matmul rate.
+   * Empty when generation did not run.
    */
   decodeByBatch: { batch: number; msPerStep: number; tokensPerSec: number; rooflineMs: number }[];
-  /** The process's peak resident memory (VmHWM), bytes; null off Linux. */
+  /** Why there is no prefill or decode figure (--load-only). */
+  generationSkipped: string | null;
+  /** Loading the weights as an F16 checkpoint against reading its file. */
+  load: CheckpointLoadFigures;
+  /** The process's peak resident memory (VmHWM) up to the end of the load, bytes; null off Linux. */
+  loadPeakRssBytes: number | null;
+  /**
+   * The process's peak resident memory (VmHWM), bytes; null off Linux. When the model phases
+   * ran and Linux let the high-water mark be reset after the load (`peakRssReset`), the peak of
+   * those phases alone (what it was before the load was measured).
+   */
   peakRssBytes: number | null;
+  peakRssReset: boolean;
   rows: BenchRow[];
 }
 
@@ -109,6 +136,16 @@ export function peakRss(): number | null {
     return m ? Number(m[1]) * 1024 : null;
   } catch {
     return null;
+  }
+}
+
+/** Resets this process's VmHWM to its current resident size (Linux >= 4.0); false if not. */
+export function resetPeakRss(): boolean {
+  try {
+    Deno.writeTextFileSync("/proc/self/clear_refs", "5");
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -170,12 +207,14 @@ export async function presetBench(
   }, budget);
   o.log(formatPlan(`memory plan, train step of ${T} tokens`, trainPlan).trimEnd());
   o.log(formatPlan(`memory plan, prefill ${o.promptLen} + decode`, generationPlan).trimEnd());
-  const trainSkipped = o.steps === 0
-    ? "not run (--steps 0)"
-    : trainPlan.fits === false
-    ? `does not fit: ${trainPlan.reasons.join("; ")}; knob: ${trainPlan.knob}`
-    : null;
-  if (generationPlan.fits === false) {
+  const generationSkipped = o.loadOnly ? "not run (--load-only)" : null;
+  const trainSkipped = generationSkipped ??
+    (o.steps === 0
+      ? "not run (--steps 0)"
+      : trainPlan.fits === false
+      ? `does not fit: ${trainPlan.reasons.join("; ")}; knob: ${trainPlan.knob}`
+      : null);
+  if (!generationSkipped && generationPlan.fits === false) {
     throw new Error(
       `${preset}: generation does not fit: ${generationPlan.reasons.join("; ")}; knob: ${
         generationPlan.knob ?? "none"
@@ -183,13 +222,58 @@ export async function presetBench(
     );
   }
 
-  const t0 = performance.now();
+  let t0 = performance.now();
   o.log(`building ${params.toLocaleString("en-US")} random f32 parameters (${preset}, seed 0)`);
   let host: Map<string, Float32Array> | undefined = initParams(config, 0);
+  o.log(`parameters built in ${sec(performance.now() - t0)}`);
+  const load = await checkpointLoadBench(gpu, config, host, { log: o.log });
+  const loadPeakRssBytes = peakRss();
+  // The load's transient memory (the file read, the f16 model) is not the model phases' peak.
+  const peakRssReset = !generationSkipped && resetPeakRss();
+  let ran: Pick<PresetBenchResult, "train" | "prefill" | "decode" | "decodeByBatch"> = {
+    train: null,
+    prefill: null,
+    decode: null,
+    decodeByBatch: [],
+  };
+  if (!generationSkipped) {
+    t0 = performance.now();
+    const weights = ParamSet.fromHost(gpu, config, host);
+    host = undefined; // the device holds them now; let the host copy go
+    o.log(`weights on the device after ${sec(performance.now() - t0)}`);
+    ran = await runModel(gpu, config, weights, o, trainSkipped);
+  }
+  const result: Omit<PresetBenchResult, "rows"> = {
+    preset,
+    config,
+    params,
+    seqLen: T,
+    promptLen: o.promptLen,
+    newTokens: o.newTokens,
+    budget,
+    trainPlan,
+    generationPlan,
+    ...ran,
+    trainSkipped,
+    generationSkipped,
+    load,
+    loadPeakRssBytes,
+    peakRssBytes: peakRss(),
+    peakRssReset,
+  };
+  return { ...result, rows: presetRows(result) };
+}
+
+/** The train step (unless skipped), prefill and decode on the uploaded weights. */
+async function runModel(
+  gpu: Gpu,
+  config: Qwen3Config,
+  weights: ParamSet,
+  o: PresetBenchOptions,
+  trainSkipped: string | null,
+): Promise<Pick<PresetBenchResult, "train" | "prefill" | "decode" | "decodeByBatch">> {
+  const T = o.seqLen, params = paramCount(config);
   const pool = new BufferPool(gpu);
-  const weights = ParamSet.fromHost(gpu, config, host);
-  host = undefined; // the device holds them now; let the host copy go
-  o.log(`weights on the device after ${sec(performance.now() - t0)}`);
   const model = new Qwen3(gpu, pool, config, weights);
   const rand = mulberry32(1);
   const V = config.vocab_size;
@@ -291,16 +375,8 @@ export async function presetBench(
     const readMs = (bytesPerStep + (d.batch - 1) * kvBytes) / bandwidth * 1000;
     d.rooflineMs = Math.max(readMs, (d.batch * flopsPerToken) / (prefillNt * 1e6));
   }
-  const result: Omit<PresetBenchResult, "rows"> = {
-    preset,
-    config,
-    params,
-    seqLen: T,
-    budget,
-    trainPlan,
-    generationPlan,
+  return {
     train,
-    trainSkipped,
     prefill: {
       tokens: o.promptLen,
       ms: prefillMs,
@@ -316,9 +392,7 @@ export async function presetBench(
       limitMs: bytesPerStep / bandwidth * 1000,
     },
     decodeByBatch,
-    peakRssBytes: peakRss(),
   };
-  return { ...result, rows: presetRows(result) };
 }
 
 /** The report rows: each figure beside its reference, as a ratio (above 1: better). */
@@ -358,28 +432,32 @@ export function presetRows(r: Omit<PresetBenchResult, "rows">): BenchRow[] {
     }),
     compare({
       suite,
-      figure: `prefill, ${p}, ${r.prefill.tokens} tokens, batch 1`,
-      value: r.prefill.ms,
+      figure: `prefill, ${p}, ${r.promptLen} tokens, batch 1`,
+      value: r.prefill?.ms ?? null,
       unit: "ms",
       reference: `matmul roofline (forward FLOPs at the tuned NT rate, ${
-        num(r.prefill.ntGflops)
+        num(r.prefill?.ntGflops ?? null)
       } GFLOP/s)`,
-      referenceValue: r.prefill.rooflineMs,
+      referenceValue: r.prefill?.rooflineMs ?? null,
       better: "lower",
       target: ">= 0.5",
-      gflops: r.prefill.gflop / (r.prefill.ms / 1000),
+      why: r.generationSkipped ?? undefined,
+      gflops: r.prefill ? r.prefill.gflop / (r.prefill.ms / 1000) : null,
     }),
     compare({
       suite,
-      figure: `decode, ${p}, batch 1, ${r.decode.tokens} tokens after the prompt`,
-      value: r.decode.msPerToken,
+      figure: `decode, ${p}, batch 1, ${r.newTokens} tokens after the prompt`,
+      value: r.decode?.msPerToken ?? null,
       unit: "ms/token",
-      reference: `bandwidth limit (${num(r.decode.bytesPerStep / 2 ** 20)} MiB read per step at ${
-        num(r.decode.bandwidthGBs)
-      } GB/s copy bandwidth)`,
-      referenceValue: r.decode.limitMs,
+      reference: r.decode
+        ? `bandwidth limit (${num(r.decode.bytesPerStep / 2 ** 20)} MiB read per step at ${
+          num(r.decode.bandwidthGBs)
+        } GB/s copy bandwidth)`
+        : "bandwidth limit (bytes read per step at the copy bandwidth)",
+      referenceValue: r.decode?.limitMs ?? null,
       better: "lower",
       target: ">= 0.5",
+      why: r.generationSkipped ?? undefined,
     }),
     ...r.decodeByBatch.slice(1).flatMap((d) => [
       compare({
@@ -398,15 +476,44 @@ export function presetRows(r: Omit<PresetBenchResult, "rows">): BenchRow[] {
         value: d.msPerStep,
         unit: "ms",
         reference: `roofline: slower of the weights and KV read at the copy bandwidth and the ` +
-          `FLOPs at the NT rate (${num(r.prefill.ntGflops)} GFLOP/s)`,
+          `FLOPs at the NT rate (${num(r.prefill?.ntGflops ?? null)} GFLOP/s)`,
         referenceValue: d.rooflineMs,
         better: "lower",
         target: ">= 0.5",
       }),
     ]),
+    compare({
+      suite,
+      figure: `checkpoint load, ${p}, ${num(r.load.fileBytes / GIB)} GiB ${r.load.stored} file ` +
+        `-> ${r.load.matrices} matrices on the device`,
+      value: r.load.loadMs,
+      unit: "ms",
+      reference: `plain read of the file into memory (warm cache${
+        r.load.rounds > 1 ? `, best of ${r.load.rounds}` : ""
+      })`,
+      referenceValue: r.load.readMs,
+      better: "lower",
+      target: ">= 0.5 (load <= 2x read)",
+    }),
     contextRow({
       suite,
-      figure: "peak resident memory of the process",
+      figure: `the same file streamed through one 16 MiB buffer (warm cache, nothing kept)`,
+      value: r.load.streamMs,
+      unit: "ms",
+      why: "context: the page cache's rate when no new memory is touched",
+    }),
+    contextRow({
+      suite,
+      figure: "peak resident memory up to the end of the checkpoint load",
+      value: r.loadPeakRssBytes === null ? null : r.loadPeakRssBytes / GIB,
+      unit: "GiB",
+      why: "context: the f32 host weights, the F16 file read whole and the f16 model",
+    }),
+    contextRow({
+      suite,
+      figure: `peak resident memory of the process${
+        r.peakRssReset ? " after the checkpoint load (train step, prefill, decode)" : ""
+      }`,
       value: r.peakRssBytes === null ? null : r.peakRssBytes / GIB,
       unit: "GiB",
       why: r.budget.unified
@@ -427,7 +534,7 @@ export function formatPresetReport(host: BenchHost, r: PresetBenchResult): strin
     `hidden ${c.hidden_size}, ${c.num_hidden_layers} layers, heads ${c.num_attention_heads}/` +
     `${c.num_key_value_heads} kv x ${c.head_dim}, mlp ${c.intermediate_size}, tied ${c.tie_word_embeddings}\n\n` +
     formatPlan(`memory plan, train step of ${r.seqLen} tokens`, r.trainPlan) +
-    formatPlan(`memory plan, prefill ${r.prefill.tokens} + decode`, r.generationPlan) +
+    formatPlan(`memory plan, prefill ${r.promptLen} + decode`, r.generationPlan) +
     (r.train
       ? `\ntrain step: warm-up ${sec(r.train.warmupMs)} (compiles), best timed ${
         sec(r.train.msPerStep)

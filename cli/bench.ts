@@ -237,13 +237,15 @@ const modelBench = command({
   summary: "Train-step tokens/s vs PyTorch CPU and the matmul roofline; generation tokens/s.",
   usage:
     "golongrl bench model [--presets tiny,small] [--seqs S] [--seq-len T] [--batches 1,8,64] [--json] [--out DIR]\n" +
-    "golongrl bench model --preset qwen3-0.6b [--seq-len 1024] [--steps 1] [--checkpoint] [--prompt-len 256] [--new-tokens 8] [--batches 1,16]",
+    "golongrl bench model --preset qwen3-0.6b [--seq-len 1024] [--steps 1] [--checkpoint] [--prompt-len 256] [--new-tokens 8] [--batches 1,16] [--load-only]",
   description:
     "Targets: train step >= 50% of its matmul roofline (the step's FLOPs at the measured matmul\n" +
     "rate); at most 1 readback per 8 decode steps. PyTorch is Debian's python3-torch, when present.\n" +
     "With --preset: one model of that shape (random weights, its own vocabulary); a memory plan\n" +
     "first (the knob to turn when it does not fit), then one warm-up and --steps timed train steps\n" +
-    "(--steps 0: plan, prefill and decode only), prefill and batch-1 decode, each with its ratio.",
+    "(--steps 0: plan, prefill and decode only), prefill and batch-1 decode, each with its ratio;\n" +
+    "and the weights loaded from an F16 checkpoint (in a temporary folder) against a plain read of\n" +
+    "its file (target: load <= 2x read).",
   flags: {
     preset: {
       type: "string",
@@ -254,6 +256,11 @@ const modelBench = command({
     checkpoint: {
       type: "boolean",
       description: "With --preset: recompute activations in the backward.",
+    },
+    "load-only": {
+      type: "boolean",
+      description:
+        "With --preset: only the plans and the checkpoint load (no step, prefill, decode).",
     },
     presets: {
       type: "string",
@@ -318,11 +325,13 @@ const modelBench = command({
         newTokens: flags["new-tokens"] ?? 8,
         decodeBatches: intList("batches", flags.batches ?? "1,16", cmd),
         vocab: flags.vocab,
+        loadOnly: flags["load-only"],
         log,
       }).finally(() => gpu.destroy());
       const host = benchHost(gpu.description.description);
       return await emit(io, flags, "model", { host, ...r }, formatPresetReport(host, r));
     }
+    if (flags["load-only"]) throw new UsageError("--load-only needs --preset", `${cmd} --help`);
     // Without --preset: the defaults of the small-model bench.
     const seqLen = flags["seq-len"] ?? 256, steps = flags.steps ?? 3;
     const promptLen = flags["prompt-len"] ?? 64, newTokens = flags["new-tokens"] ?? 32;

@@ -11,6 +11,7 @@ import { expectedTensors, type Qwen3Config, validateConfig } from "./model_confi
 import { verifyCheckpoint } from "./verify.ts";
 import { readTensor, type TensorToWrite, writeSafetensors } from "./safetensors.ts";
 import { numel } from "../core/tensor.ts";
+import { f16ToF32Into } from "./float_convert.ts";
 
 /** f32 values, or float16 bits. */
 export type Weights = Map<string, Float32Array | Uint16Array>;
@@ -145,15 +146,8 @@ async function listedShards(indexPath: string): Promise<string[]> {
 function toStored(data: Float32Array | Uint16Array, dtype: "F32" | "F16" | "BF16") {
   if (data instanceof Float32Array || dtype === "F16") return data;
   const out = new Float32Array(data.length);
-  for (let i = 0; i < data.length; i++) out[i] = f16ToNumber(data[i]);
+  f16ToF32Into(data, new Uint32Array(out.buffer));
   return out;
-}
-
-function f16ToNumber(h: number): number {
-  const s = h & 0x8000 ? -1 : 1, e = (h >>> 10) & 0x1f, m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
 }
 
 /**

@@ -7,7 +7,7 @@ import type { Gpu } from "../core/gpu/device.ts";
 import type { Recorder } from "../core/gpu/recorder.ts";
 import { empty, fromArray, numel, type Tensor } from "../core/tensor.ts";
 import { expectedTensors, type Qwen3Config } from "./model_config.ts";
-import { f32ToF16Bits } from "./safetensors.ts";
+import { f32ToF16Into } from "./float_convert.ts";
 
 export interface LayerParams {
   inNorm: Tensor; // [H]
@@ -82,6 +82,17 @@ export function paramSpecs(c: Qwen3Config): { name: string; shape: number[] }[] 
   return expectedTensors(c);
 }
 
+/**
+ * The GPU dtype of a parameter: with `matrices: "f16"` (inference) the weight matrices are
+ * float16, halving their memory; norm weights (1-D) stay f32, as does everything for training.
+ */
+export function paramDtype(
+  shape: readonly number[],
+  matrices: "f32" | "f16" = "f32",
+): "f32" | "f16" {
+  return matrices === "f16" && shape.length === 2 ? "f16" : "f32";
+}
+
 /** Parameters (or gradients, or moments) as a role-addressed structure over named tensors. */
 export class ParamSet {
   readonly byName = new Map<string, Tensor>();
@@ -126,12 +137,27 @@ export class ParamSet {
       if (data.length !== numel(shape)) {
         throw new Error(`tensor ${name} has ${data.length} values, expected [${shape}]`);
       }
-      if (opts.matrices === "f16" && shape.length === 2) {
+      if (paramDtype(shape, opts.matrices) === "f16") {
         const bits = new Uint16Array(data.length);
-        for (let i = 0; i < data.length; i++) bits[i] = f32ToF16Bits(data[i]);
+        f32ToF16Into(new Uint32Array(data.buffer, data.byteOffset, data.length), bits);
         return fromArray(gpu, bits, shape, name);
       }
       return fromArray(gpu, data, shape, name);
+    });
+  }
+
+  /**
+   * Takes tensors already on the GPU (e.g. streamed from a checkpoint) by HF name; every
+   * expected name must be present with its shape.
+   */
+  static fromTensors(config: Qwen3Config, tensors: Map<string, Tensor>): ParamSet {
+    return new ParamSet(config, (name, shape) => {
+      const t = tensors.get(name);
+      if (!t) throw new Error(`missing tensor ${name}`);
+      if (t.shape.length !== shape.length || t.shape.some((s, i) => s !== shape[i])) {
+        throw new Error(`tensor ${name} has shape [${t.shape}], expected [${shape}]`);
+      }
+      return t;
     });
   }
 

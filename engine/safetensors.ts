@@ -10,6 +10,13 @@
 import { InputError } from "../core/errors.ts";
 import { joinPath, readFull, withAtomicFile, writeAll } from "../core/fsutil.ts";
 import { numel } from "../core/tensor.ts";
+import {
+  bf16ToF16Into,
+  bf16ToF32Into,
+  f16ToF32Into,
+  f32ToBf16Into,
+  f32ToF16Into,
+} from "./float_convert.ts";
 
 /** Tensor element types we understand. */
 export type Dtype = "F64" | "F32" | "F16" | "BF16" | "I64" | "I32" | "U8";
@@ -68,6 +75,15 @@ async function readExact(f: Deno.FsFile, pos: number, buf: Uint8Array, path: str
       `truncated file: ${what} needs ${buf.length} bytes at offset ${pos}, got ${got}`,
       path,
     );
+  }
+}
+
+/** Opens a file for reading, or fails naming it. */
+async function openRead(path: string): Promise<Deno.FsFile> {
+  try {
+    return await Deno.open(path, { read: true });
+  } catch (e) {
+    throw new InputError(`cannot open: ${(e as Error).message}`, path);
   }
 }
 
@@ -140,12 +156,7 @@ export function parseHeader(
 
 /** Reads and validates the header of a .safetensors file (not the tensor data). */
 export async function readSafetensorsHeader(path: string): Promise<SafetensorsHeader> {
-  let f: Deno.FsFile;
-  try {
-    f = await Deno.open(path, { read: true });
-  } catch (e) {
-    throw new InputError(`cannot open: ${(e as Error).message}`, path);
-  }
+  const f = await openRead(path);
   try {
     const fileSize = (await f.stat()).size;
     if (fileSize < 8) {
@@ -176,60 +187,8 @@ export async function readSafetensorsHeader(path: string): Promise<SafetensorsHe
   }
 }
 
-// ---- dtype conversions (round to nearest even, like torch) ----
-
-const cvtBuf = new DataView(new ArrayBuffer(4));
-
-/** float32 -> bfloat16 bits, round to nearest even; NaN stays NaN. */
-export function f32ToBf16Bits(x: number): number {
-  cvtBuf.setFloat32(0, x, true);
-  const u = cvtBuf.getUint32(0, true);
-  if ((u & 0x7fffffff) > 0x7f800000) return ((u >>> 16) | 0x40) & 0xffff;
-  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
-}
-
-/** bfloat16 bits -> float32 value (exact). */
-export function bf16BitsToF32(b: number): number {
-  cvtBuf.setUint32(0, (b & 0xffff) << 16, true);
-  return cvtBuf.getFloat32(0, true);
-}
-
-/** float16 bits -> number (exact). */
-export function f16BitsToF32(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >>> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
-
-/** number -> float16 bits, round to nearest even, overflow to infinity. */
-export function f32ToF16Bits(x: number): number {
-  cvtBuf.setFloat32(0, x, true);
-  const u = cvtBuf.getUint32(0, true);
-  const sign = (u >>> 16) & 0x8000;
-  const exp = (u >>> 23) & 0xff;
-  const man = u & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (man ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 31) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    // Subnormal: shift the full mantissa (with its implicit 1) and round to nearest even.
-    const full = man | 0x800000;
-    const shift = 14 - e;
-    const half = 1 << (shift - 1);
-    let r = full >>> shift;
-    const rest = full & ((1 << shift) - 1);
-    if (rest > half || (rest === half && (r & 1))) r++;
-    return sign | r;
-  }
-  let r = (e << 10) | (man >>> 13);
-  const rest = man & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && (r & 1))) r++; // may carry into the exponent: fine
-  return sign | r;
-}
+// The one-value conversions live in float_convert.ts; re-exported for this module's users.
+export { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from "./float_convert.ts";
 
 function aligned(bytes: Uint8Array): ArrayBuffer {
   // A fresh buffer (offset 0) so typed-array views are aligned.
@@ -245,50 +204,76 @@ export function convertBytes(
   as: ReadAs,
 ): Float32Array | Uint16Array | Float64Array {
   const buf = aligned(bytes);
+  const n = bytes.length / DTYPE_BYTES[dtype];
   if (as === "f16") {
     if (dtype === "F16") return new Uint16Array(buf);
-    const f = convertBytes(new Uint8Array(buf), dtype, "f32") as Float32Array;
-    const out = new Uint16Array(f.length);
-    for (let i = 0; i < f.length; i++) out[i] = f32ToF16Bits(f[i]);
+    const out = new Uint16Array(n);
+    floatsInto(new Uint8Array(buf), dtype, "f16", out.buffer);
     return out;
   }
-  const n = bytes.length / DTYPE_BYTES[dtype];
-  const out = as === "f64" ? new Float64Array(n) : new Float32Array(n);
-  switch (dtype) {
-    case "F32":
-      if (as === "f32") return new Float32Array(buf);
-      out.set(new Float32Array(buf));
-      break;
-    case "F64":
-      if (as === "f64") return new Float64Array(buf);
-      out.set(new Float64Array(buf));
-      break;
-    case "BF16": {
-      // bf16 is the top half of an f32: place the bits and reinterpret.
-      const src = new Uint16Array(buf);
-      const u32 = new Uint32Array(n);
-      for (let i = 0; i < n; i++) u32[i] = src[i] << 16;
-      out.set(new Float32Array(u32.buffer));
-      break;
-    }
-    case "F16": {
-      const src = new Uint16Array(buf);
-      for (let i = 0; i < n; i++) out[i] = f16BitsToF32(src[i]);
-      break;
-    }
-    case "I64": {
-      const src = new BigInt64Array(buf);
-      for (let i = 0; i < n; i++) out[i] = Number(src[i]);
-      break;
-    }
-    case "I32":
-      out.set(new Int32Array(buf));
-      break;
-    case "U8":
-      out.set(new Uint8Array(buf));
-      break;
+  if (as === "f32") {
+    if (dtype === "F32") return new Float32Array(buf);
+    const out = new Float32Array(n);
+    floatsInto(new Uint8Array(buf), dtype, "f32", out.buffer);
+    return out;
   }
+  if (dtype === "F64") return new Float64Array(buf);
+  const out = new Float64Array(n);
+  // 16/32-bit floats are exact in f32; integers are not, so they go straight to f64.
+  const float = dtype === "F32" || dtype === "F16" || dtype === "BF16";
+  out.set(float ? convertBytes(bytes, dtype, "f32") : valuesOf(new Uint8Array(buf), dtype, n));
   return out;
+}
+
+/**
+ * Converts the elements of `dtype` in `src` (4-byte aligned) to f32 or f16 bits in `dst`, and
+ * returns the bytes to use: `src` itself when the dtype already matches (no copy), else the
+ * front of `dst`. F32, F16 and BF16 take bulk bit conversions; other dtypes go through values.
+ */
+function floatsInto(
+  src: Uint8Array<ArrayBuffer>,
+  dtype: Dtype,
+  as: "f32" | "f16",
+  dst: ArrayBuffer,
+): Uint8Array<ArrayBuffer> {
+  const n = src.length / DTYPE_BYTES[dtype];
+  const outBytes = n * (as === "f32" ? 4 : 2);
+  if ((dtype === "F32" && as === "f32") || (dtype === "F16" && as === "f16")) return src;
+  const u16 = () => new Uint16Array(src.buffer, src.byteOffset, n);
+  const u32 = () => new Uint32Array(src.buffer, src.byteOffset, n);
+  if (as === "f32") {
+    const out = new Uint32Array(dst, 0, n);
+    if (dtype === "F16") f16ToF32Into(u16(), out);
+    else if (dtype === "BF16") bf16ToF32Into(u16(), out);
+    else new Float32Array(dst, 0, n).set(valuesOf(src, dtype, n));
+  } else {
+    const out = new Uint16Array(dst, 0, n);
+    if (dtype === "F32") f32ToF16Into(u32(), out);
+    else if (dtype === "BF16") bf16ToF16Into(u16(), out);
+    else {
+      const f = new Float32Array(n);
+      f.set(valuesOf(src, dtype, n));
+      f32ToF16Into(new Uint32Array(f.buffer), out);
+    }
+  }
+  return new Uint8Array(dst, 0, outBytes);
+}
+
+/** The values of a non-16/32-bit-float dtype, for the rare checkpoint that stores one. */
+function valuesOf(src: Uint8Array, dtype: Dtype, n: number): ArrayLike<number> {
+  const b = src.buffer, o = src.byteOffset;
+  switch (dtype) {
+    case "F64":
+      return new Float64Array(b, o, n);
+    case "I64":
+      return Array.from(new BigInt64Array(b, o, n), Number);
+    case "I32":
+      return new Int32Array(b, o, n);
+    case "U8":
+      return new Uint8Array(b, o, n);
+    default:
+      throw new Error(`valuesOf: ${dtype} has a bulk conversion`);
+  }
 }
 
 /** Reads one tensor's raw bytes. */
@@ -352,6 +337,78 @@ export async function readTensor(
 ): Promise<Float32Array | Uint16Array | Float64Array> {
   const bytes = await readTensorBytes(path, header, name);
   return convertBytes(bytes, header.tensors.get(name)!.dtype, opts.as ?? "f32");
+}
+
+/** One tensor to stream: the header of its file, its name, and the type to hand back. */
+export interface TensorRequest {
+  header: SafetensorsHeader;
+  name: string;
+  as: "f32" | "f16";
+}
+
+/** Elements per chunk when streaming: 16 MiB of f32, few enough calls, little memory. */
+const STREAM_CHUNK_ELEMS = 4 * 2 ** 20;
+
+/**
+ * Streams tensors out of their files in bounded chunks, converted to f32 or f16 bits as each
+ * request asks (F16 to f16 and F32 to f32 are not converted at all): `sink(index, byteOffset,
+ * bytes)` receives request `index`'s converted bytes that start `byteOffset` bytes into its
+ * target layout. `bytes` is padded with zeros to a multiple of 4 bytes (what WebGPU's
+ * `writeBuffer` needs) and only valid during the call (until its promise, if it returns one,
+ * settles): the buffers are reused, so the memory is two chunks whatever the checkpoint's size.
+ * Each file is opened once and read front to back.
+ */
+export async function streamTensors(
+  requests: readonly TensorRequest[],
+  sink: (index: number, byteOffset: number, bytes: Uint8Array<ArrayBuffer>) => void | Promise<void>,
+  opts: { chunkElems?: number } = {},
+): Promise<void> {
+  const E = opts.chunkElems ?? STREAM_CHUNK_ELEMS;
+  if (!Number.isSafeInteger(E) || E < 2 || E % 2) {
+    throw new Error(`streamTensors: chunkElems must be an even integer >= 2, got ${E}`);
+  }
+  const byFile = new Map<string, { index: number; info: TensorInfo }[]>();
+  let widest = 1;
+  requests.forEach((r, index) => {
+    const info = r.header.tensors.get(r.name);
+    if (!info) throw new InputError(`no tensor "${r.name}"`, r.header.path);
+    widest = Math.max(widest, DTYPE_BYTES[info.dtype]);
+    const list = byFile.get(r.header.path) ?? [];
+    list.push({ index, info });
+    byFile.set(r.header.path, list);
+  });
+  // +4 bytes on each so that padding never reallocates.
+  const src = new Uint8Array(E * widest + 4);
+  const dst = new ArrayBuffer(E * 4 + 4);
+  for (const [path, list] of byFile) {
+    list.sort((a, b) => a.info.begin - b.info.begin);
+    const f = await openRead(path);
+    try {
+      for (const { index, info } of list) {
+        const { name, as, header } = requests[index];
+        const n = numel(info.shape), inBytes = DTYPE_BYTES[info.dtype];
+        const outBytes = as === "f32" ? 4 : 2;
+        for (let e0 = 0; e0 < n; e0 += E) {
+          const chunk = src.subarray(0, Math.min(E, n - e0) * inBytes);
+          const at = header.dataStart + info.begin + e0 * inBytes;
+          await readExact(f, at, chunk, path, `tensor "${name}"`);
+          const out = floatsInto(chunk, info.dtype, as, dst);
+          await sink(index, e0 * outBytes, padTo4(out));
+        }
+      }
+    } finally {
+      f.close();
+    }
+  }
+}
+
+/** `bytes` (a view at offset 0 of a buffer with room) extended with zeros to a multiple of 4. */
+function padTo4(bytes: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
+  const len = Math.ceil(bytes.length / 4) * 4;
+  if (len === bytes.length) return bytes;
+  const out = new Uint8Array(bytes.buffer, bytes.byteOffset, len);
+  out.fill(0, bytes.length);
+  return out;
 }
 
 /** A checkpoint folder's safetensors files: which file holds each tensor. */
@@ -449,8 +506,8 @@ function tensorBytes(t: TensorToWrite): Uint8Array {
     return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
   }
   const out = new Uint16Array(n);
-  const f = t.dtype === "F16" ? f32ToF16Bits : f32ToBf16Bits;
-  for (let i = 0; i < n; i++) out[i] = f(t.data[i]);
+  const bits = new Uint32Array(t.data.buffer, t.data.byteOffset, n);
+  (t.dtype === "F16" ? f32ToF16Into : f32ToBf16Into)(bits, out);
   return new Uint8Array(out.buffer);
 }
 

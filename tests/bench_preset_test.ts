@@ -8,12 +8,23 @@ import { cli } from "./helpers.ts";
 import type { PresetBenchResult } from "../bench/preset.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
+/** The bench's temporary checkpoint folders present now. */
+async function benchLoadDirs(): Promise<string[]> {
+  const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
+  const out: string[] = [];
+  for await (const e of Deno.readDir(tmp)) {
+    if (e.name.startsWith("golongrl_bench_load_")) out.push(e.name);
+  }
+  return out.sort();
+}
+
 const small = ["--preset", "tiny", "--seq-len", "32", "--prompt-len", "8", "--new-tokens", "2"];
 
 Deno.test({
   name: "bench model --preset: plan, train step, prefill and decode, each with its ratio",
   ...opts,
   fn: async () => {
+    const dirsBefore = await benchLoadDirs();
     const r = await cli("bench", "model", ...small, "--steps", "1", "--json");
     assertEquals(r.code, 0, r.err);
     const j = JSON.parse(r.out) as PresetBenchResult;
@@ -24,10 +35,29 @@ Deno.test({
     // The plan is what the step allocated (weights, gradients, moments and the pool's scratch).
     const memory = j.rows.find((row) => row.figure.startsWith("train step device memory"))!;
     assert(memory.ratio! > 0.9 && memory.ratio! < 1.1, `plan / measured ${memory.ratio}`);
-    for (const row of j.rows.filter((row) => !row.figure.startsWith("peak resident"))) {
+    for (const row of j.rows.filter((row) => row.reference !== "-")) {
       assert(row.ratio !== null && Number.isFinite(row.ratio) && row.ratio > 0, row.figure);
       assert(row.value! > 0 && row.referenceValue! > 0, row.figure);
     }
+    // The load is timed on a real F16 checkpoint of these weights: 2 bytes a parameter plus
+    // the header, in a temporary folder that is gone afterwards.
+    assert(j.load.fileBytes > 2 * j.params && j.load.fileBytes < 2 * j.params + 65536);
+    const load = j.rows.find((row) => row.figure.startsWith("checkpoint load, tiny"))!;
+    assertEquals(load.value, j.load.loadMs);
+    assertEquals(load.referenceValue, j.load.readMs);
+    assertMatch(load.figure, /F16 file -> f16 matrices/);
+    assertEquals(load.reference, "plain read of the file into memory (warm cache)");
+    // The model phases' peak is theirs: the high-water mark is reset after the load (Linux).
+    const peak = j.rows.find((row) =>
+      row.figure.startsWith("peak resident memory of the process")
+    )!;
+    assertEquals(
+      peak.figure.endsWith("after the checkpoint load (train step, prefill, decode)"),
+      j.peakRssReset,
+    );
+    assert(j.loadPeakRssBytes === null || j.loadPeakRssBytes > 0);
+    assertEquals(await benchLoadDirs(), dirsBefore);
+    assert(j.decode !== null && j.generationSkipped === null);
     assert(j.decode.bandwidthGBs > 0 && j.decode.bytesPerStep > 4 * j.params);
     // Progress: the plan before the step, each phase as it starts.
     const plan = r.err.indexOf("memory plan, train step of 32 tokens");
@@ -63,5 +93,27 @@ Deno.test({
     const bad = await cli("bench", "model", "--steps", "0");
     assertEquals(bad.code, 2);
     assertMatch(bad.err, /--steps must be at least 1 without --preset/);
+  },
+});
+
+Deno.test({
+  name: "bench model --preset --load-only: the plans and the checkpoint load, nothing else",
+  ...opts,
+  fn: async () => {
+    const r = await cli("bench", "model", ...small, "--load-only", "--json");
+    assertEquals(r.code, 0, r.err);
+    const j = JSON.parse(r.out) as PresetBenchResult;
+    assertEquals([j.train, j.prefill, j.decode], [null, null, null]);
+    assertEquals(j.generationSkipped, "not run (--load-only)");
+    assertEquals(j.peakRssReset, false);
+    for (const row of j.rows.filter((row) => /^(train|prefill|decode)/.test(row.figure))) {
+      assertEquals([row.value, row.noRatio], [null, "not run (--load-only)"], row.figure);
+    }
+    const load = j.rows.find((row) => row.figure.startsWith("checkpoint load"))!;
+    assert(load.ratio! > 0 && load.ratio === j.load.readMs / j.load.loadMs, load.figure);
+    assert(!/train step 1|prefill\.\.\./.test(r.err), r.err);
+    const bad = await cli("bench", "model", "--load-only");
+    assertEquals(bad.code, 2);
+    assertMatch(bad.err, /--load-only needs --preset/);
   },
 });

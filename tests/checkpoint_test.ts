@@ -16,6 +16,7 @@ import {
 } from "../engine/model_config.ts";
 import {
   bf16BitsToF32,
+  f16BitsToF32,
   f32ToBf16Bits,
   readSafetensorsHeader,
   readTensor,
@@ -160,6 +161,11 @@ Deno.test("checkpoint: BF16 and F16 saves; f16 loads keep float16 bits", async (
     await Deno.readFile(`${dir2}/model.safetensors`),
     await Deno.readFile(`${dir}/model.safetensors`),
   );
+  // f16 bits saved as F32 are widened exactly.
+  await saveCheckpoint(dir2, h16.config, h16.tensors, { dtype: "F32" });
+  const wide = (await loadCheckpoint(dir2)).tensors.get("model.embed_tokens.weight")!;
+  const bits = h16.tensors.get("model.embed_tokens.weight")!;
+  assertEquals([...wide], [...bits].map(f16BitsToF32));
   await Deno.remove(dir, { recursive: true });
   await Deno.remove(dir2, { recursive: true });
 });

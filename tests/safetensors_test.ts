@@ -11,6 +11,14 @@ import {
   readTensor,
   writeSafetensors,
 } from "../engine/safetensors.ts";
+import {
+  bf16ToF16Into,
+  bf16ToF32Into,
+  f16ToF32Into,
+  f32ToBf16Into,
+  f32ToF16Into,
+} from "../engine/float_convert.ts";
+import { mulberry32 } from "../core/rng.ts";
 
 const tmp = () => Deno.makeTempDir({ prefix: "golongrl_st_" });
 
@@ -68,6 +76,39 @@ Deno.test("safetensors: F32/F16/BF16 round trip, sorted names, space-padded head
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("safetensors: F64 and integer tensors read as f64 exactly, as f32 and f16 rounded", async () => {
+  const dir = await tmp();
+  const path = `${dir}/i.safetensors`;
+  const i32 = new Int32Array([16777217, -3]), i64 = new BigInt64Array([2n ** 53n - 1n, -7n]);
+  const f64 = new Float64Array([0.1, -1e300]), u8 = new Uint8Array([255, 0, 0, 0, 0, 0, 0, 0]);
+  const parts = [i32, i64, f64, u8].map((a) => new Uint8Array(a.buffer));
+  let off = 0;
+  const header: Record<string, unknown> = {};
+  for (
+    const [name, dtype, shape, p] of [
+      ["a", "I32", [2], parts[0]],
+      ["b", "I64", [2], parts[1]],
+      ["c", "F64", [2], parts[2]],
+      ["d", "U8", [8], parts[3]],
+    ] as const
+  ) {
+    header[name] = { dtype, shape, data_offsets: [off, off + p.length] };
+    off += p.length;
+  }
+  const data = new Uint8Array(off);
+  parts.reduce((at, p) => (data.set(p, at), at + p.length), 0);
+  await Deno.writeFile(path, rawFile(header, data));
+  const h = await readSafetensorsHeader(path);
+  assertEquals([...await readTensor(path, h, "a", { as: "f64" })], [16777217, -3]);
+  assertEquals([...await readTensor(path, h, "b", { as: "f64" })], [2 ** 53 - 1, -7]);
+  assertEquals([...await readTensor(path, h, "c", { as: "f64" })], [0.1, -1e300]);
+  assertEquals([...await readTensor(path, h, "d", { as: "f64" })], [255, 0, 0, 0, 0, 0, 0, 0]);
+  assertEquals([...await readTensor(path, h, "a")], [16777216, -3]);
+  assertEquals([...await readTensor(path, h, "c")], [Math.fround(0.1), -Infinity]);
+  assertEquals([...await readTensor(path, h, "a", { as: "f16" })], [0x7c00, 0xc200]);
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("safetensors: Uint16Array data is written as raw F16/BF16 bits", async () => {
   const dir = await tmp();
   const path = `${dir}/b.safetensors`;
@@ -98,6 +139,56 @@ Deno.test("safetensors: float16 and bfloat16 rounding is round-to-nearest-even",
   assertEquals(f32ToBf16Bits(1 + 3 * 2 ** -8), 0x3f82);
   assertEquals(f32ToBf16Bits(-Infinity), 0xff80);
   assert(Number.isNaN(bf16BitsToF32(f32ToBf16Bits(NaN))));
+});
+
+Deno.test("bulk conversions give the one-value conversions' bits, at every exponent", () => {
+  // Every f32 exponent, both signs, and mantissas at and around the f16 and bf16 rounding
+  // points (ties, carries into the exponent, the subnormal shifts), plus random ones.
+  const rand = mulberry32(5);
+  const mans = [0, 1, 0xfff, 0x1000, 0x1001, 0x1fff, 0x2000, 0x3000, 0x7fff, 0x8000, 0x8001];
+  mans.push(0x18000, 0x7fe000, 0x7ff000, 0x7fffff, 0x400000, 0x3fffff);
+  const bits: number[] = [];
+  for (let e = 0; e < 256; e++) {
+    for (const sign of [0, 0x80000000]) {
+      for (const m of mans) bits.push((sign | (e << 23) | m) >>> 0);
+      for (let k = 0; k < 16; k++) bits.push((sign | (e << 23) | (rand() * 0x800000)) >>> 0);
+    }
+  }
+  const src = new Uint32Array(bits), f = new Float32Array(src.buffer);
+  const h = new Uint16Array(src.length), b = new Uint16Array(src.length);
+  f32ToF16Into(src, h);
+  f32ToBf16Into(src, b);
+  for (let i = 0; i < src.length; i++) {
+    const x = `0x${src[i].toString(16)}`;
+    if (Number.isNaN(f[i])) {
+      assert(Number.isNaN(f16BitsToF32(h[i])) && Number.isNaN(bf16BitsToF32(b[i])), x);
+      continue;
+    }
+    assertEquals(h[i], f32ToF16Bits(f[i]), `f16 of ${x}`);
+    assertEquals(b[i], f32ToBf16Bits(f[i]), `bf16 of ${x}`);
+  }
+  // 16-bit sources: all 65536 patterns.
+  const all = new Uint16Array(65536).map((_, i) => i);
+  const w = new Uint32Array(65536), wf = new Float32Array(w.buffer), h2 = new Uint16Array(65536);
+  for (
+    const [what, bulk, one] of [
+      ["f16", f16ToF32Into, f16BitsToF32],
+      ["bf16", bf16ToF32Into, bf16BitsToF32],
+    ] as const
+  ) {
+    bulk(all, w);
+    for (let i = 0; i < 65536; i++) {
+      const v = one(i);
+      const same = Object.is(wf[i], v) || (Number.isNaN(wf[i]) && Number.isNaN(v));
+      assert(same, `${what} 0x${i.toString(16)}`);
+    }
+  }
+  bf16ToF16Into(all, h2);
+  for (let i = 0; i < 65536; i++) {
+    const v = bf16BitsToF32(i);
+    if (Number.isNaN(v)) assert(Number.isNaN(f16BitsToF32(h2[i])), `bf16 0x${i.toString(16)}`);
+    else assertEquals(h2[i], f32ToF16Bits(v), `bf16 0x${i.toString(16)} -> f16`);
+  }
 });
 
 Deno.test("safetensors: sharded folders through model.safetensors.index.json", async () => {
