@@ -29,7 +29,12 @@ export function trainStepFlops(c: Qwen3Config, S: number, T: number): number {
   return 3 * forward;
 }
 
-/** The tuned matmul's GFLOP/s on the step's dominant shape (tokens x H times I x H^T). */
+/**
+ * The tuned matmul's GFLOP/s at m x n x k (B stored [n, k]): products recorded back to back in one
+ * submission, timed at R and 2R products and rated on the difference, so the fixed cost of a
+ * submit and wait (about 10 ms here, more than a decode-shaped product takes) cancels out. R grows
+ * for small products until each run does at least 2^24 multiply-adds.
+ */
 export async function matmulRate(
   gpu: Gpu,
   m: number,
@@ -37,25 +42,29 @@ export async function matmulRate(
   k: number,
   reps = 4,
 ): Promise<number> {
+  const R = Math.max(reps, Math.min(1024, Math.ceil(2 ** 24 / (m * n * k))));
   const pool = new BufferPool(gpu);
   const a = empty(gpu, [m, k]), b = empty(gpu, [n, k]), c = empty(gpu, [m, n]);
-  const run = async () => {
+  const run = async (count: number) => {
     const rec = new Recorder(gpu, pool);
-    for (let i = 0; i < reps; i++) {
+    for (let i = 0; i < count; i++) {
       await matmul(gpu, rec, { a: a.buffer, b: b.buffer, c: c.buffer, m, n, k, transB: true });
     }
+    const t0 = performance.now();
     await rec.submit();
     await gpu.device.queue.onSubmittedWorkDone();
+    return performance.now() - t0;
   };
-  await run(); // autotune and compile outside the timing
-  let best = Infinity;
+  await run(1); // autotune and compile outside the timing
+  let once = Infinity, twice = Infinity;
   for (let i = 0; i < 2; i++) {
-    const t0 = performance.now();
-    await run();
-    best = Math.min(best, performance.now() - t0);
+    once = Math.min(once, await run(R));
+    twice = Math.min(twice, await run(2 * R));
   }
   for (const t of [a, b, c]) t.buffer.destroy();
-  return (2 * m * n * k * reps) / (best / 1000) / 1e9;
+  // Timer noise can leave the difference near zero; then the R-product run's rate (an underestimate).
+  const ms = twice - once > 0.25 * once ? twice - once : once;
+  return (2 * m * n * k * R) / (ms / 1000) / 1e9;
 }
 
 export interface TrainBenchResult {
