@@ -100,6 +100,11 @@ export function workgroupTile(
   return { rows: cfg.bm, cols: cfg.bn, rowsAlongX: false };
 }
 
+/** WGSL: each kernel's element offsets of A, B and C for its batch item (workgroup z). */
+const BATCH_BASES = `  let bA = p.offA + wid.z * p.sA;
+  let bB = p.offB + wid.z * p.sB;
+  let bC = p.offC + wid.z * p.sC;`;
+
 /** Whether the config's vector loads run along the dimension that must be 4-aligned, per operand. */
 export function vectorDims(cfg: MatmulConfig, layout: Layout): { a: boolean; b: boolean } {
   const transA = layout[0] === "T", transB = layout[1] === "T";
@@ -192,9 +197,7 @@ function rowsSource(key: ShaderKey, cfg: { tm: number; wg: number; cx?: boolean 
 ${loaders(key)}
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let bA = p.offA + wid.z * p.sA;
-  let bB = p.offB + wid.z * p.sB;
-  let bC = p.offC + wid.z * p.sC;
+${BATCH_BASES}
   // Row blocks run along x (launched first) unless cx: neighbours then share a B panel.
   let row0 = wid.${cfg.cx ? "y" : "x"} * ${tm}u;
   let col = (wid.${cfg.cx ? "x" : "y"} * ${wg}u + lid.x) * 4u;
@@ -235,9 +238,7 @@ function dotSource(
 ${loaders(key)}
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let bA = p.offA + wid.z * p.sA;
-  let bB = p.offB + wid.z * p.sB;
-  let bC = p.offC + wid.z * p.sC;
+${BATCH_BASES}
   // Row blocks run along x (launched first) unless cx: neighbours then share a B panel.
   let row0 = wid.${cfg.cx ? "y" : "x"} * ${tm}u;
   // Columns interleave across threads: col = base + j * wg + lid.
@@ -300,9 +301,7 @@ var<workgroup> As: array<f32, ${bk * bm}>;
 var<workgroup> Bs: array<f32, ${bk * bn}>;
 @compute @workgroup_size(${tx}, ${ty})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let bA = p.offA + wid.z * p.sA;
-  let bB = p.offB + wid.z * p.sB;
-  let bC = p.offC + wid.z * p.sC;
+${BATCH_BASES}
   let rowT = wid.y * ${bm}u;
   let colT = wid.x * ${bn}u;
   let t = lid.y * ${tx}u + lid.x;
@@ -393,9 +392,7 @@ ${loaders(key)}
 var<workgroup> red: array<f32, ${outs * wg}>;
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let bA = p.offA + wid.z * p.sA;
-  let bB = p.offB + wid.z * p.sB;
-  let bC = p.offC + wid.z * p.sC;
+${BATCH_BASES}
   let row0 = wid.y * ${tm}u;
   let col0 = wid.x * ${tn}u;
   let t = lid.x;
