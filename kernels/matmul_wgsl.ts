@@ -100,11 +100,6 @@ export function workgroupTile(
   return { rows: cfg.bm, cols: cfg.bn, rowsAlongX: false };
 }
 
-/** WGSL: each kernel's element offsets of A, B and C for its batch item (workgroup z). */
-const BATCH_BASES = `  let bA = p.offA + wid.z * p.sA;
-  let bB = p.offB + wid.z * p.sB;
-  let bC = p.offC + wid.z * p.sC;`;
-
 /** Whether the config's vector loads run along the dimension that must be 4-aligned, per operand. */
 export function vectorDims(cfg: MatmulConfig, layout: Layout): { a: boolean; b: boolean } {
   const transA = layout[0] === "T", transB = layout[1] === "T";
@@ -120,6 +115,11 @@ struct P {
   offA: u32, offB: u32, offC: u32, _p0: u32,
   sA: u32, sB: u32, sC: u32, _p1: u32,
 }`;
+
+/** WGSL: each kernel's element offsets of A, B and C for its batch item (workgroup z). */
+const BATCH_BASES = `  let bA = p.offA + wid.z * p.sA;
+  let bB = p.offB + wid.z * p.sB;
+  let bC = p.offC + wid.z * p.sC;`;
 
 function bindings(key: ShaderKey): string {
   const { f16b, aligned } = key;
