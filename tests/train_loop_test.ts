@@ -105,6 +105,26 @@ const RL_SETTINGS = [
   "seed=7",
 ];
 
+/** `train` from the tiny model on the train samples with RL_SETTINGS, no validation, then `extra`. */
+function rlArgs(dir: string, steps: number, out: string, ...extra: string[]): string[] {
+  return [
+    "train",
+    "-q",
+    "--model",
+    `${dir}/m0`,
+    "--data",
+    `${dir}/train.jsonl`,
+    "--steps",
+    String(steps),
+    ...RL_SETTINGS,
+    "--set",
+    "log.val_every=0",
+    ...extra,
+    "--out",
+    out,
+  ];
+}
+
 function readJsonl(path: string): Record<string, unknown>[] {
   return Deno.readTextFileSync(path).trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
 }
@@ -240,21 +260,7 @@ Deno.test({
   ...opts,
   fn: async () => {
     const dir = await setup();
-    const args = (out: string) => [
-      "train",
-      "-q",
-      "--model",
-      `${dir}/m0`,
-      "--data",
-      `${dir}/train.jsonl`,
-      "--steps",
-      "4",
-      ...RL_SETTINGS,
-      "--set",
-      "log.val_every=0",
-      "--out",
-      out,
-    ];
+    const args = (out: string) => rlArgs(dir, 4, out);
     // The uninterrupted reference.
     const ref = await cli(...args(`${dir}/ref`));
     assertEquals(ref.code, 0, ref.err);
@@ -283,7 +289,7 @@ Deno.test({
     const before = readJsonl(`${out}/metrics.jsonl`).map((x) => x.step);
     assert(!before.includes(4), `the child finished before the kill: ${before}`);
     // Resume and compare steps 3 and 4 with the reference.
-    const res = await cli(...args(out).map((a) => a), "--resume", "auto");
+    const res = await cli(...args(out), "--resume", "auto");
     assertEquals(res.code, 0, res.err);
     assertEquals(JSON.parse(res.out).resumed_from, 2);
     const mRef = readJsonl(`${dir}/ref/metrics.jsonl`), mRes = readJsonl(`${out}/metrics.jsonl`);
@@ -429,24 +435,16 @@ Deno.test({
     const dir = await setup();
     const run = (out: string, ...extra: string[]) =>
       cli(
-        "train",
-        "-q",
-        "--model",
-        `${dir}/m0`,
-        "--data",
-        `${dir}/train.jsonl`,
-        "--steps",
-        "2",
-        ...RL_SETTINGS,
-        "--set",
-        "log.val_every=0",
-        "--set",
-        "log.dump_every=0",
-        "--set",
-        "data.sampling=balanced",
-        ...extra,
-        "--out",
-        out,
+        ...rlArgs(
+          dir,
+          2,
+          out,
+          "--set",
+          "log.dump_every=0",
+          "--set",
+          "data.sampling=balanced",
+          ...extra,
+        ),
       );
     const r = await run(
       `${dir}/pooled`,
