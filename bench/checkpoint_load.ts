@@ -17,6 +17,7 @@ import { readFull } from "../core/fsutil.ts";
 import { saveCheckpoint } from "../engine/checkpoint.ts";
 import { loadModel } from "../engine/load.ts";
 import type { Qwen3Config } from "../engine/model_config.ts";
+import { openSafetensorsDir } from "../engine/safetensors.ts";
 
 export interface CheckpointLoadFigures {
   /** The checkpoint's stored dtype and the GPU matrices' dtype. */
@@ -35,16 +36,11 @@ export interface CheckpointLoadFigures {
   rounds: number;
 }
 
-/** The safetensors files of a checkpoint folder, with their sizes. */
+/** The checkpoint's weight files (its index's shards, or model.safetensors), with their sizes. */
 async function weightFiles(dir: string): Promise<{ path: string; size: number }[]> {
-  const out: { path: string; size: number }[] = [];
-  for await (const e of Deno.readDir(dir)) {
-    if (e.isFile && e.name.endsWith(".safetensors")) {
-      const path = `${dir}/${e.name}`;
-      out.push({ path, size: (await Deno.stat(path)).size });
-    }
-  }
-  return out.sort((a, b) => a.path < b.path ? -1 : 1);
+  const set = await openSafetensorsDir(dir);
+  return [...set.files.values()].map((h) => ({ path: h.path, size: h.fileSize }))
+    .sort((a, b) => a.path < b.path ? -1 : 1);
 }
 
 /** Reads every file whole into a new buffer of its size. */

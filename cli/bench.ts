@@ -243,7 +243,8 @@ const modelBench = command({
     "rate); at most 1 readback per 8 decode steps. PyTorch is Debian's python3-torch, when present.\n" +
     "With --preset: one model of that shape (random weights, its own vocabulary); a memory plan\n" +
     "first (the knob to turn when it does not fit), then one warm-up and --steps timed train steps\n" +
-    "(--steps 0: plan, prefill and decode only), prefill and batch-1 decode, each with its ratio;\n" +
+    "(--steps 0: plan, prefill and decode only), prefill, and decode at batch 1 and at each larger\n" +
+    "--batches size (against batch 1 and against its roofline), each with its ratio;\n" +
     "and the weights loaded from an F16 checkpoint (in a temporary folder) against a plain read of\n" +
     "its file (target: load <= 2x read).",
   flags: {
