@@ -119,14 +119,14 @@ export class PromptSampler {
           st.nextTask++;
         }
       }
-      const c = this.#state.cursors[key];
+      const c = st.cursors[key];
       const o = this.#order(key, c[0]);
       out.push(o[c[1]]);
       c[1]++;
       if (c[1] >= o.length) [c[0], c[1]] = [c[0] + 1, 0];
     }
-    this.#state.nextTask %= this.#keys.length;
-    this.#state.drawn += k;
+    st.nextTask %= this.#keys.length;
+    st.drawn += k;
     return out;
   }
 
@@ -160,10 +160,12 @@ export class PromptSampler {
  * With `perTask` 1 a group is kept as soon as it is offered, in offer order, while there is room.
  */
 export class TaskBatch<G> {
+  /** The batch: the groups kept so far. */
+  readonly kept: G[] = [];
   readonly #waiting = new Map<string, G[]>();
   readonly #keptPerTask = new Map<string, number>();
 
-  constructor(readonly size: number, readonly perTask: number, readonly kept: G[] = []) {}
+  constructor(readonly size: number, readonly perTask: number) {}
 
   offer(task: string, group: G): void {
     if (this.perTask <= 1) {

@@ -382,11 +382,11 @@ export async function trainRl(cfg: TrainConfig, opts: RlOptions): Promise<RlSumm
       const time = { generate: 0, reward: 0, advantage: 0, old_logprob: 0, update: 0, total: 0 };
 
       // ---- 1-3. Rollouts, rewards, dynamic sampling.
-      const kept: Traj[][] = [];
       const allRewards: number[] = []; // every rollout generated this step, kept or dropped
       let rounds = 0, groupsSeen = 0, zeroVar = 0;
       const rolloutLp: number[] = [];
-      const batch = new TaskBatch<Traj[]>(P, cfg.train.groups_per_task, kept);
+      const batch = new TaskBatch<Traj[]>(P, cfg.train.groups_per_task);
+      const kept = batch.kept;
       while (kept.length < P && rounds < cfg.train.max_gen_rounds) {
         const picks = sampler.next(genPrompts);
         let t = performance.now();
