@@ -33,6 +33,7 @@ import { ParamSet } from "../engine/params.ts";
 import { packSequences, Qwen3 } from "../engine/qwen3.ts";
 import { DEFAULT_OPTIM, meanCeCoef, Trainer } from "../engine/train_step.ts";
 import { generate } from "../engine/generate.ts";
+import { readSum, readSumLanes } from "../kernels/read_sum.ts";
 import {
   formatPlan,
   type MemoryBudget,
@@ -106,6 +107,13 @@ export interface PresetBenchResult {
     /** Copy bandwidth measured in this run (bytes read + written per second). */
     bandwidthGBs: number;
     limitMs: number;
+    /**
+     * The shader read ceiling measured in this run: bytes per second a plain read kernel
+     * streams (kernels/read_sum.ts), the most any decode kernel can read weights at.
+     */
+    shaderReadGBs: number;
+    /** bytesPerStep at the shader read ceiling. */
+    shaderReadLimitMs: number;
   } | null;
   /**
    * Decode at each batch size (batch 1 first), with its roofline: the slower of reading the
@@ -170,6 +178,36 @@ export async function copyBandwidth(gpu: Gpu, bytes = 256 * 2 ** 20, reps = 4): 
   a.buffer.destroy();
   b.buffer.destroy();
   return (2 * size * reps) / (best / 1000);
+}
+
+/**
+ * Shader read ceiling, bytes read per second: a plain read kernel (kernels/read_sum.ts) over a
+ * buffer of one storage binding (at most 128 MiB, beyond any CPU's last-level cache), `reps`
+ * passes per submission, best of two. On lavapipe every storage load is a loop over the SIMD
+ * lanes, so this sits well under the copy bandwidth; on a GPU the two should be close.
+ */
+export async function shaderReadBandwidth(gpu: Gpu, bytes = 128 * 2 ** 20, reps = 4) {
+  const max = Math.min(bytes, gpu.limits.maxStorageBufferBindingSize);
+  const elements = Math.floor(max / 4 / 2 ** 16) * 2 ** 16;
+  const lanes = readSumLanes(elements);
+  const pool = new BufferPool(gpu);
+  const x = empty(gpu, [elements]), out = empty(gpu, [lanes * 4]);
+  const run = async () => {
+    const rec = new Recorder(gpu, pool);
+    for (let i = 0; i < reps; i++) await readSum(gpu, rec, x.buffer, out.buffer, elements, lanes);
+    await rec.submit();
+    await gpu.device.queue.onSubmittedWorkDone();
+  };
+  await run();
+  let best = Infinity;
+  for (let i = 0; i < 2; i++) {
+    const t0 = performance.now();
+    await run();
+    best = Math.min(best, performance.now() - t0);
+  }
+  x.buffer.destroy();
+  out.buffer.destroy();
+  return (elements * 4 * reps) / (best / 1000);
 }
 
 /** Bytes a batch-1 decode step reads: every weight matrix and norm once, and the KV cache. */
@@ -364,6 +402,7 @@ async function runModel(
     config.hidden_size,
   );
   const bandwidth = await copyBandwidth(gpu);
+  const shaderRead = await shaderReadBandwidth(gpu);
   const prefillFlops = trainStepFlops(config, 1, o.promptLen) / 3;
   const context = o.promptLen + o.newTokens / 2;
   const bytesPerStep = decodeBytesPerStep(config, context, 4);
@@ -390,6 +429,8 @@ async function runModel(
       bytesPerStep,
       bandwidthGBs: bandwidth / 1e9,
       limitMs: bytesPerStep / bandwidth * 1000,
+      shaderReadGBs: shaderRead / 1e9,
+      shaderReadLimitMs: bytesPerStep / shaderRead * 1000,
     },
     decodeByBatch,
   };
@@ -457,6 +498,32 @@ export function presetRows(r: Omit<PresetBenchResult, "rows">): BenchRow[] {
       referenceValue: r.decode?.limitMs ?? null,
       better: "lower",
       target: ">= 0.5",
+      why: r.generationSkipped ?? undefined,
+    }),
+    compare({
+      suite,
+      figure: "shader read ceiling: a plain read kernel streaming 128 MiB (kernels/read_sum.ts)",
+      value: r.decode?.shaderReadGBs ?? null,
+      unit: "GB/s",
+      reference: "copy bandwidth (bytes read + written per second by a buffer copy)",
+      referenceValue: r.decode?.bandwidthGBs ?? null,
+      better: "higher",
+      target: "context: the most of the bandwidth limit any decode kernel can reach here",
+      why: r.generationSkipped ?? undefined,
+    }),
+    compare({
+      suite,
+      figure: `decode, ${p}, batch 1, against the shader read ceiling`,
+      value: r.decode?.msPerToken ?? null,
+      unit: "ms/token",
+      reference: r.decode
+        ? `${num(r.decode.bytesPerStep / 2 ** 20)} MiB per step at the shader read ceiling (${
+          num(r.decode.shaderReadGBs)
+        } GB/s)`
+        : "bytes read per step at the shader read ceiling",
+      referenceValue: r.decode?.shaderReadLimitMs ?? null,
+      better: "lower",
+      target: "context: how near the decode kernels are to the adapter's own read rate",
       why: r.generationSkipped ?? undefined,
     }),
     ...r.decodeByBatch.slice(1).flatMap((d) => [

@@ -11,7 +11,7 @@
  *   stop strings: at most one readback per 8 decode steps.
  */
 import type { Recorder } from "../core/gpu/recorder.ts";
-import { Recorder as Rec } from "../core/gpu/recorder.ts";
+import { type Profile, Recorder as Rec } from "../core/gpu/recorder.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { Scratch } from "./scratch.ts";
 import type { LayerActs, Qwen3 } from "./qwen3.ts";
@@ -40,6 +40,12 @@ export interface GenerateOptions {
   rowIdBase?: number;
   /** Called after each readback with the number of tokens generated so far. */
   onProgress?: (tokens: number) => void;
+  /**
+   * Time every decode dispatch (`timestamp-query`; ignored where the adapter lacks it) and
+   * return the GPU time per kernel label in `stats.decodeProfile`. Each dispatch then runs in
+   * its own compute pass, so the total is a little above an unprofiled run's.
+   */
+  profile?: boolean;
 }
 
 export interface Completion {
@@ -56,6 +62,8 @@ export interface GenerateStats {
   decodeSteps: number;
   readbacks: number;
   submits: number;
+  /** GPU ms per kernel label over the decode steps (with `profile`; empty otherwise). */
+  decodeProfile?: Profile;
 }
 
 export async function generate(
@@ -159,7 +167,8 @@ export async function generate(
   if (steps > 0) lastTokens = await prefill(g, rec, scratch, prompts);
 
   // ---- Decode, `per` steps per submission, reading back only the new rows.
-  const per = opts.stepsPerReadback ?? 8;
+  // Profiled: one step per recording, so every step's dispatches fit the timestamp query set.
+  const per = opts.stepsPerReadback ?? (opts.profile ? 1 : 8);
   const tokens: number[][] = Array.from({ length: B }, () => []);
   const logps: number[][] = Array.from({ length: B }, () => []);
   const done = new Array<Completion["finishReason"] | undefined>(B).fill(undefined);
@@ -173,6 +182,7 @@ export async function generate(
   const a1 = model.allocActs(decodeScratch, B);
   const xd = [decodeScratch.tensor([B, H]), decodeScratch.tensor([B, H])];
   let decodeSteps = 0;
+  const decodeProfile: Profile = new Map();
   while (steps > 0) {
     // Record decode steps until the next readback boundary.
     const until = Math.min(steps, readUpTo + per);
@@ -192,7 +202,9 @@ export async function generate(
     const rows = until - readUpTo;
     const rt = rec.read(histTokens.buffer, rows * B * 4, readUpTo * B * 4);
     const rl = rec.read(histLogprobs.buffer, rows * B * 4, readUpTo * B * 4);
-    await rec.submit();
+    const timed = await rec.submit();
+    // The first recording also holds the prefill: its kernels are not decode's.
+    if (readUpTo > 0) addProfile(decodeProfile, timed);
     const newTokens = new Uint32Array(await rt), newLogps = new Float32Array(await rl);
     stepScratch.releaseAll();
     scratch.releaseAll();
@@ -216,7 +228,7 @@ export async function generate(
     readUpTo = until;
     opts.onProgress?.(readUpTo * B);
     if (readUpTo >= steps || done.every(Boolean)) break;
-    rec = new Rec(gpu, pool, { label: "decode" });
+    rec = new Rec(gpu, pool, { label: "decode", profile: opts.profile });
   }
   decodeScratch.releaseAll();
   persistent.releaseAll();
@@ -245,8 +257,19 @@ export async function generate(
       decodeSteps,
       readbacks: gpu.counters.readbacks - counters0.readbacks,
       submits: gpu.counters.submits - counters0.submits,
+      decodeProfile,
     },
   };
+}
+
+/** Adds one recording's per-label GPU times into `into`. */
+function addProfile(into: Profile, p: Profile): void {
+  for (const [label, e] of p) {
+    const t = into.get(label) ?? { ms: 0, count: 0 };
+    t.ms += e.ms;
+    t.count += e.count;
+    into.set(label, t);
+  }
 }
 
 /** What the prefill and the decode steps of one generation share. */

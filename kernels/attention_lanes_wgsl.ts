@@ -291,8 +291,100 @@ ${lines(d4, (j) => `dv[ka${r} + ${j}u] = av${r}_${j};`, "    ")}
 }`;
 }
 
+/**
+ * Decode (one query token per sequence, keys from the KV cache; `kv_cache.ts`): a lane owns
+ * the `rh` query heads of one kv group for one sequence, so one K/V load serves all of them,
+ * and walks its keys in blocks of `bk`: the prefix slot's rows, then its own slot's. Lane i is
+ * (sequence, kv group, head block) = (i / (hkv·hb), (i / hb) % hkv, i % hb) with hb = ratio /
+ * rh head blocks per group; a workgroup of `wg` lanes may span sequences: llvmpipe loads lane
+ * by lane, so lanes reading different keys cost no more than lanes reading the same.
+ * Params: batch, hq, hkv, maxLen, scale; seqInfo per sequence: (prefix slot, prefix length,
+ * own slot, own length).
+ */
+export function decodeLanesWgsl(d4: number, s: LaneShape): string {
+  const R = s.rh, C = range(s.bk);
+  return /* wgsl */ `
+struct Params { batch: u32, hq: u32, hkv: u32, maxLen: u32, scale: f32 }
+const NEG: f32 = -3.0e38;
+const INIT: f32 = -1.0e30;
+@group(0) @binding(0) var<storage, read> q: array<vec4f>;
+@group(0) @binding(1) var<storage, read> k: array<vec4f>;
+@group(0) @binding(2) var<storage, read> v: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> o: array<vec4f>;
+@group(0) @binding(4) var<storage, read> seqInfo: array<vec4u>;
+@group(0) @binding(5) var<uniform> p: Params;
+@compute @workgroup_size(${s.wg})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u32) {
+  let hb = p.hq / p.hkv / ${R}u;
+  let lane = wid.x * ${s.wg}u + t;
+  let b = min(lane / (p.hkv * hb), p.batch - 1u);
+  let g = (lane / hb) % p.hkv;
+  let h0 = g * (p.hq / p.hkv) + (lane % hb) * ${R}u;
+  let info = seqInfo[b];
+${lines(R, (r) => `let qa${r} = (b * p.hq + h0 + ${r}u) * ${d4}u;`)}
+${range(R).map((r) => lines(d4, (j) => `let q${r}_${j} = q[qa${r} + ${j}u] * p.scale;`)).join("\n")}
+${range(R).map((r) => lines(d4, (j) => `var a${r}_${j} = vec4f(0.0);`)).join("\n")}
+${lines(R, (r) => `var m${r} = INIT;`)}
+${lines(R, (r) => `var l${r} = 0.0;`)}
+  for (var seg = 0u; seg < 2u; seg++) {
+    let slot = select(info.z, info.x, seg == 0u);
+    let len = select(info.w, info.y, seg == 0u);
+    let base = (slot * p.hkv + g) * p.maxLen * ${d4}u;
+    for (var k0 = 0u; k0 < len; k0 += ${s.bk}u) {
+${lines(s.bk, (c) => `let ka${c} = base + min(k0 + ${c}u, len - 1u) * ${d4}u;`, "      ")}
+${C.map((c) => lines(d4, (j) => `let kv${c}_${j} = k[ka${c} + ${j}u];`, "      ")).join("\n")}
+${
+    range(R).map((r) =>
+      lines(s.bk, (c) =>
+        `let s${r}_${c} = select(NEG, ${
+          sum(d4, (j) =>
+            `dot(q${r}_${j}, kv${c}_${j})`)
+        }, k0 + ${c}u < len);`, "      ")
+    ).join("\n")
+  }
+${
+    lines(R, (r) =>
+      `let mx${r} = max(m${r}, ${
+        C.map((c) => `s${r}_${c}`).reduce((x, y) =>
+          `max(${x}, ${y})`
+        )
+      });`, "      ")
+  }
+${lines(R, (r) => `let al${r} = exp(m${r} - mx${r});`, "      ")}
+${
+    range(R).map((r) => lines(s.bk, (c) => `let e${r}_${c} = exp(s${r}_${c} - mx${r});`, "      "))
+      .join("\n")
+  }
+${lines(R, (r) => `l${r} = l${r} * al${r} + ${sum(s.bk, (c) => `e${r}_${c}`)};`, "      ")}
+${lines(R, (r) => `m${r} = mx${r};`, "      ")}
+${C.map((c) => lines(d4, (j) => `let vv${c}_${j} = v[ka${c} + ${j}u];`, "      ")).join("\n")}
+${
+    range(R).map((r) =>
+      lines(
+        d4,
+        (j) =>
+          `a${r}_${j} = a${r}_${j} * al${r} + ${sum(s.bk, (c) => `e${r}_${c} * vv${c}_${j}`)};`,
+        "      ",
+      )
+    ).join("\n")
+  }
+    }
+  }
+  if (lane < p.batch * p.hkv * hb) {
+${
+    range(R).map((r) =>
+      `    let inv${r} = 1.0 / l${r};
+${lines(d4, (j) => `o[qa${r} + ${j}u] = a${r}_${j} * inv${r};`, "    ")}`
+    ).join("\n")
+  }
+  }
+}`;
+}
+
 /** Forced shapes (benchmarks and tests): "tiles" forces the workgroup-memory kernels. */
-export const laneOverride: Partial<Record<"fwd" | "dq" | "dkdv", LaneShape | "tiles">> = {};
+export const laneOverride: Partial<
+  Record<"fwd" | "dq" | "dkdv" | "decode", LaneShape | "tiles">
+> = {};
 
 /**
  * f32 lanes of the adapter's SIMD vector, from llvmpipe's description ("llvmpipe (LLVM 15.0.6,
@@ -309,7 +401,7 @@ export function simdLanes(description: string): number {
  * GPUs (they take the tiled kernels). One workgroup is one SIMD vector of rows.
  */
 export function laneShapeFor(
-  kind: "fwd" | "dq" | "dkdv",
+  kind: "fwd" | "dq" | "dkdv" | "decode",
   d4: number,
   ratio: number,
   description: string,
@@ -326,6 +418,9 @@ export function laneShapeFor(
   const rows = d4 <= 16 ? 4 : d4 <= 32 ? 2 : 1;
   const wg = simdLanes(description);
   if (kind === "dkdv") return { wg, bk: 2, rt: rows, rh: 1 };
+  // Decode: one token per sequence, so a lane's rows are the heads of its kv group. Half a
+  // vector per workgroup: at batch 1 the few lanes still make a workgroup per CPU thread.
+  if (kind === "decode") return { wg: wg / 2, bk: 2, rt: 1, rh: largestDivisorUpTo(ratio, rows) };
   const rh = largestDivisorUpTo(ratio, rows);
   return { wg, bk: 2, rt: Math.max(1, Math.floor(rows / rh)), rh };
 }

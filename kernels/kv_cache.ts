@@ -14,6 +14,7 @@ import { sizeOf, type View } from "../core/tensor.ts";
 import { grid1d } from "./axpy.ts";
 import { bindWindow, checkHeads } from "./attention_util.ts";
 import { forwardWgsl } from "./attention_wgsl.ts";
+import { decodeLanesWgsl, laneShapeFor } from "./attention_lanes_wgsl.ts";
 
 /** Arguments of {@link kvAppend}. */
 export interface KvAppendArgs {
@@ -120,6 +121,29 @@ export async function attentionDecode(
   const d4 = checkHeads(name, a.hq, a.hkv, a.headDim);
   if (a.batch === 0) return;
   const ratio = a.hq / a.hkv;
+  const qBytes = a.batch * a.hq * a.headDim * 4;
+  const cb = cacheBytes(name, a.kCache, a.hkv, a.maxLen, a.headDim);
+  const buf = new ArrayBuffer(32);
+  new Uint32Array(buf, 0, 4).set([a.batch, a.hq, a.hkv, a.maxLen]);
+  new Float32Array(buf, 16, 1)[0] = a.scale;
+  const bindings = [
+    bindWindow(gpu, name, "q", a.q, qBytes),
+    bindWindow(gpu, name, "kCache", a.kCache, cb),
+    bindWindow(gpu, name, "vCache", a.vCache, cb),
+    bindWindow(gpu, name, "out", a.out, qBytes),
+    bindWindow(gpu, name, "seqInfo", a.seqInfo, a.batch * 16),
+    { uniform: new Uint8Array(buf) },
+  ];
+  // CPU adapters: a lane per (sequence, kv group), no workgroup memory or barriers
+  // (attention_lanes_wgsl.ts). The tiles below are the hardware path.
+  const desc = gpu.description;
+  const lanes = laneShapeFor("decode", d4, ratio, desc.description, desc.kind === "software");
+  if (lanes) {
+    const pipe = await pipeline(gpu, "attention_decode_lanes", decodeLanesWgsl(d4, lanes));
+    const laneCount = a.batch * a.hkv * (ratio / lanes.rh);
+    rec.dispatch(pipe, bindings, Math.ceil(laneCount / lanes.wg), "attention_decode");
+    return;
+  }
   const limit = gpu.limits.maxComputeWorkgroupStorageSize;
   let bk = 64;
   const bytes = (bk: number) => 16 * (ratio + bk) * d4 + 4 * ratio * bk + 16 * ratio + 64;
@@ -130,27 +154,10 @@ export async function attentionDecode(
         "bytes of workgroup memory (maxComputeWorkgroupStorageSize)",
     );
   }
-  const qBytes = a.batch * a.hq * a.headDim * 4;
-  const cb = cacheBytes(name, a.kCache, a.hkv, a.maxLen, a.headDim);
   const pipe = await pipeline(
     gpu,
     "attention_decode",
     forwardWgsl("decode", d4, { bq: ratio, bk }),
   );
-  const buf = new ArrayBuffer(32);
-  new Uint32Array(buf, 0, 4).set([a.batch, a.hq, a.hkv, a.maxLen]);
-  new Float32Array(buf, 16, 1)[0] = a.scale;
-  rec.dispatch(
-    pipe,
-    [
-      bindWindow(gpu, name, "q", a.q, qBytes),
-      bindWindow(gpu, name, "kCache", a.kCache, cb),
-      bindWindow(gpu, name, "vCache", a.vCache, cb),
-      bindWindow(gpu, name, "out", a.out, qBytes),
-      bindWindow(gpu, name, "seqInfo", a.seqInfo, a.batch * 16),
-      { uniform: new Uint8Array(buf) },
-    ],
-    [a.batch, a.hkv],
-    "attention_decode",
-  );
+  rec.dispatch(pipe, bindings, [a.batch, a.hkv], "attention_decode");
 }

@@ -315,7 +315,8 @@ async function record(
   p: Normalized,
   cfgName: string,
   maxBindingBytes: number,
-  label = "matmul",
+  // Named by layout and shape, so a timestamp profile tells the products apart.
+  label = `matmul ${layoutOf(p.transA, p.transB)} ${p.m}x${p.n}x${p.k}`,
 ): Promise<void> {
   const s = splitShape(p);
   validate(p, s);
@@ -462,9 +463,21 @@ function tuneShape(gpu: Gpu, m: number, n: number, k: number): [number, number, 
 }
 
 /**
+ * Bytes of B copies a cold-B measurement cycles through: more than a CPU's last-level cache or
+ * a GPU's L2, so each timed product reads its B from memory.
+ */
+const COLD_B_BYTES = 128 * 2 ** 20;
+
+/**
  * Times each candidate on a problem of the bucket's shape, in its own buffers,
  * recorder and submission: GPU timestamps when the adapter has them, else wall
  * time around submit + onSubmittedWorkDone.
+ *
+ * With `coldB` (decode-shaped products, where B, the weights, is nearly all the bytes), the
+ * products cycle through copies of B that together exceed any cache, so each reads its B
+ * from memory as a decode step does. Timed on one hot B, a 4 MiB weight matrix sits in the
+ * last-level cache, and lavapipe picked a kernel that ran 3x slower than another when the
+ * weights came from memory (m1/n1024/k1024, docs/performance.md).
  */
 async function measureCandidates(
   gpu: Gpu,
@@ -472,17 +485,24 @@ async function measureCandidates(
   f16b: boolean,
   shape: [number, number, number],
   candidates: readonly string[],
-  reps = 3,
+  opts: { reps?: number; coldB?: boolean } = {},
 ): Promise<number[]> {
   const [m, n, k] = shape;
+  const reps = opts.reps ?? 3;
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
   const mk = (bytes: number) =>
     gpu.device.createBuffer({ size: Math.max(256, Math.ceil(bytes / 16) * 16), usage });
-  const a = mk(m * k * 4), b = mk(k * n * (f16b ? 2 : 4)), c = mk(m * n * 4);
+  const bBytes = k * n * (f16b ? 2 : 4);
+  // One B at least as large as the cache already evicts itself.
+  const copies = opts.coldB && bBytes < COLD_B_BYTES
+    ? Math.max(2, Math.ceil(COLD_B_BYTES / bBytes))
+    : 1;
+  const a = mk(m * k * 4), c = mk(m * n * 4);
+  const bs = Array.from({ length: copies }, () => mk(bBytes));
   const pool = new BufferPool(gpu);
-  const args: MatmulArgs = {
+  const base: MatmulArgs = {
     a,
-    b,
+    b: bs[0],
     c,
     m,
     n,
@@ -491,13 +511,16 @@ async function measureCandidates(
     transB: layout[1] === "T",
     bDtype: f16b ? "f16" : "f32",
   };
+  // Successive products take successive copies of B.
+  let turn = 0;
+  const next = (): MatmulArgs => ({ ...base, b: bs[turn++ % copies] });
   const times = candidates.map(() => Infinity);
   try {
     // Compile outside the timing; a candidate that fails to compile is skipped.
     const ok = await Promise.all(candidates.map(async (cfg) => {
       try {
         const r = new Recorder(gpu, pool);
-        await matmulWith(gpu, r, args, cfg);
+        await matmulWith(gpu, r, base, cfg);
         await r.submit();
         return true;
       } catch {
@@ -509,7 +532,7 @@ async function measureCandidates(
       for (const [i, cfg] of candidates.entries()) {
         if (!ok[i]) continue;
         for (let r = 0; r < reps; r++) {
-          await matmulWith(gpu, rec, args, cfg, { label: `t${i}.${r}` });
+          await matmulWith(gpu, rec, next(), cfg, { label: `t${i}.${r}` });
         }
       }
       const prof = await rec.submit();
@@ -525,7 +548,7 @@ async function measureCandidates(
         if (!ok[i]) continue;
         for (let r = 0; r < reps; r++) {
           const rec = new Recorder(gpu, pool);
-          for (let j = 0; j < inner; j++) await matmulWith(gpu, rec, args, cfg);
+          for (let j = 0; j < inner; j++) await matmulWith(gpu, rec, next(), cfg);
           const t0 = performance.now();
           await rec.submit();
           await gpu.device.queue.onSubmittedWorkDone();
@@ -536,7 +559,7 @@ async function measureCandidates(
   } finally {
     await gpu.device.queue.onSubmittedWorkDone();
     a.destroy();
-    b.destroy();
+    for (const b of bs) b.destroy();
     c.destroy();
     pool.trim();
   }
@@ -551,12 +574,15 @@ export function chooseConfig(gpu: Gpu, args: MatmulArgs): Promise<string> {
   if (p.m * p.n * p.k < TUNE_MIN_MACS) return Promise.resolve(fallback);
   const shape = tuneShape(gpu, p.m, p.n, p.k);
   const candidates = matmulCandidates(gpu, p);
+  // Decode-shaped: the weights are read once per product, from memory; time them that way.
+  const coldB = p.m <= SMALL_M;
   return tuned(gpu, {
     op: `matmul/${layout}/${p.f16b ? "f16" : "f32"}`,
     bucket: shapeBucket(p.m, p.n, p.k),
     candidates,
     fallback,
-    measure: (c) => measureCandidates(gpu, layout, p.f16b, shape, c),
+    measure: (c) => measureCandidates(gpu, layout, p.f16b, shape, c, { coldB }),
+    method: coldB ? "cold-b" : undefined,
   });
 }
 

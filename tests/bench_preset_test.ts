@@ -59,6 +59,19 @@ Deno.test({
     assertEquals(await benchLoadDirs(), dirsBefore);
     assert(j.decode !== null && j.generationSkipped === null);
     assert(j.decode.bandwidthGBs > 0 && j.decode.bytesPerStep > 4 * j.params);
+    // The shader read ceiling, measured in the same run, beside the copy bandwidth; batch-1
+    // decode against the bytes per step at that ceiling.
+    const ceiling = j.rows.find((row) => row.figure.startsWith("shader read ceiling"))!;
+    assertEquals(ceiling.ratio, j.decode.shaderReadGBs / j.decode.bandwidthGBs);
+    const nearCeiling = j.rows.find((row) =>
+      row.figure.endsWith("against the shader read ceiling")
+    )!;
+    assertEquals(nearCeiling.value, j.decode.msPerToken);
+    assertEquals(nearCeiling.referenceValue, j.decode.shaderReadLimitMs);
+    assert(
+      Math.abs(j.decode.shaderReadLimitMs * j.decode.shaderReadGBs * 1e6 - j.decode.bytesPerStep) <
+        1e-6 * j.decode.bytesPerStep,
+    );
     // Progress: the plan before the step, each phase as it starts.
     const plan = r.err.indexOf("memory plan, train step of 32 tokens");
     const warm = r.err.indexOf("train step 1 (warm-up");

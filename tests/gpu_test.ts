@@ -7,6 +7,7 @@ import { pipeline } from "../core/gpu/pipelines.ts";
 import { axpy, AXPY_WGSL, axpyRef } from "../kernels/axpy.ts";
 import { matmulNaive, matmulRef } from "../kernels/matmul_naive.ts";
 import { roundF16, roundF16Ref } from "../kernels/cast_f16.ts";
+import { readSum, readSumLanes, readSumRef } from "../kernels/read_sum.ts";
 import { mulberry32 } from "../core/rng.ts";
 
 let shared: Gpu | undefined;
@@ -134,6 +135,31 @@ Deno.test({
     assertEquals(maxDiff(got, want), 0);
     assertEquals(got[6], 2048); // ties to even
     assertEquals(got[7], 2052);
+  },
+});
+
+Deno.test({
+  name: "read_sum (the bench's read ceiling) sums each chunk like its CPU reference",
+  ...opts,
+  fn: async () => {
+    const g = await gpu();
+    const pool = new BufferPool(g);
+    // 256 lanes would not split 5 * 1024 elements evenly: they shrink to 64, which do.
+    assertEquals(readSumLanes(5 * 1024, 256), 64);
+    assertEquals(readSumLanes(1 << 20), 2048);
+    assertThrows(() => readSumLanes(1000), /not a multiple of 1024/);
+    const n = 1 << 16, lanes = readSumLanes(n, 256);
+    const X = randArr(n);
+    X[n - 1] = 1000; // the last element of the last chunk: a kernel that stopped short misses it
+    const x = uploadBuffer(g, X), out = storageBuffer(g, lanes * 16);
+    const rec = new Recorder(g, pool);
+    await readSum(g, rec, x, out, n, lanes);
+    const got = rec.read(out, lanes * 16);
+    await rec.submit();
+    const sums = new Float32Array(await got), want = readSumRef(X, lanes);
+    // The same f32 additions in the same order.
+    assert(maxDiff(sums, want) <= 1e-4);
+    assert(sums[lanes * 4 - 1] > 900);
   },
 });
 

@@ -329,24 +329,37 @@ async function decodeCase(
   return { got: got.subarray(0, want.length), want };
 }
 
-Deno.test({
-  name: "decode matches the reference with shared prefixes and prefixLen 0",
-  ...opts,
-  fn: async () => {
-    for (const [hq, hkv, d] of [[4, 2, 32], [8, 2, 64], [3, 3, 16], [2, 1, 128]]) {
-      const maxLen = 80;
-      const info = [
-        [0, 70, 1, 5], // prompt slot 0 shared by two rollouts (slots 1 and 2)
-        [0, 70, 2, 1],
-        [3, 0, 4, 77], // no prefix
-        [3, 17, 5, 1],
-      ];
-      const { got, want } = await decodeCase(hq, hkv, d, maxLen, 6, info);
-      const e = maxRelDiff(got, want);
-      assert(e < 2e-5, `hq ${hq} hkv ${hkv} d ${d}: ${e}`);
-    }
-  },
-});
+// Both decode kernels: the lanes (CPU adapters, chosen here) and the tiles (hardware GPUs).
+for (const kernel of ["lanes", "tiles"] as const) {
+  Deno.test({
+    name: `decode (${kernel}) matches the reference with shared prefixes and prefixLen 0`,
+    ...opts,
+    fn: async () => {
+      if (kernel === "tiles") laneOverride.decode = "tiles";
+      try {
+        // Group ratios 1-4 (one lane may own 4 heads, or split a group of 3 or 4 heads at
+        // d 128), d 16-128; 6 sequences with 2 to 4 lanes each cross workgroups of 4 lanes.
+        const shapes = [[4, 2, 32], [8, 2, 64], [3, 3, 16], [2, 1, 128], [4, 1, 128], [3, 1, 64]];
+        for (const [hq, hkv, d] of shapes) {
+          const maxLen = 80;
+          const info = [
+            [0, 70, 1, 5], // prompt slot 0 shared by two rollouts (slots 1 and 2)
+            [0, 70, 2, 1],
+            [3, 0, 4, 77], // no prefix
+            [3, 17, 5, 1],
+            [6, 1, 7, 0], // one key in all: the prefix's
+            [6, 33, 8, 2],
+          ];
+          const { got, want } = await decodeCase(hq, hkv, d, maxLen, 9, info);
+          const e = maxRelDiff(got, want);
+          assert(e < 2e-5, `hq ${hq} hkv ${hkv} d ${d}: ${e}`);
+        }
+      } finally {
+        delete laneOverride.decode;
+      }
+    },
+  });
+}
 
 Deno.test({
   name: "kvAppend then decode equals the last row of a full causal forward",

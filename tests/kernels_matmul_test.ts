@@ -392,6 +392,41 @@ Deno.test({
 });
 
 Deno.test({
+  name: "decode-shaped buckets are timed with cold weights, and an entry timed hot is redone",
+  ...opts,
+  fn: async () => {
+    const g = await gpu();
+    Deno.env.set("GOLONGRL_CACHE_DIR", Deno.makeTempDirSync({ prefix: "golongrl-mm-cold-" }));
+    clearAutotuneMemory();
+    const path = autotuneCachePath();
+    const s = { m: 2, n: 1024, k: 512, transB: true };
+    const key = tuneKey(g, "matmul/NT/f32", "m2/n1024/k512");
+    const offered = matmulCandidates(g, s);
+    // As the previous release left it: every candidate timed, but on one hot B.
+    const hot = { choice: offered[0], timesMs: Object.fromEntries(offered.map((c) => [c, 1])) };
+    await Deno.writeTextFile(path, JSON.stringify({ version: 1, entries: { [key]: hot } }));
+    const before = autotuneStats.measured;
+    const run = (rec: Recorder, args: MatmulArgs) => matmul(g, rec, args);
+    assert(await check(g, s, run) < tol(512));
+    assertEquals(autotuneStats.measured, before + 1);
+    const entries = JSON.parse(await Deno.readTextFile(path)).entries;
+    assertEquals(entries[key].method, "cold-b");
+    // Measured once more in a fresh process: the cold entry is used as it is.
+    clearAutotuneMemory();
+    assert(await check(g, s, run) < tol(512));
+    assertEquals(autotuneStats.measured, before + 1);
+    // Products of more rows than a decode batch are timed the plain way.
+    assert(await check(g, { m: 64, n: 96, k: 64, transB: true }, run) < tol(64));
+    const big = JSON.parse(await Deno.readTextFile(path)).entries[
+      tuneKey(g, "matmul/NT/f32", "m64/n128/k64")
+    ];
+    assertEquals(big.method, undefined);
+    Deno.env.set("GOLONGRL_CACHE_DIR", cacheDir);
+    clearAutotuneMemory();
+  },
+});
+
+Deno.test({
   name: "autotuning measures once, writes the cache, and reuses it from memory and disk",
   ...opts,
   fn: async () => {

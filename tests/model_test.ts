@@ -238,6 +238,39 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a profiled generation times every decode kernel and samples the same tokens",
+  ...opts,
+  fn: async () => {
+    const { model, golden } = await fixture("untied");
+    const p = golden.sequences[1].input_ids.slice(0, 9);
+    const common = { n: 2, maxNewTokens: 6, temperature: 1, topP: 1, topK: 0, seed: 3, eosIds: [] };
+    const plain = await generate(model, [p], common);
+    const timed = await generate(model, [p], { ...common, profile: true });
+    assertEquals(timed.completions.map((c) => c.tokens), plain.completions.map((c) => c.tokens));
+    assertEquals(plain.stats.decodeProfile?.size ?? 0, 0);
+    const prof = timed.stats.decodeProfile!;
+    if (!model.gpu.hasTimestamps) return assertEquals(prof.size, 0);
+    // 5 decode steps (the prefill samples the first token), one recording each; the prefill's
+    // kernels are not counted. Every kernel runs the same number of times in each step.
+    assertEquals(timed.stats.decodeSteps, 5);
+    assertEquals(timed.stats.readbacks, 6);
+    for (const [label, e] of prof) {
+      assertEquals(e.count % 5, 0, label);
+      assert(e.ms >= 0, label);
+    }
+    const labels = [...prof.keys()].join(" ");
+    // Matmuls are named by layout and shape: each of the 2 rollouts' rows against the LM head.
+    const { V, H } = model.dims;
+    assertMatch(labels, new RegExp(`matmul NT 2x${V}x${H}`));
+    // The decode kernels, and not the prefill's attention over whole prompts.
+    for (const kernel of ["attention_decode", "kv_append", "sample"]) assert(prof.has(kernel));
+    assert(![...prof.keys()].some((l) => /attention_(fwd|lanes)/.test(l)), labels);
+    const perStep = [...prof.values()].reduce((a, e) => a + e.count, 0) / 5;
+    assert(perStep >= 7 * model.dims.L, `${perStep} dispatches per step`);
+  },
+});
+
+Deno.test({
   name: "a prompt's shared KV prefix gives the same samples and logprobs as separate prefills",
   ...opts,
   fn: async () => {

@@ -18,6 +18,8 @@ export interface TuneEntry {
   /** Measured time of each candidate, milliseconds (Infinity when it failed). */
   timesMs?: Record<string, number>;
   at?: string;
+  /** How the candidates were timed ({@link TuneRequest.method}); absent: the plain way. */
+  method?: string;
 }
 
 interface CacheFile {
@@ -97,6 +99,11 @@ export interface TuneRequest {
   fallback: string;
   /** Times every candidate (milliseconds, Infinity for one that failed), in order. */
   measure: (candidates: readonly string[]) => Promise<number[]>;
+  /**
+   * How `measure` times them, when not the plain way (e.g. "cold-b": operands that are read
+   * from memory, not cache). An entry timed another way is measured again.
+   */
+  method?: string;
 }
 
 /**
@@ -122,7 +129,9 @@ export function tuned(gpu: Gpu, req: TuneRequest): Promise<string> {
     // A choice measured against a different candidate list (a newer release added some) is
     // measured again: otherwise a new candidate would never be tried on a machine with a cache.
     const sameList = !e?.timesMs || req.candidates.every((c) => c in e.timesMs!);
-    if (e && req.candidates.includes(e.choice) && sameList) {
+    // Likewise a choice timed another way (a release that changed how a bucket is timed).
+    const sameMethod = (e?.method ?? "") === (req.method ?? "");
+    if (e && req.candidates.includes(e.choice) && sameList && sameMethod) {
       autotuneStats.diskHits++;
       return e.choice;
     }
@@ -141,7 +150,9 @@ export function tuned(gpu: Gpu, req: TuneRequest): Promise<string> {
     const choice = req.candidates[best];
     const timesMs: Record<string, number> = {};
     req.candidates.forEach((c, i) => timesMs[c] = Number.isFinite(times[i]) ? times[i] : -1);
-    await saveEntry(key, { choice, timesMs, at: new Date().toISOString() });
+    const entry: TuneEntry = { choice, timesMs, at: new Date().toISOString() };
+    if (req.method) entry.method = req.method;
+    await saveEntry(key, entry);
     return choice;
   })();
   memory.set(memKey, p);
