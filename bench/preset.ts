@@ -63,7 +63,16 @@ export interface PresetBenchOptions {
   vocab: number;
   /** Only the plans and the checkpoint load: no train step, prefill or decode. */
   loadOnly?: boolean;
+  /** After the timed decode at each batch, a profiled one: GPU time per kernel per step. */
+  profile?: boolean;
   log: (line: string) => void;
+}
+
+/** GPU time of one kernel label in a decode step (a profiled generation). */
+export interface DecodeKernelTime {
+  label: string;
+  msPerStep: number;
+  dispatchesPerStep: number;
 }
 
 export interface PresetBenchResult {
@@ -120,7 +129,14 @@ export interface PresetBenchResult {
    * weights and KV cache at the copy bandwidth and doing the step's FLOPs at the NT matmul rate.
    * Empty when generation did not run.
    */
-  decodeByBatch: { batch: number; msPerStep: number; tokensPerSec: number; rooflineMs: number }[];
+  decodeByBatch: {
+    batch: number;
+    msPerStep: number;
+    tokensPerSec: number;
+    rooflineMs: number;
+    /** With `profile`: GPU time per kernel label, largest first (timestamp queries). */
+    kernels?: DecodeKernelTime[];
+  }[];
   /** Why there is no prefill or decode figure (--load-only). */
   generationSkipped: string | null;
   /** Loading the weights as an F16 checkpoint against reading its file. */
@@ -358,7 +374,7 @@ async function runModel(
   // Prefill and decode: generate with 1 new token (the prefill samples it) and with 1 + N; the
   // difference is N decode steps. At batch B the B rollouts share the prompt's prefill.
   const prompt = randomIds(o.promptLen);
-  const gen = (batch: number, n: number) =>
+  const gen = (batch: number, n: number, profile = false) =>
     generate(model, [prompt], {
       n: batch,
       maxNewTokens: n,
@@ -367,6 +383,7 @@ async function runModel(
       topK: 0,
       seed: 0,
       eosIds: [],
+      profile,
     });
   const batches = [1, ...new Set(o.decodeBatches.filter((b) => b > 1))];
   const decodeByBatch: PresetBenchResult["decodeByBatch"] = [];
@@ -390,6 +407,18 @@ async function runModel(
       rooflineMs: 0,
     });
     o.log(`decode, batch ${B}: ${sec(msPerStep)} per step`);
+    if (o.profile && gpu.hasTimestamps) {
+      o.log(`profiled decode of ${o.newTokens} tokens at batch ${B}...`);
+      const r = await gen(B, 1 + o.newTokens, true);
+      const steps = r.stats.decodeSteps;
+      decodeByBatch.at(-1)!.kernels = [...r.stats.decodeProfile ?? []]
+        .map(([label, e]) => ({
+          label,
+          msPerStep: e.ms / steps,
+          dispatchesPerStep: e.count / steps,
+        }))
+        .sort((a, b) => b.msPerStep - a.msPerStep);
+    } else if (o.profile) o.log("profile: this adapter has no timestamp queries");
   }
   const decodeMs = decodeByBatch[0].msPerStep;
   weights.destroy();
@@ -592,6 +621,25 @@ export function presetRows(r: Omit<PresetBenchResult, "rows">): BenchRow[] {
 }
 
 /** The text report. */
+/** The per-kernel decode tables of a profiled run (empty without --profile). */
+function formatDecodeProfiles(r: PresetBenchResult): string {
+  return r.decodeByBatch.filter((d) => d.kernels?.length).map((d) => {
+    const total = d.kernels!.reduce((a, k) => a + k.msPerStep, 0);
+    return `\ndecode at batch ${d.batch}, GPU time per step by kernel (timestamps; ${
+      num(total)
+    } ms of ${num(d.msPerStep)} ms wall):\n` +
+      textTable(
+        ["kernel", "ms/step", "share", "dispatches/step"],
+        d.kernels!.map((k) => [
+          k.label,
+          num(k.msPerStep),
+          `${(100 * k.msPerStep / total).toFixed(1)}%`,
+          num(k.dispatchesPerStep),
+        ]),
+      );
+  }).join("");
+}
+
 export function formatPresetReport(host: BenchHost, r: PresetBenchResult): string {
   const c = r.config;
   return formatBenchHeader(host) +
@@ -607,6 +655,7 @@ export function formatPresetReport(host: BenchHost, r: PresetBenchResult): strin
         sec(r.train.msPerStep)
       }, loss ${r.train.loss.toFixed(4)}, ${fmtNum(r.train.stepGflop, 1)} GFLOP\n`
       : `\ntrain step: ${r.trainSkipped}\n`) +
+    formatDecodeProfiles(r) +
     "\nratio: above 1 means better than the reference (reference / figure for times)\n" +
     textTable(
       ["figure", "value", "reference", "reference value", "ratio", "target"],

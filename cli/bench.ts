@@ -237,7 +237,7 @@ const modelBench = command({
   summary: "Train-step tokens/s vs PyTorch CPU and the matmul roofline; generation tokens/s.",
   usage:
     "golongrl bench model [--presets tiny,small] [--seqs S] [--seq-len T] [--batches 1,8,64] [--json] [--out DIR]\n" +
-    "golongrl bench model --preset qwen3-0.6b [--seq-len 1024] [--steps 1] [--checkpoint] [--prompt-len 256] [--new-tokens 8] [--batches 1,16] [--load-only]",
+    "golongrl bench model --preset qwen3-0.6b [--seq-len 1024] [--steps 1] [--checkpoint] [--prompt-len 256] [--new-tokens 8] [--batches 1,16] [--load-only] [--profile]",
   description:
     "Targets: train step >= 50% of its matmul roofline (the step's FLOPs at the measured matmul\n" +
     "rate); at most 1 readback per 8 decode steps. PyTorch is Debian's python3-torch, when present.\n" +
@@ -262,6 +262,12 @@ const modelBench = command({
       type: "boolean",
       description:
         "With --preset: only the plans and the checkpoint load (no step, prefill, decode).",
+    },
+    profile: {
+      type: "boolean",
+      description:
+        "With --preset: also profile each decode batch (GPU time per kernel per step, from " +
+        "timestamp queries).",
     },
     presets: {
       type: "string",
@@ -327,12 +333,14 @@ const modelBench = command({
         decodeBatches: intList("batches", flags.batches ?? "1,16", cmd),
         vocab: flags.vocab,
         loadOnly: flags["load-only"],
+        profile: flags.profile,
         log,
       }).finally(() => gpu.destroy());
       const host = benchHost(gpu.description.description);
       return await emit(io, flags, "model", { host, ...r }, formatPresetReport(host, r));
     }
     if (flags["load-only"]) throw new UsageError("--load-only needs --preset", `${cmd} --help`);
+    if (flags.profile) throw new UsageError("--profile needs --preset", `${cmd} --help`);
     // Without --preset: the defaults of the small-model bench.
     const seqLen = flags["seq-len"] ?? 256, steps = flags.steps ?? 3;
     const promptLen = flags["prompt-len"] ?? 64, newTokens = flags["new-tokens"] ?? 32;

@@ -95,9 +95,32 @@ Deno.test({
   name: "bench model --preset --steps 0: no train step, and the report says why",
   ...opts,
   fn: async () => {
-    const r = await cli("bench", "model", ...small, "--steps", "0", "--batches", "4", "--quiet");
+    const r = await cli(
+      "bench",
+      "model",
+      ...small,
+      "--steps",
+      "0",
+      "--batches",
+      "4",
+      "--profile",
+      "--quiet",
+    );
     assertEquals(r.code, 0, r.err);
     assertEquals(r.err, "");
+    // --profile: a table per decode batch, GPU time per kernel per step, largest first.
+    for (const b of [1, 4]) {
+      const at = r.out.indexOf(`decode at batch ${b}, GPU time per step by kernel`);
+      assert(at >= 0, r.out);
+      const table = r.out.slice(at, r.out.indexOf("\n\n", at));
+      for (const k of ["attention_decode", `matmul NT ${b}x`, "sample"]) {
+        assert(table.includes(k), k);
+      }
+      const ms = [...table.matchAll(/^(\S[^\n]*?)\s{2,}([\d.]+)\s+[\d.]+%/gm)].map((m) =>
+        Number(m[2])
+      );
+      assert(ms.length > 5 && ms.every((x, i) => i === 0 || x <= ms[i - 1]), table);
+    }
     assertMatch(r.out, /memory plan, train step of 32 tokens: .* GiB on the device at the peak/);
     assertMatch(r.out, /train step: not run \(--steps 0\)/);
     assertMatch(r.out, /decode, tiny, batch 1, 2 tokens after the prompt .* >= 0\.5/);
@@ -106,6 +129,9 @@ Deno.test({
     const bad = await cli("bench", "model", "--steps", "0");
     assertEquals(bad.code, 2);
     assertMatch(bad.err, /--steps must be at least 1 without --preset/);
+    const noPreset = await cli("bench", "model", "--profile");
+    assertEquals(noPreset.code, 2);
+    assertMatch(noPreset.err, /--profile needs --preset/);
   },
 });
 
