@@ -411,18 +411,23 @@ export function laneShapeFor(
   if (forced === "tiles") return undefined;
   if (forced) return forced;
   if (!software) return undefined;
-  // Rows per lane: each loaded key (or query) scalar feeds that many rows' multiply-adds. The
-  // cost is compile time: llvmpipe expands every storage load into a per-lane loop, and LLVM's
-  // time on the unrolled body grows steeply with rows x keys per block (measured on LLVM 15,
-  // d 64: 4 rows x 2 keys ~10 s, 8 x 2 ~100 s, 8 x 4 over 40 s per kernel).
-  const rows = d4 <= 16 ? 4 : d4 <= 32 ? 2 : 1;
+  // Rows per lane: each loaded key (or query) scalar feeds that many rows' multiply-adds, and
+  // on llvmpipe the loads (a per-lane loop each) cost more than the multiply-adds. The limit is
+  // LLVM's compile time on the unrolled body, which grows steeply with rows x keys per block:
+  // LLVM 15, d 64, Mesa's shader cache off: 4 rows x 2 keys ~10 s, 8 x 2 ~100 s, 8 x 4 over
+  // 40 s, but 8 x 1 ~4 s and 16 x 1 ~13 s. One key per block (a rescale per key) with twice
+  // the rows ran 1.6x faster than 4 x 2 at T = 4096 (forward 11.9 -> 18.4 GFLOP/s, backward
+  // 11.4 -> 18.0; docs/performance.md).
+  const rows = d4 <= 16 ? 8 : d4 <= 32 ? 4 : 2;
   const wg = simdLanes(description);
-  if (kind === "dkdv") return { wg, bk: 2, rt: rows, rh: 1 };
+  if (kind === "dkdv") return { wg, bk: 1, rt: rows, rh: 1 };
   // Decode: one token per sequence, so a lane's rows are the heads of its kv group. Half a
   // vector per workgroup: at batch 1 the few lanes still make a workgroup per CPU thread.
-  if (kind === "decode") return { wg: wg / 2, bk: 2, rt: 1, rh: largestDivisorUpTo(ratio, rows) };
+  if (kind === "decode") {
+    return { wg: wg / 2, bk: 2, rt: 1, rh: largestDivisorUpTo(ratio, rows / 2) };
+  }
   const rh = largestDivisorUpTo(ratio, rows);
-  return { wg, bk: 2, rt: Math.max(1, Math.floor(rows / rh)), rh };
+  return { wg, bk: 1, rt: Math.max(1, Math.floor(rows / rh)), rh };
 }
 
 /** The largest divisor of n that is at most cap. */

@@ -243,12 +243,21 @@ Deno.test({
     assert(simdLanes("llvmpipe (LLVM 12, 128 bits)") === 4, "128-bit llvmpipe: 4 lanes");
     const desc = "llvmpipe (LLVM 15.0.6, 256 bits)";
     assert(laneShapeFor("fwd", 16, 4, desc, false) === undefined, "hardware GPUs take tiles");
+    // 8 rows per lane at d 64 (one key per block): the 3 heads of a group, 2 tokens each.
     const s = laneShapeFor("fwd", 16, 3, desc, true)!;
-    assert(s.wg === 8 && s.rh === 3 && s.rt === 1, `ratio 3: ${JSON.stringify(s)}`);
+    assert(s.wg === 8 && s.rh === 3 && s.rt === 2 && s.bk === 1, `ratio 3: ${JSON.stringify(s)}`);
     const m = laneShapeFor("dq", 16, 1, desc, true)!;
-    assert(m.rh === 1 && m.rt === 4, `MHA: tokens per lane ${JSON.stringify(m)}`);
+    assert(m.rh === 1 && m.rt === 8, `MHA: tokens per lane ${JSON.stringify(m)}`);
+    const k = laneShapeFor("dkdv", 16, 4, desc, true)!;
+    assert(k.rh === 1 && k.rt === 8 && k.bk === 1, `key rows per lane ${JSON.stringify(k)}`);
+    // Rows shrink as d grows, keeping the unrolled body (rows x d) the size LLVM compiles fast.
+    const q = laneShapeFor("fwd", 32, 2, desc, true)!;
+    assert(q.rh * q.rt === 4, `d 128: 4 rows per lane: ${JSON.stringify(q)}`);
     const w = laneShapeFor("fwd", 64, 2, desc, true)!;
-    assert(w.rh * w.rt === 1, `d 256 keeps one row per lane: ${JSON.stringify(w)}`);
+    assert(w.rh * w.rt === 2, `d 256: 2 rows per lane: ${JSON.stringify(w)}`);
+    // Decode: a lane's rows are heads of one sequence's kv group, half as many (two keys a block).
+    const dec = laneShapeFor("decode", 32, 2, desc, true)!;
+    assert(dec.rt === 1 && dec.rh === 2 && dec.wg === 4, `decode ${JSON.stringify(dec)}`);
   },
 });
 
