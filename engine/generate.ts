@@ -464,6 +464,7 @@ async function decodeStep(
           headDim: d,
           maxLen: g.maxLen,
           scale: g.scale,
+          rolloutsPerPrompt: n,
         });
       }),
   );

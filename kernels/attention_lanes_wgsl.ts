@@ -292,17 +292,20 @@ ${lines(d4, (j) => `dv[ka${r} + ${j}u] = av${r}_${j};`, "    ")}
 }
 
 /**
- * Decode (one query token per sequence, keys from the KV cache; `kv_cache.ts`): a lane owns
- * the `rh` query heads of one kv group for one sequence, so one K/V load serves all of them,
- * and walks its keys in blocks of `bk`: the prefix slot's rows, then its own slot's. Lane i is
- * (sequence, kv group, head block) = (i / (hkv·hb), (i / hb) % hkv, i % hb) with hb = ratio /
- * rh head blocks per group; a workgroup of `wg` lanes may span sequences: llvmpipe loads lane
- * by lane, so lanes reading different keys cost no more than lanes reading the same.
+ * Decode (one query token per sequence, keys from the KV cache; `kv_cache.ts`). A lane owns
+ * `rt` rollouts of one prompt (consecutive sequences sharing its prefix slot; the caller makes
+ * `rt` divide the rollouts per prompt) times the `rh` query heads of one kv group: each key of
+ * the shared prefix is loaded once for all `rt·rh` rows, each rollout's own keys once for its
+ * `rh` rows. Lane i is (rollout block, kv group, head block) = (i / (hkv·hb), (i / hb) % hkv,
+ * i % hb) with hb = ratio / rh. A workgroup may span prompts: llvmpipe loads lane by lane, so
+ * lanes reading different keys cost no more than lanes reading the same.
  * Params: batch, hq, hkv, maxLen, scale; seqInfo per sequence: (prefix slot, prefix length,
  * own slot, own length).
  */
 export function decodeLanesWgsl(d4: number, s: LaneShape): string {
-  const R = s.rh, C = range(s.bk);
+  const R = s.rt * s.rh;
+  /** Rows of rollout i of the lane's block: r = i·rh + head. */
+  const rowsOf = (i: number) => range(s.rh).map((h) => i * s.rh + h);
   return /* wgsl */ `
 struct Params { batch: u32, hq: u32, hkv: u32, maxLen: u32, scale: f32 }
 const NEG: f32 = -3.0e38;
@@ -315,62 +318,33 @@ const INIT: f32 = -1.0e30;
 @group(0) @binding(5) var<uniform> p: Params;
 @compute @workgroup_size(${s.wg})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u32) {
-  let hb = p.hq / p.hkv / ${R}u;
+  let hb = p.hq / p.hkv / ${s.rh}u;
   let lane = wid.x * ${s.wg}u + t;
-  let b = min(lane / (p.hkv * hb), p.batch - 1u);
+  let blocks = p.batch / ${s.rt}u;
+  let blk = min(lane / (p.hkv * hb), blocks - 1u);
   let g = (lane / hb) % p.hkv;
-  let h0 = g * (p.hq / p.hkv) + (lane % hb) * ${R}u;
-  let info = seqInfo[b];
-${lines(R, (r) => `let qa${r} = (b * p.hq + h0 + ${r}u) * ${d4}u;`)}
+  let h0 = g * (p.hq / p.hkv) + (lane % hb) * ${s.rh}u;
+${lines(s.rt, (i) => `let info${i} = seqInfo[blk * ${s.rt}u + ${i}u];`)}
+${
+    range(s.rt).flatMap((i) =>
+      rowsOf(i).map((r) =>
+        `  let qa${r} = ((blk * ${s.rt}u + ${i}u) * p.hq + h0 + ${r % s.rh}u) * ${d4}u;`
+      )
+    ).join("\n")
+  }
 ${range(R).map((r) => lines(d4, (j) => `let q${r}_${j} = q[qa${r} + ${j}u] * p.scale;`)).join("\n")}
 ${range(R).map((r) => lines(d4, (j) => `var a${r}_${j} = vec4f(0.0);`)).join("\n")}
 ${lines(R, (r) => `var m${r} = INIT;`)}
 ${lines(R, (r) => `var l${r} = 0.0;`)}
-  for (var seg = 0u; seg < 2u; seg++) {
-    let slot = select(info.z, info.x, seg == 0u);
-    let len = select(info.w, info.y, seg == 0u);
-    let base = (slot * p.hkv + g) * p.maxLen * ${d4}u;
-    for (var k0 = 0u; k0 < len; k0 += ${s.bk}u) {
-${lines(s.bk, (c) => `let ka${c} = base + min(k0 + ${c}u, len - 1u) * ${d4}u;`, "      ")}
-${C.map((c) => lines(d4, (j) => `let kv${c}_${j} = k[ka${c} + ${j}u];`, "      ")).join("\n")}
+  // The shared prefix: every row of the lane.
+${keyLoop(d4, s.bk, range(R), "info0.y", "(info0.x * p.hkv + g) * p.maxLen")}
 ${
-    range(R).map((r) =>
-      lines(s.bk, (c) =>
-        `let s${r}_${c} = select(NEG, ${
-          sum(d4, (j) =>
-            `dot(q${r}_${j}, kv${c}_${j})`)
-        }, k0 + ${c}u < len);`, "      ")
+    range(s.rt).map((i) =>
+      `  // Rollout ${i}'s own tokens: its rows only.\n` +
+      keyLoop(d4, s.bk, rowsOf(i), `info${i}.w`, `(info${i}.z * p.hkv + g) * p.maxLen`)
     ).join("\n")
   }
-${
-    lines(R, (r) =>
-      `let mx${r} = max(m${r}, ${
-        C.map((c) => `s${r}_${c}`).reduce((x, y) =>
-          `max(${x}, ${y})`
-        )
-      });`, "      ")
-  }
-${lines(R, (r) => `let al${r} = exp(m${r} - mx${r});`, "      ")}
-${
-    range(R).map((r) => lines(s.bk, (c) => `let e${r}_${c} = exp(s${r}_${c} - mx${r});`, "      "))
-      .join("\n")
-  }
-${lines(R, (r) => `l${r} = l${r} * al${r} + ${sum(s.bk, (c) => `e${r}_${c}`)};`, "      ")}
-${lines(R, (r) => `m${r} = mx${r};`, "      ")}
-${C.map((c) => lines(d4, (j) => `let vv${c}_${j} = v[ka${c} + ${j}u];`, "      ")).join("\n")}
-${
-    range(R).map((r) =>
-      lines(
-        d4,
-        (j) =>
-          `a${r}_${j} = a${r}_${j} * al${r} + ${sum(s.bk, (c) => `e${r}_${c} * vv${c}_${j}`)};`,
-        "      ",
-      )
-    ).join("\n")
-  }
-    }
-  }
-  if (lane < p.batch * p.hkv * hb) {
+  if (lane < blocks * p.hkv * hb) {
 ${
     range(R).map((r) =>
       `    let inv${r} = 1.0 / l${r};
@@ -379,6 +353,47 @@ ${lines(d4, (j) => `o[qa${r} + ${j}u] = a${r}_${j} * inv${r};`, "    ")}`
   }
   }
 }`;
+}
+
+/**
+ * One online-softmax pass of `rows` over `len` cached keys from row `base` (in d-vectors) of
+ * one (slot, kv group), `bk` keys a block: the decode kernel's loop, once per segment.
+ */
+function keyLoop(d4: number, bk: number, rows: number[], len: string, base: string): string {
+  const C = range(bk), pad = "    ";
+  const each = (f: (r: number) => string) => rows.map((r) => pad + f(r)).join("\n");
+  return `  for (var k0 = 0u; k0 < ${len}; k0 += ${bk}u) {
+${lines(bk, (c) => `let ka${c} = (${base} + min(k0 + ${c}u, ${len} - 1u)) * ${d4}u;`, pad)}
+${C.map((c) => lines(d4, (j) => `let kv${c}_${j} = k[ka${c} + ${j}u];`, pad)).join("\n")}
+${
+    rows.map((r) =>
+      lines(bk, (c) =>
+        `let s${r}_${c} = select(NEG, ${
+          sum(d4, (j) =>
+            `dot(q${r}_${j}, kv${c}_${j})`)
+        }, k0 + ${c}u < ${len});`, pad)
+    ).join("\n")
+  }
+${
+    each((r) =>
+      `let mx${r} = max(m${r}, ${C.map((c) => `s${r}_${c}`).reduce((x, y) => `max(${x}, ${y})`)});`
+    )
+  }
+${each((r) => `let al${r} = exp(m${r} - mx${r});`)}
+${rows.map((r) => lines(bk, (c) => `let e${r}_${c} = exp(s${r}_${c} - mx${r});`, pad)).join("\n")}
+${each((r) => `l${r} = l${r} * al${r} + ${sum(bk, (c) => `e${r}_${c}`)};`)}
+${each((r) => `m${r} = mx${r};`)}
+${C.map((c) => lines(d4, (j) => `let vv${c}_${j} = v[ka${c} + ${j}u];`, pad)).join("\n")}
+${
+    rows.map((r) =>
+      lines(
+        d4,
+        (j) => `a${r}_${j} = a${r}_${j} * al${r} + ${sum(bk, (c) => `e${r}_${c} * vv${c}_${j}`)};`,
+        pad,
+      )
+    ).join("\n")
+  }
+  }`;
 }
 
 /** Forced shapes (benchmarks and tests): "tiles" forces the workgroup-memory kernels. */
@@ -406,6 +421,8 @@ export function laneShapeFor(
   ratio: number,
   description: string,
   software: boolean,
+  /** Decode: rollouts per prompt (sequences sharing a prefix slot), 1 by default. */
+  rollouts = 1,
 ): LaneShape | undefined {
   const forced = laneOverride[kind];
   if (forced === "tiles") return undefined;
@@ -421,10 +438,13 @@ export function laneShapeFor(
   const rows = d4 <= 16 ? 8 : d4 <= 32 ? 4 : 2;
   const wg = simdLanes(description);
   if (kind === "dkdv") return { wg, bk: 1, rt: rows, rh: 1 };
-  // Decode: one token per sequence, so a lane's rows are the heads of its kv group. Half a
-  // vector per workgroup: at batch 1 the few lanes still make a workgroup per CPU thread.
+  // Decode: a lane's rows are the heads of one kv group for rollouts of one prompt, so each
+  // key of the shared prefix is read once for all of them (rollouts per lane divide the
+  // rollouts per prompt). Half a vector per workgroup: at batch 1 the few lanes still make a
+  // workgroup per CPU thread.
   if (kind === "decode") {
-    return { wg: wg / 2, bk: 2, rt: 1, rh: largestDivisorUpTo(ratio, rows / 2) };
+    const rh = largestDivisorUpTo(ratio, rows);
+    return { wg: wg / 2, bk: 1, rt: largestDivisorUpTo(rollouts, Math.floor(rows / rh)), rh };
   }
   const rh = largestDivisorUpTo(ratio, rows);
   return { wg, bk: 1, rt: Math.max(1, Math.floor(rows / rh)), rh };

@@ -104,6 +104,12 @@ export interface AttentionDecodeArgs {
   headDim: number;
   maxLen: number;
   scale: number;
+  /**
+   * Sequences come in runs of this many that share one prefix (slot and length): the rollouts
+   * of one prompt, as generation lays them out. CPU adapters then read each prefix key once per
+   * run instead of once per sequence. Default 1 (no sharing assumed).
+   */
+  rolloutsPerPrompt?: number;
 }
 
 /**
@@ -137,10 +143,20 @@ export async function attentionDecode(
   // CPU adapters: a lane per (sequence, kv group), no workgroup memory or barriers
   // (attention_lanes_wgsl.ts). The tiles below are the hardware path.
   const desc = gpu.description;
-  const lanes = laneShapeFor("decode", d4, ratio, desc.description, desc.kind === "software");
+  const lanes = laneShapeFor(
+    "decode",
+    d4,
+    ratio,
+    desc.description,
+    desc.kind === "software",
+    a.rolloutsPerPrompt,
+  );
   if (lanes) {
     const pipe = await pipeline(gpu, "attention_decode_lanes", decodeLanesWgsl(d4, lanes));
-    const laneCount = a.batch * a.hkv * (ratio / lanes.rh);
+    if (a.batch % lanes.rt !== 0) {
+      throw new Error(`${name}: ${lanes.rt} rollouts per lane do not divide the batch ${a.batch}`);
+    }
+    const laneCount = (a.batch / lanes.rt) * a.hkv * (ratio / lanes.rh);
     rec.dispatch(pipe, bindings, Math.ceil(laneCount / lanes.wg), "attention_decode");
     return;
   }

@@ -1,5 +1,5 @@
 /** Flash attention (forward, backward) and KV-cache kernels against f64 CPU references. */
-import { assert, assertRejects } from "./assert.ts";
+import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { acquireGpu, type Gpu } from "../core/gpu/device.ts";
 import { BufferPool } from "../core/gpu/pool.ts";
 import { Recorder, storageBuffer, uploadBuffer } from "../core/gpu/recorder.ts";
@@ -269,6 +269,7 @@ async function decodeCase(
   maxLen: number,
   slotsN: number,
   info: number[][],
+  rolloutsPerPrompt?: number,
 ) {
   const g = await gpu();
   const pool = sharedPool ??= new BufferPool(g);
@@ -319,6 +320,7 @@ async function decodeCase(
     headDim: d,
     maxLen,
     scale,
+    rolloutsPerPrompt,
   });
   const ro = rec.read(out), rk = rec.read(kCache);
   await rec.submit();
@@ -346,9 +348,9 @@ for (const kernel of ["lanes", "tiles"] as const) {
     fn: async () => {
       if (kernel === "tiles") laneOverride.decode = "tiles";
       try {
-        // Group ratios 1-4 (one lane may own 4 heads, or split a group of 3 or 4 heads at
-        // d 128), d 16-128; 6 sequences with 2 to 4 lanes each cross workgroups of 4 lanes.
-        const shapes = [[4, 2, 32], [8, 2, 64], [3, 3, 16], [2, 1, 128], [4, 1, 128], [3, 1, 64]];
+        // Group ratios 1-6 (a lane owns up to 4 heads; at d 128 two lanes split a group of 6),
+        // d 16-128; 6 sequences with 2 to 4 lanes each cross workgroups of 4 lanes.
+        const shapes = [[4, 2, 32], [8, 2, 64], [3, 3, 16], [2, 1, 128], [6, 1, 128], [3, 1, 64]];
         for (const [hq, hkv, d] of shapes) {
           const maxLen = 80;
           const info = [
@@ -369,6 +371,34 @@ for (const kernel of ["lanes", "tiles"] as const) {
     },
   });
 }
+
+Deno.test({
+  name: "decode with rollouts sharing their prompt's prefix (read once per lane) matches",
+  ...opts,
+  fn: async () => {
+    // 2 prompts x n rollouts: prefix slots 0 and 1, rollout b's own slot 2 + b. Own lengths
+    // differ between rollouts (0 included), as the kernel allows. The lanes take up to 4
+    // rollouts of a prompt each (d 16 and 32), 2 (d 128) or 3 (n = 3).
+    const cases = [[4, 2, 32], [2, 1, 128], [8, 2, 64], [3, 3, 16]];
+    for (const n of [4, 3]) {
+      // n = 3 (3 rollouts per lane, or 1 where only 2 fit) on the shapes that compile fast.
+      for (const [hq, hkv, d] of n === 4 ? cases : [cases[0], cases[3]]) {
+        const prefix = [70, 33];
+        const info = Array.from({ length: 2 * n }, (_, b) => {
+          const p = Math.floor(b / n);
+          return [p, prefix[p], 2 + b, [5, 1, 0, 9][b % 4]];
+        });
+        const { got, want } = await decodeCase(hq, hkv, d, 80, 2 + 2 * n, info, n);
+        const e = maxRelDiff(got, want);
+        assert(e < 2e-5, `n ${n} hq ${hq} hkv ${hkv} d ${d}: ${e}`);
+      }
+    }
+    // Lanes group the rollouts of one prompt only when told how many there are.
+    const desc = "llvmpipe (LLVM 15.0.6, 256 bits)";
+    assertEquals(laneShapeFor("decode", 8, 2, desc, true, 4)!.rt, 4);
+    assertEquals(laneShapeFor("decode", 8, 2, desc, true)!.rt, 1);
+  },
+});
 
 Deno.test({
   name: "kvAppend then decode equals the last row of a full causal forward",
