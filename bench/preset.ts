@@ -254,7 +254,7 @@ export async function presetBench(
   }, budget);
   const generationPlan = planGeneration(config, {
     batch: 1,
-    positions: o.promptLen + o.newTokens + 1,
+    positions: o.promptLen + 2 * o.newTokens,
     prefillTokens: o.promptLen,
     weights: "f32",
     maxBindingSize,
@@ -374,7 +374,11 @@ async function runModel(
   // Prefill and decode: generate with 1 new token (the prefill samples it) and with 1 + N; the
   // difference is N decode steps. At batch B the B rollouts share the prompt's prefill.
   const prompt = randomIds(o.promptLen);
-  const gen = (batch: number, n: number, profile = false) =>
+  const gen = (
+    batch: number,
+    n: number,
+    opts: { profile?: boolean; per?: number; onProgress?: () => void } = {},
+  ) =>
     generate(model, [prompt], {
       n: batch,
       maxNewTokens: n,
@@ -383,7 +387,9 @@ async function runModel(
       topK: 0,
       seed: 0,
       eosIds: [],
-      profile,
+      profile: opts.profile,
+      stepsPerReadback: opts.per,
+      onProgress: opts.onProgress,
     });
   const batches = [1, ...new Set(o.decodeBatches.filter((b) => b > 1))];
   const decodeByBatch: PresetBenchResult["decodeByBatch"] = [];
@@ -397,9 +403,14 @@ async function runModel(
     const pre = performance.now() - t;
     if (B === 1) prefillMs = pre;
     o.log(`prefill: ${sec(pre)}; decode of ${o.newTokens} tokens at batch ${B}...`);
-    t = performance.now();
-    await gen(B, 1 + o.newTokens);
-    const msPerStep = (performance.now() - t - pre) / o.newTokens;
+    // Two readbacks of N tokens each: the first holds the prefill and N - 1 decode steps, the
+    // second exactly N decode steps, timed between the two (with its one readback, as in any
+    // generation). Subtracting a separately timed prefill instead let the prefill's own
+    // run-to-run spread (seconds at this size) swamp N decode steps, even below zero.
+    const N = o.newTokens, marks: number[] = [];
+    await gen(B, 2 * N, { per: N, onProgress: () => marks.push(performance.now()) });
+    if (marks.length !== 2) throw new Error(`decode timing: ${marks.length} readbacks, not 2`);
+    const msPerStep = (marks[1] - marks[0]) / N;
     decodeByBatch.push({
       batch: B,
       msPerStep,
@@ -409,7 +420,7 @@ async function runModel(
     o.log(`decode, batch ${B}: ${sec(msPerStep)} per step`);
     if (o.profile && gpu.hasTimestamps) {
       o.log(`profiled decode of ${o.newTokens} tokens at batch ${B}...`);
-      const r = await gen(B, 1 + o.newTokens, true);
+      const r = await gen(B, 1 + o.newTokens, { profile: true });
       const steps = r.stats.decodeSteps;
       decodeByBatch.at(-1)!.kernels = [...r.stats.decodeProfile ?? []]
         .map(([label, e]) => ({
@@ -433,7 +444,8 @@ async function runModel(
   const bandwidth = await copyBandwidth(gpu);
   const shaderRead = await shaderReadBandwidth(gpu);
   const prefillFlops = trainStepFlops(config, 1, o.promptLen) / 3;
-  const context = o.promptLen + o.newTokens / 2;
+  // The timed steps are tokens N..2N - 1 after the prompt.
+  const context = o.promptLen + 1.5 * o.newTokens;
   const bytesPerStep = decodeBytesPerStep(config, context, 4);
   // A decode step of B rollouts reads the weights once and each rollout's KV cache, and does B
   // tokens' forward FLOPs (attention over the context is small beside the matmuls at this T).
@@ -516,7 +528,9 @@ export function presetRows(r: Omit<PresetBenchResult, "rows">): BenchRow[] {
     }),
     compare({
       suite,
-      figure: `decode, ${p}, batch 1, ${r.newTokens} tokens after the prompt`,
+      figure: `decode, ${p}, batch 1, tokens ${r.newTokens + 1}-${
+        2 * r.newTokens
+      } after the prompt`,
       value: r.decode?.msPerToken ?? null,
       unit: "ms/token",
       reference: r.decode

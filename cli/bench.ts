@@ -304,7 +304,9 @@ const modelBench = command({
       type: "integer",
       value: "N",
       min: 1,
-      description: "Generated tokens per sequence (default 32; 8 with --preset).",
+      description:
+        "Generated tokens per sequence (default 32); with --preset, the decode steps timed, " +
+        "after as many untimed (default 8).",
     },
     "prompt-len": {
       type: "integer",
