@@ -37,11 +37,15 @@ function dispatchesFor(size: number, gflopsGuess: number): number {
   return Math.max(1, Math.min(8, Math.floor(0.25 / seconds)));
 }
 
-async function timeBest(
+/**
+ * Best wall time of one dispatch (ms): `repeats` submissions of `dispatches` recorded by
+ * `recordOne` each (recording, and so compiling, before the clock starts).
+ */
+export async function timeBest(
   gpu: Gpu,
   repeats: number,
   dispatches: number,
-  recordOne: (rec: Recorder) => Promise<void>,
+  recordOne: (rec: Recorder) => Promise<void> | void,
 ): Promise<number> {
   const pool = new BufferPool(gpu);
   let best = Infinity;

@@ -18,7 +18,6 @@
 import { fmtNum, textTable } from "../core/text_table.ts";
 import type { Gpu } from "../core/gpu/device.ts";
 import { BufferPool } from "../core/gpu/pool.ts";
-import { Recorder } from "../core/gpu/recorder.ts";
 import { mulberry32 } from "../core/rng.ts";
 import { empty } from "../core/tensor.ts";
 import {
@@ -43,6 +42,7 @@ import {
   planTrainStep,
 } from "../engine/memory_plan.ts";
 import { matmulRate, trainStepFlops } from "./model.ts";
+import { timeBest } from "./kernels.ts";
 import { type BenchRow, compare, contextRow, num } from "./report.ts";
 import { type BenchHost, formatBenchHeader } from "./header.ts";
 import { checkpointLoadBench, type CheckpointLoadFigures } from "./checkpoint_load.ts";
@@ -176,54 +176,34 @@ export function resetPeakRss(): boolean {
 /** Device copy bandwidth, bytes read + written per second (copies of a 256 MiB buffer). */
 export async function copyBandwidth(gpu: Gpu, bytes = 256 * 2 ** 20, reps = 4): Promise<number> {
   const size = Math.min(bytes, Math.floor(gpu.limits.maxBufferSize / 256) * 256);
-  const pool = new BufferPool(gpu);
   const a = empty(gpu, [size / 4]), b = empty(gpu, [size / 4]);
-  const run = async () => {
-    const rec = new Recorder(gpu, pool);
-    for (let i = 0; i < reps; i++) rec.copy(a.buffer, 0, b.buffer, 0, size);
-    await rec.submit();
-    await gpu.device.queue.onSubmittedWorkDone();
-  };
-  await run();
-  let best = Infinity;
-  for (let i = 0; i < 2; i++) {
-    const t0 = performance.now();
-    await run();
-    best = Math.min(best, performance.now() - t0);
-  }
+  // The first submission also touches the new buffers' memory: best of 3.
+  const ms = await timeBest(gpu, 3, reps, (rec) => rec.copy(a.buffer, 0, b.buffer, 0, size));
   a.buffer.destroy();
   b.buffer.destroy();
-  return (2 * size * reps) / (best / 1000);
+  return (2 * size) / (ms / 1000);
 }
 
 /**
  * Shader read ceiling, bytes read per second: a plain read kernel (kernels/read_sum.ts) over a
  * buffer of one storage binding (at most 128 MiB, beyond any CPU's last-level cache), `reps`
- * passes per submission, best of two. On lavapipe every storage load is a loop over the SIMD
+ * passes per submission, best of three. On lavapipe every storage load is a loop over the SIMD
  * lanes, so this sits well under the copy bandwidth; on a GPU the two should be close.
  */
 export async function shaderReadBandwidth(gpu: Gpu, bytes = 128 * 2 ** 20, reps = 4) {
   const max = Math.min(bytes, gpu.limits.maxStorageBufferBindingSize);
   const elements = Math.floor(max / 4 / 2 ** 16) * 2 ** 16;
   const lanes = readSumLanes(elements);
-  const pool = new BufferPool(gpu);
   const x = empty(gpu, [elements]), out = empty(gpu, [lanes * 4]);
-  const run = async () => {
-    const rec = new Recorder(gpu, pool);
-    for (let i = 0; i < reps; i++) await readSum(gpu, rec, x.buffer, out.buffer, elements, lanes);
-    await rec.submit();
-    await gpu.device.queue.onSubmittedWorkDone();
-  };
-  await run();
-  let best = Infinity;
-  for (let i = 0; i < 2; i++) {
-    const t0 = performance.now();
-    await run();
-    best = Math.min(best, performance.now() - t0);
-  }
+  const ms = await timeBest(
+    gpu,
+    3,
+    reps,
+    (rec) => readSum(gpu, rec, x.buffer, out.buffer, elements, lanes),
+  );
   x.buffer.destroy();
   out.buffer.destroy();
-  return (elements * 4 * reps) / (best / 1000);
+  return (elements * 4) / (ms / 1000);
 }
 
 /** Bytes a batch-1 decode step reads: every weight matrix and norm once, and the KV cache. */
@@ -398,7 +378,7 @@ async function runModel(
     o.log(`generation warm-up (compiles), batch ${B}: prompt ${o.promptLen} + 2 tokens...`);
     await gen(B, 2);
     o.log(`prefill, batch ${B}...`);
-    let t = performance.now();
+    const t = performance.now();
     await gen(B, 1);
     const pre = performance.now() - t;
     if (B === 1) prefillMs = pre;

@@ -23,7 +23,7 @@
  * without a select and a row whose first blocks are all masked keeps a zero accumulator.
  * The tiled kernels in `attention_wgsl.ts` (workgroup-memory tiles) stay the hardware path.
  */
-import { prefillParams, seqOf } from "./attention_wgsl.ts";
+import { decodeBindings, decodeParams, prefillParams, seqOf } from "./attention_wgsl.ts";
 
 /**
  * Lanes per workgroup, keys (or queries) per block, and rows per lane: `rt` tokens (strided by
@@ -307,15 +307,9 @@ export function decodeLanesWgsl(d4: number, s: LaneShape): string {
   /** Rows of rollout i of the lane's block: r = i·rh + head. */
   const rowsOf = (i: number) => range(s.rh).map((h) => i * s.rh + h);
   return /* wgsl */ `
-struct Params { batch: u32, hq: u32, hkv: u32, maxLen: u32, scale: f32 }
-const NEG: f32 = -3.0e38;
+${decodeParams}const NEG: f32 = -3.0e38;
 const INIT: f32 = -1.0e30;
-@group(0) @binding(0) var<storage, read> q: array<vec4f>;
-@group(0) @binding(1) var<storage, read> k: array<vec4f>;
-@group(0) @binding(2) var<storage, read> v: array<vec4f>;
-@group(0) @binding(3) var<storage, read_write> o: array<vec4f>;
-@group(0) @binding(4) var<storage, read> seqInfo: array<vec4u>;
-@group(0) @binding(5) var<uniform> p: Params;
+${decodeBindings}
 @compute @workgroup_size(${s.wg})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u32) {
   let hb = p.hq / p.hkv / ${s.rh}u;

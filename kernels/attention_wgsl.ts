@@ -80,8 +80,19 @@ struct Params { T: u32, hq: u32, hkv: u32, numSeqs: u32, scale: f32, _a: u32, _b
 `;
 
 /** Uniform layout of the decode kernel (8 words). */
-const decodeParams = /* wgsl */ `
+export const decodeParams = /* wgsl */ `
 struct Params { batch: u32, hq: u32, hkv: u32, maxLen: u32, scale: f32, _a: u32, _b: u32, _c: u32 }
+`;
+
+/** The decode kernels' bindings (tiled here, lanes in attention_lanes_wgsl.ts): q, the caches,
+ * out, per-sequence (prefix slot, prefix length, own slot, own length) and the Params above. */
+export const decodeBindings = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> q: array<vec4f>;
+@group(0) @binding(1) var<storage, read> k: array<vec4f>;
+@group(0) @binding(2) var<storage, read> v: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> o: array<vec4f>;
+@group(0) @binding(4) var<storage, read> seqInfo: array<vec4u>;
+@group(0) @binding(5) var<uniform> p: Params;
 `;
 
 /**
@@ -101,14 +112,7 @@ export function forwardWgsl(mode: "prefill" | "decode", d4: number, t: Tile): st
 @group(0) @binding(5) var<storage, read> seqStarts: array<u32>;
 @group(0) @binding(6) var<uniform> p: Params;
 ${seqOf}`
-    : /* wgsl */ `
-@group(0) @binding(0) var<storage, read> q: array<vec4f>;
-@group(0) @binding(1) var<storage, read> k: array<vec4f>;
-@group(0) @binding(2) var<storage, read> v: array<vec4f>;
-@group(0) @binding(3) var<storage, read_write> o: array<vec4f>;
-@group(0) @binding(4) var<storage, read> seqInfo: array<vec4u>;
-@group(0) @binding(5) var<uniform> p: Params;
-`;
+    : decodeBindings;
   // Per mode: which token/head row r is, whether it exists, and where key index ki lives.
   const rowFns = prefill
     ? /* wgsl */ `

@@ -86,7 +86,7 @@ Deno.test("sampler: balanced with a block deals that many prompts of a task in a
     assertEquals(new Set(tasks.slice(i, i + 3)).size, 1, `block at ${i}: ${tasks.slice(i, i + 3)}`);
   }
   // Each task in turn, each walking its own order without repeats within an epoch.
-  assertEquals(tasks.slice(0, 9).filter((t, i) => i % 3 === 0), [
+  assertEquals(tasks.slice(0, 9).filter((_t, i) => i % 3 === 0), [
     "graded_ranking",
     "precise_retrieval",
     "summarization",
