@@ -429,7 +429,10 @@ export function laneShapeFor(
   // 40 s, but 8 x 1 ~4 s and 16 x 1 ~13 s. One key per block (a rescale per key) with twice
   // the rows ran 1.6x faster than 4 x 2 at T = 4096 (forward 11.9 -> 18.4 GFLOP/s, backward
   // 11.4 -> 18.0; docs/performance.md).
-  const rows = d4 <= 16 ? 8 : d4 <= 32 ? 4 : 2;
+  // As a budget of unrolled rows x d/4 (at most 8 rows): 128 for the backward kernels and
+  // decode, 256 for the forward, whose body is smaller (at d 128, 8 rows: forward 9.35 -> 15.3
+  // GFLOP/s for ~15 s of compile; dQ and dK/dV at 8 rows would take ~140 s together).
+  const rows = Math.max(1, Math.min(8, Math.floor((kind === "fwd" ? 256 : 128) / d4)));
   const wg = simdLanes(description);
   if (kind === "dkdv") return { wg, bk: 1, rt: rows, rh: 1 };
   // Decode: a lane's rows are the heads of one kv group for rollouts of one prompt, so each

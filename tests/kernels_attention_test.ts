@@ -250,11 +250,15 @@ Deno.test({
     assert(m.rh === 1 && m.rt === 8, `MHA: tokens per lane ${JSON.stringify(m)}`);
     const k = laneShapeFor("dkdv", 16, 4, desc, true)!;
     assert(k.rh === 1 && k.rt === 8 && k.bk === 1, `key rows per lane ${JSON.stringify(k)}`);
-    // Rows shrink as d grows, keeping the unrolled body (rows x d) the size LLVM compiles fast.
+    // Rows shrink as d grows, keeping the unrolled body (rows x d) the size LLVM compiles fast;
+    // the forward's smaller body gets twice the budget.
     const q = laneShapeFor("fwd", 32, 2, desc, true)!;
-    assert(q.rh * q.rt === 4, `d 128: 4 rows per lane: ${JSON.stringify(q)}`);
+    assert(q.rh * q.rt === 8, `forward, d 128: 8 rows per lane: ${JSON.stringify(q)}`);
+    const qd = laneShapeFor("dq", 32, 2, desc, true)!;
+    assert(qd.rh * qd.rt === 4, `dQ, d 128: 4 rows per lane: ${JSON.stringify(qd)}`);
     const w = laneShapeFor("fwd", 64, 2, desc, true)!;
-    assert(w.rh * w.rt === 2, `d 256: 2 rows per lane: ${JSON.stringify(w)}`);
+    assert(w.rh * w.rt === 4, `forward, d 256: 4 rows per lane: ${JSON.stringify(w)}`);
+    assertEquals(laneShapeFor("dkdv", 64, 2, desc, true)!.rt, 2);
     // Decode: a lane's rows are heads of one sequence's kv group, half as many (two keys a block).
     const dec = laneShapeFor("decode", 32, 2, desc, true)!;
     assert(dec.rt === 1 && dec.rh === 2 && dec.wg === 4, `decode ${JSON.stringify(dec)}`);
