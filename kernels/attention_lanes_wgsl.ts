@@ -23,7 +23,7 @@
  * without a select and a row whose first blocks are all masked keeps a zero accumulator.
  * The tiled kernels in `attention_wgsl.ts` (workgroup-memory tiles) stay the hardware path.
  */
-import { decodeBindings, decodeParams, prefillParams, seqOf } from "./attention_wgsl.ts";
+import { bindingsWgsl, decodeParams, prefillParams } from "./attention_wgsl.ts";
 
 /**
  * Lanes per workgroup, keys (or queries) per block, and rows per lane: `rt` tokens (strided by
@@ -77,18 +77,11 @@ ${
 
 /** Forward: out and lse per (query row, head). */
 export function forwardLanesWgsl(d4: number, s: LaneShape): string {
-  const R = s.rt * s.rh, C = range(s.bk);
+  const R = s.rt * s.rh;
   const ti = (r: number) => Math.floor(r / s.rh);
   return /* wgsl */ `
 ${params}
-@group(0) @binding(0) var<storage, read> q: array<vec4f>;
-@group(0) @binding(1) var<storage, read> k: array<vec4f>;
-@group(0) @binding(2) var<storage, read> v: array<vec4f>;
-@group(0) @binding(3) var<storage, read_write> o: array<vec4f>;
-@group(0) @binding(4) var<storage, read_write> lse: array<f32>;
-@group(0) @binding(5) var<storage, read> seqStarts: array<u32>;
-@group(0) @binding(6) var<uniform> p: Params;
-${seqOf}
+${bindingsWgsl.fwd}
 @compute @workgroup_size(${s.wg})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u32) {
 ${queryRows(d4, s)}
@@ -96,44 +89,13 @@ ${range(R).map((r) => lines(d4, (j) => `let q${r}_${j} = q[qa${r} + ${j}u] * p.s
 ${range(R).map((r) => lines(d4, (j) => `var a${r}_${j} = vec4f(0.0);`)).join("\n")}
 ${lines(R, (r) => `var m${r} = INIT;`)}
 ${lines(R, (r) => `var l${r} = 0.0;`)}
-  for (var k0 = kbeg; k0 < kend; k0 += ${s.bk}u) {
-${lines(s.bk, (c) => `let ka${c} = (min(k0 + ${c}u, kend - 1u) * p.hkv + g) * ${d4}u;`, "    ")}
-${C.map((c) => lines(d4, (j) => `let kv${c}_${j} = k[ka${c} + ${j}u];`, "    ")).join("\n")}
 ${
-    range(R).map((r) =>
-      lines(s.bk, (c) =>
-        `let s${r}_${c} = select(NEG, ${
-          sum(d4, (j) => `dot(q${r}_${j}, kv${c}_${j})`)
-        }, ` +
-        `k0 + ${c}u <= rr${ti(r)} && k0 + ${c}u >= rs${ti(r)});`, "    ")
-    ).join("\n")
-  }
-${
-    lines(R, (r) =>
-      `let mx${r} = max(m${r}, ${
-        C.map((c) => `s${r}_${c}`).reduce((x, y) =>
-          `max(${x}, ${y})`
-        )
-      });`, "    ")
-  }
-${lines(R, (r) => `let al${r} = exp(m${r} - mx${r});`, "    ")}
-${
-    range(R).map((r) => lines(s.bk, (c) => `let e${r}_${c} = exp(s${r}_${c} - mx${r});`, "    "))
-      .join("\n")
-  }
-${lines(R, (r) => `l${r} = l${r} * al${r} + ${sum(s.bk, (c) => `e${r}_${c}`)};`, "    ")}
-${lines(R, (r) => `m${r} = mx${r};`, "    ")}
-${C.map((c) => lines(d4, (j) => `let vv${c}_${j} = v[ka${c} + ${j}u];`, "    ")).join("\n")}
-${
-    range(R).map((r) =>
-      lines(
-        d4,
-        (j) =>
-          `a${r}_${j} = a${r}_${j} * al${r} + ${sum(s.bk, (c) => `e${r}_${c} * vv${c}_${j}`)};`,
-        "    ",
-      )
-    ).join("\n")
-  }
+    keyLoop(d4, s.bk, range(R), {
+      from: "kbeg",
+      to: "kend",
+      addr: (c) => `(min(k0 + ${c}u, kend - 1u) * p.hkv + g) * ${d4}u`,
+      visible: (r, c) => `k0 + ${c}u <= rr${ti(r)} && k0 + ${c}u >= rs${ti(r)}`,
+    })
   }
 ${
     range(R).map((r) =>
@@ -156,15 +118,7 @@ export function dqLanesWgsl(d4: number, s: LaneShape): string {
   const ti = (r: number) => Math.floor(r / s.rh);
   return /* wgsl */ `
 ${params}
-@group(0) @binding(0) var<storage, read> q: array<vec4f>;
-@group(0) @binding(1) var<storage, read> k: array<vec4f>;
-@group(0) @binding(2) var<storage, read> v: array<vec4f>;
-@group(0) @binding(3) var<storage, read> dO: array<vec4f>;
-@group(0) @binding(4) var<storage, read> ld: array<vec2f>;
-@group(0) @binding(5) var<storage, read_write> dq: array<vec4f>;
-@group(0) @binding(6) var<storage, read> seqStarts: array<u32>;
-@group(0) @binding(7) var<uniform> p: Params;
-${seqOf}
+${bindingsWgsl.dq}
 @compute @workgroup_size(${s.wg})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u32) {
 ${queryRows(d4, s)}
@@ -219,16 +173,7 @@ export function dkdvLanesWgsl(d4: number, s: LaneShape): string {
   const span = s.wg * s.rt;
   return /* wgsl */ `
 ${params}
-@group(0) @binding(0) var<storage, read> q: array<vec4f>;
-@group(0) @binding(1) var<storage, read> k: array<vec4f>;
-@group(0) @binding(2) var<storage, read> v: array<vec4f>;
-@group(0) @binding(3) var<storage, read> dO: array<vec4f>;
-@group(0) @binding(4) var<storage, read> ld: array<vec2f>;
-@group(0) @binding(5) var<storage, read_write> dk: array<vec4f>;
-@group(0) @binding(6) var<storage, read_write> dv: array<vec4f>;
-@group(0) @binding(7) var<storage, read> seqStarts: array<u32>;
-@group(0) @binding(8) var<uniform> p: Params;
-${seqOf}
+${bindingsWgsl.dkdv}
 @compute @workgroup_size(${s.wg})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u32) {
   let g = wid.y;
@@ -309,7 +254,8 @@ export function decodeLanesWgsl(d4: number, s: LaneShape): string {
   return /* wgsl */ `
 ${decodeParams}const NEG: f32 = -3.0e38;
 const INIT: f32 = -1.0e30;
-${decodeBindings}
+
+${bindingsWgsl.decode}
 @compute @workgroup_size(${s.wg})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u32) {
   let hb = p.hq / p.hkv / ${s.rh}u;
@@ -331,11 +277,11 @@ ${range(R).map((r) => lines(d4, (j) => `var a${r}_${j} = vec4f(0.0);`)).join("\n
 ${lines(R, (r) => `var m${r} = INIT;`)}
 ${lines(R, (r) => `var l${r} = 0.0;`)}
   // The shared prefix: every row of the lane.
-${keyLoop(d4, s.bk, range(R), "info0.y", "(info0.x * p.hkv + g) * p.maxLen")}
+${keyLoop(d4, s.bk, range(R), ownKeys(d4, "info0.y", "(info0.x * p.hkv + g) * p.maxLen"))}
 ${
     range(s.rt).map((i) =>
       `  // Rollout ${i}'s own tokens: its rows only.\n` +
-      keyLoop(d4, s.bk, rowsOf(i), `info${i}.w`, `(info${i}.z * p.hkv + g) * p.maxLen`)
+      keyLoop(d4, s.bk, rowsOf(i), ownKeys(d4, `info${i}.w`, `(info${i}.z * p.hkv + g) * p.maxLen`))
     ).join("\n")
   }
   if (lane < blocks * p.hkv * hb) {
@@ -350,22 +296,42 @@ ${lines(d4, (j) => `o[qa${r} + ${j}u] = a${r}_${j} * inv${r};`, "    ")}`
 }
 
 /**
- * One online-softmax pass of `rows` over `len` cached keys from row `base` (in d-vectors) of
- * one (slot, kv group), `bk` keys a block: the decode kernel's loop, once per segment.
+ * The keys one online-softmax loop walks: k0 from `from` below `to` in blocks, where key c of a
+ * block lives (index of its first vec4) and whether row r sees it (the rest score -3e38).
  */
-function keyLoop(d4: number, bk: number, rows: number[], len: string, base: string): string {
+interface KeyWalk {
+  from: string;
+  to: string;
+  addr: (c: number) => string;
+  visible: (r: number, c: number) => string;
+}
+
+/** Decode: the first `len` cached rows from row `base` (in d-vectors) of one (slot, kv group). */
+function ownKeys(d4: number, len: string, base: string): KeyWalk {
+  return {
+    from: "0u",
+    to: len,
+    addr: (c) => `(${base} + min(k0 + ${c}u, ${len} - 1u)) * ${d4}u`,
+    visible: (_r, c) => `k0 + ${c}u < ${len}`,
+  };
+}
+
+/**
+ * One online-softmax pass of `rows` over the keys of `w`, `bk` keys a block: each block's keys
+ * and values are loaded once for all the rows (the lane kernels' forward and decode).
+ */
+function keyLoop(d4: number, bk: number, rows: number[], w: KeyWalk): string {
   const C = range(bk), pad = "    ";
   const each = (f: (r: number) => string) => rows.map((r) => pad + f(r)).join("\n");
-  return `  for (var k0 = 0u; k0 < ${len}; k0 += ${bk}u) {
-${lines(bk, (c) => `let ka${c} = (${base} + min(k0 + ${c}u, ${len} - 1u)) * ${d4}u;`, pad)}
+  return `  for (var k0 = ${w.from}; k0 < ${w.to}; k0 += ${bk}u) {
+${lines(bk, (c) => `let ka${c} = ${w.addr(c)};`, pad)}
 ${C.map((c) => lines(d4, (j) => `let kv${c}_${j} = k[ka${c} + ${j}u];`, pad)).join("\n")}
 ${
     rows.map((r) =>
       lines(bk, (c) =>
         `let s${r}_${c} = select(NEG, ${
-          sum(d4, (j) =>
-            `dot(q${r}_${j}, kv${c}_${j})`)
-        }, k0 + ${c}u < ${len});`, pad)
+          sum(d4, (j) => `dot(q${r}_${j}, kv${c}_${j})`)
+        }, ${w.visible(r, c)});`, pad)
     ).join("\n")
   }
 ${

@@ -84,16 +84,48 @@ export const decodeParams = /* wgsl */ `
 struct Params { batch: u32, hq: u32, hkv: u32, maxLen: u32, scale: f32, _a: u32, _b: u32, _c: u32 }
 `;
 
-/** The decode kernels' bindings (tiled here, lanes in attention_lanes_wgsl.ts): q, the caches,
- * out, per-sequence (prefix slot, prefix length, own slot, own length) and the Params above. */
-export const decodeBindings = /* wgsl */ `
-@group(0) @binding(0) var<storage, read> q: array<vec4f>;
+/**
+ * Each attention kernel's bindings, one contract for the tiled kernels here and the lane kernels
+ * (attention_lanes_wgsl.ts): their launchers bind the same buffers in this order. The prefill-side
+ * ones end with {@link seqOf}; decode reads per sequence (prefix slot, prefix length, own slot,
+ * own length).
+ */
+export const bindingsWgsl = {
+  fwd: /* wgsl */ `@group(0) @binding(0) var<storage, read> q: array<vec4f>;
+@group(0) @binding(1) var<storage, read> k: array<vec4f>;
+@group(0) @binding(2) var<storage, read> v: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> o: array<vec4f>;
+@group(0) @binding(4) var<storage, read_write> lse: array<f32>;
+@group(0) @binding(5) var<storage, read> seqStarts: array<u32>;
+@group(0) @binding(6) var<uniform> p: Params;
+${seqOf}`,
+  dq: /* wgsl */ `@group(0) @binding(0) var<storage, read> q: array<vec4f>;
+@group(0) @binding(1) var<storage, read> k: array<vec4f>;
+@group(0) @binding(2) var<storage, read> v: array<vec4f>;
+@group(0) @binding(3) var<storage, read> dO: array<vec4f>;
+@group(0) @binding(4) var<storage, read> ld: array<vec2f>;
+@group(0) @binding(5) var<storage, read_write> dq: array<vec4f>;
+@group(0) @binding(6) var<storage, read> seqStarts: array<u32>;
+@group(0) @binding(7) var<uniform> p: Params;
+${seqOf}`,
+  dkdv: /* wgsl */ `@group(0) @binding(0) var<storage, read> q: array<vec4f>;
+@group(0) @binding(1) var<storage, read> k: array<vec4f>;
+@group(0) @binding(2) var<storage, read> v: array<vec4f>;
+@group(0) @binding(3) var<storage, read> dO: array<vec4f>;
+@group(0) @binding(4) var<storage, read> ld: array<vec2f>;
+@group(0) @binding(5) var<storage, read_write> dk: array<vec4f>;
+@group(0) @binding(6) var<storage, read_write> dv: array<vec4f>;
+@group(0) @binding(7) var<storage, read> seqStarts: array<u32>;
+@group(0) @binding(8) var<uniform> p: Params;
+${seqOf}`,
+  decode: /* wgsl */ `@group(0) @binding(0) var<storage, read> q: array<vec4f>;
 @group(0) @binding(1) var<storage, read> k: array<vec4f>;
 @group(0) @binding(2) var<storage, read> v: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> o: array<vec4f>;
 @group(0) @binding(4) var<storage, read> seqInfo: array<vec4u>;
 @group(0) @binding(5) var<uniform> p: Params;
-`;
+`,
+};
 
 /**
  * Forward attention. "prefill": workgroup (query block, query head) over packed causal sequences,
@@ -102,17 +134,7 @@ export const decodeBindings = /* wgsl */ `
  */
 export function forwardWgsl(mode: "prefill" | "decode", d4: number, t: Tile): string {
   const prefill = mode === "prefill";
-  const bindings = prefill
-    ? /* wgsl */ `
-@group(0) @binding(0) var<storage, read> q: array<vec4f>;
-@group(0) @binding(1) var<storage, read> k: array<vec4f>;
-@group(0) @binding(2) var<storage, read> v: array<vec4f>;
-@group(0) @binding(3) var<storage, read_write> o: array<vec4f>;
-@group(0) @binding(4) var<storage, read_write> lse: array<f32>;
-@group(0) @binding(5) var<storage, read> seqStarts: array<u32>;
-@group(0) @binding(6) var<uniform> p: Params;
-${seqOf}`
-    : decodeBindings;
+  const bindings = "\n" + bindingsWgsl[prefill ? "fwd" : "decode"];
   // Per mode: which token/head row r is, whether it exists, and where key index ki lives.
   const rowFns = prefill
     ? /* wgsl */ `
@@ -309,15 +331,7 @@ export function dqWgsl(d4: number, t: Tile): string {
 ${common(d4, t)}
 const NO: u32 = ${om.n}u;
 ${prefillParams}
-@group(0) @binding(0) var<storage, read> q: array<vec4f>;
-@group(0) @binding(1) var<storage, read> k: array<vec4f>;
-@group(0) @binding(2) var<storage, read> v: array<vec4f>;
-@group(0) @binding(3) var<storage, read> dO: array<vec4f>;
-@group(0) @binding(4) var<storage, read> ld: array<vec2f>;
-@group(0) @binding(5) var<storage, read_write> dq: array<vec4f>;
-@group(0) @binding(6) var<storage, read> seqStarts: array<u32>;
-@group(0) @binding(7) var<uniform> p: Params;
-${seqOf}
+${bindingsWgsl.dq}
 var<workgroup> qs: array<vec4f, ${t.bq * d4}>;
 var<workgroup> dos: array<vec4f, ${t.bq * d4}>;
 var<workgroup> kv: array<vec4f, ${t.bk * d4}>;
@@ -441,16 +455,7 @@ export function dkdvWgsl(d4: number, t: Tile): string {
 ${common(d4, t)}
 const NO: u32 = ${om.n}u;
 ${prefillParams}
-@group(0) @binding(0) var<storage, read> q: array<vec4f>;
-@group(0) @binding(1) var<storage, read> k: array<vec4f>;
-@group(0) @binding(2) var<storage, read> v: array<vec4f>;
-@group(0) @binding(3) var<storage, read> dO: array<vec4f>;
-@group(0) @binding(4) var<storage, read> ld: array<vec2f>;
-@group(0) @binding(5) var<storage, read_write> dk: array<vec4f>;
-@group(0) @binding(6) var<storage, read_write> dv: array<vec4f>;
-@group(0) @binding(7) var<storage, read> seqStarts: array<u32>;
-@group(0) @binding(8) var<uniform> p: Params;
-${seqOf}
+${bindingsWgsl.dkdv}
 var<workgroup> kt: array<vec4f, ${t.bk * d4}>;
 var<workgroup> vt: array<vec4f, ${t.bk * d4}>;
 var<workgroup> qs: array<vec4f, ${t.bq * d4}>;
