@@ -351,8 +351,8 @@ async function runModel(
     };
   } else o.log(`train step: ${trainSkipped}`);
 
-  // Prefill and decode: generate with 1 new token (the prefill samples it) and with 1 + N; the
-  // difference is N decode steps. At batch B the B rollouts share the prompt's prefill.
+  // Prefill: a generation of 1 new token (the prefill samples it). Decode: timed below between
+  // two readbacks. At batch B the B rollouts share the prompt's prefill.
   const prompt = randomIds(o.promptLen);
   const gen = (
     batch: number,
@@ -614,7 +614,6 @@ export function presetRows(r: Omit<PresetBenchResult, "rows">): BenchRow[] {
   return rows;
 }
 
-/** The text report. */
 /** The per-kernel decode tables of a profiled run (empty without --profile). */
 function formatDecodeProfiles(r: PresetBenchResult): string {
   return r.decodeByBatch.filter((d) => d.kernels?.length).map((d) => {
@@ -634,6 +633,7 @@ function formatDecodeProfiles(r: PresetBenchResult): string {
   }).join("");
 }
 
+/** The text report. */
 export function formatPresetReport(host: BenchHost, r: PresetBenchResult): string {
   const c = r.config;
   return formatBenchHeader(host) +

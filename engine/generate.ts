@@ -11,7 +11,7 @@
  *   stop strings: at most one readback per 8 decode steps.
  */
 import type { Recorder } from "../core/gpu/recorder.ts";
-import { type Profile, Recorder as Rec } from "../core/gpu/recorder.ts";
+import { addProfile, type Profile, Recorder as Rec } from "../core/gpu/recorder.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { Scratch } from "./scratch.ts";
 import type { LayerActs, Qwen3 } from "./qwen3.ts";
@@ -269,16 +269,6 @@ export async function generate(
       decodeProfile,
     },
   };
-}
-
-/** Adds one recording's per-label GPU times into `into`. */
-function addProfile(into: Profile, p: Profile): void {
-  for (const [label, e] of p) {
-    const t = into.get(label) ?? { ms: 0, count: 0 };
-    t.ms += e.ms;
-    t.count += e.count;
-    into.set(label, t);
-  }
 }
 
 /** What the prefill and the decode steps of one generation share. */

@@ -24,6 +24,7 @@
  * The tiled kernels in `attention_wgsl.ts` (workgroup-memory tiles) stay the hardware path.
  */
 import { bindingsWgsl, decodeParams, prefillParams } from "./attention_wgsl.ts";
+import { memoSource } from "../core/gpu/pipelines.ts";
 
 /**
  * Lanes per workgroup, keys (or queries) per block, and rows per lane: `rt` tokens (strided by
@@ -76,7 +77,7 @@ ${
 }
 
 /** Forward: out and lse per (query row, head). */
-export function forwardLanesWgsl(d4: number, s: LaneShape): string {
+function forwardLanesSource(d4: number, s: LaneShape): string {
   const R = s.rt * s.rh;
   const ti = (r: number) => Math.floor(r / s.rh);
   return /* wgsl */ `
@@ -113,7 +114,7 @@ ${lines(d4, (j) => `o[qa${r} + ${j}u] = a${r}_${j} * inv;`, "    ")}
  * dQ per (query row, head): P = exp(s - lse), dP = dOut·v, dS = P ∘ (dP - delta),
  * dQ = scale · Σ dS k over the row's causal keys.
  */
-export function dqLanesWgsl(d4: number, s: LaneShape): string {
+function dqLanesSource(d4: number, s: LaneShape): string {
   const R = s.rt * s.rh, C = range(s.bk);
   const ti = (r: number) => Math.floor(r / s.rh);
   return /* wgsl */ `
@@ -168,7 +169,7 @@ ${lines(d4, (j) => `dq[qa${r} + ${j}u] = a${r}_${j} * p.scale;`, "    ")}
  * dK += dS (scale·q). Each key row has one owner: no atomics. A lane owns `rt` keys (strided
  * by `wg`); workgroup (key block, kv head).
  */
-export function dkdvLanesWgsl(d4: number, s: LaneShape): string {
+function dkdvLanesSource(d4: number, s: LaneShape): string {
   const R = s.rt, C = range(s.bk);
   const span = s.wg * s.rt;
   return /* wgsl */ `
@@ -247,7 +248,7 @@ ${lines(d4, (j) => `dv[ka${r} + ${j}u] = av${r}_${j};`, "    ")}
  * Params: batch, hq, hkv, maxLen, scale; seqInfo per sequence: (prefix slot, prefix length,
  * own slot, own length).
  */
-export function decodeLanesWgsl(d4: number, s: LaneShape): string {
+function decodeLanesSource(d4: number, s: LaneShape): string {
   const R = s.rt * s.rh;
   /** Rows of rollout i of the lane's block: r = i·rh + head. */
   const rowsOf = (i: number) => range(s.rh).map((h) => i * s.rh + h);
@@ -418,3 +419,16 @@ function largestDivisorUpTo(n: number, cap: number): number {
   for (let x = Math.min(n, cap); x > 1; x--) if (n % x === 0) return x;
   return 1;
 }
+
+// The generators above, memoized: launchers call them on every dispatch.
+/** {@link forwardLanesSource}, built once per argument list. */
+export const forwardLanesWgsl = memoSource(forwardLanesSource);
+
+/** {@link dqLanesSource}, built once per argument list. */
+export const dqLanesWgsl = memoSource(dqLanesSource);
+
+/** {@link dkdvLanesSource}, built once per argument list. */
+export const dkdvLanesWgsl = memoSource(dkdvLanesSource);
+
+/** {@link decodeLanesSource}, built once per argument list. */
+export const decodeLanesWgsl = memoSource(decodeLanesSource);

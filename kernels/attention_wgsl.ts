@@ -13,6 +13,7 @@
  * `workgroupBarrier` sits in uniform control flow; out-of-range rows and keys are masked, never
  * branched around.
  */
+import { memoSource } from "../core/gpu/pipelines.ts";
 
 /** Tile shape: query rows and keys per tile. */
 export interface Tile {
@@ -132,7 +133,7 @@ ${seqOf}`,
  * writing out and lse. "decode": workgroup (sequence b, kv head g) whose rows are the query heads
  * of group g for the one new token of b, over cached keys (prefix slot then own slot).
  */
-export function forwardWgsl(mode: "prefill" | "decode", d4: number, t: Tile): string {
+function forwardSource(mode: "prefill" | "decode", d4: number, t: Tile): string {
   const prefill = mode === "prefill";
   const bindings = "\n" + bindingsWgsl[prefill ? "fwd" : "decode"];
   // Per mode: which token/head row r is, whether it exists, and where key index ki lives.
@@ -293,7 +294,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
  * delta_i = rowsum(dOut_i * out_i) per (token, head), written interleaved with lse as
  * ld[2*row] = lse, ld[2*row + 1] = delta so the later kernels bind one buffer for both.
  */
-export function deltaWgsl(d4: number): string {
+function deltaSource(d4: number): string {
   return /* wgsl */ `
 const D4: u32 = ${d4}u;
 struct Params { rows: u32, _a: u32, _b: u32, _c: u32 }
@@ -316,7 +317,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
  * dQ = scale · dS K per (query block, query head), with dS = P ∘ (dP - delta), P = exp(s - lse),
  * dP = dOut Vᵀ, recomputed tile by tile over the same causal key range as the forward.
  */
-export function dqWgsl(d4: number, t: Tile): string {
+function dqSource(d4: number, t: Tile): string {
   const om = outMap(t.bq, d4, t.bk);
   const dqFlat = /* wgsl */ `
     for (var i = 0u; i < NO; i++) {
@@ -433,7 +434,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
  * can see the block (from its first key to the end of its last key's sequence), summing
  * dV += Pᵀ dOut and dK += dSᵀ (scale·Q). No atomics: each key row has one owner.
  */
-export function dkdvWgsl(d4: number, t: Tile): string {
+function dkdvSource(d4: number, t: Tile): string {
   const om = outMap(t.bk, d4, t.bk);
   const accFlat = /* wgsl */ `
       for (var i = 0u; i < NO; i++) {
@@ -632,3 +633,16 @@ export function chooseTile(kind: Kind, d4: number, limitBytes: number, software 
       "this device offers (maxComputeWorkgroupStorageSize)",
   );
 }
+
+// The generators above, memoized: launchers call them on every dispatch.
+/** {@link forwardSource}, built once per argument list. */
+export const forwardWgsl = memoSource(forwardSource);
+
+/** {@link deltaSource}, built once per argument list. */
+export const deltaWgsl = memoSource(deltaSource);
+
+/** {@link dqSource}, built once per argument list. */
+export const dqWgsl = memoSource(dqSource);
+
+/** {@link dkdvSource}, built once per argument list. */
+export const dkdvWgsl = memoSource(dkdvSource);

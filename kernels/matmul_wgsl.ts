@@ -17,6 +17,7 @@
  * size (1, odd, not a multiple of 4) is correct. B in f16 is read packed in
  * u32 (unpack2x16float needs no feature) and widened to f32 for the math.
  */
+import { memoSource } from "../core/gpu/pipelines.ts";
 
 /** The operand layouts: N = as stored, T = transposed (A is [k, m], B is [n, k]). */
 export type Layout = "NN" | "NT" | "TN" | "TT";
@@ -425,10 +426,14 @@ ${R.flatMap((r) => N.map((j) => `  red[${(r * tn + j) * wg}u + t] = acc${r}_${j}
 }
 
 /** The WGSL source for one configuration, layout, B dtype and alignment. */
-export function matmulSource(key: ShaderKey): string {
+function matmulText(key: ShaderKey): string {
   const cfg = key.cfg;
   if (cfg.kind === "rows") return rowsSource(key, cfg);
   if (cfg.kind === "dot") return dotSource(key, cfg);
   if (cfg.kind === "gemv") return gemvSource(key, cfg);
   return tileSource(key, cfg);
 }
+
+// The generators above, memoized: launchers call them on every dispatch.
+/** {@link matmulText}, built once per argument list. */
+export const matmulSource = memoSource(matmulText);

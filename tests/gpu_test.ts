@@ -3,7 +3,7 @@ import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "
 import { acquireGpu, type Gpu } from "../core/gpu/device.ts";
 import { BufferPool, sizeClass } from "../core/gpu/pool.ts";
 import { Recorder, storageBuffer, uploadBuffer } from "../core/gpu/recorder.ts";
-import { pipeline } from "../core/gpu/pipelines.ts";
+import { memoSource, pipeline } from "../core/gpu/pipelines.ts";
 import { axpy, AXPY_WGSL, axpyRef } from "../kernels/axpy.ts";
 import { matmulNaive, matmulRef } from "../kernels/matmul_naive.ts";
 import { roundF16, roundF16Ref } from "../kernels/cast_f16.ts";
@@ -160,6 +160,24 @@ Deno.test({
     // The same f32 additions in the same order.
     assert(maxDiff(sums, want) <= 1e-4);
     assert(sums[lanes * 4 - 1] > 900);
+  },
+});
+
+Deno.test({
+  name: "a memoized WGSL generator builds each argument list's source once",
+  fn: () => {
+    const calls: string[] = [];
+    const gen = memoSource((d: number, s: { wg: number; rows: number }) => {
+      calls.push(`${d}/${s.wg}/${s.rows}`);
+      return `const D: u32 = ${d}u; // ${s.wg} x ${s.rows}`;
+    });
+    const a = gen(4, { wg: 8, rows: 2 });
+    assertEquals(gen(4, { wg: 8, rows: 2 }), a);
+    assertEquals(calls, ["4/8/2"]);
+    // Any argument that differs builds anew, and gives that argument's text.
+    assertEquals(gen(4, { wg: 8, rows: 4 }), "const D: u32 = 4u; // 8 x 4");
+    assertEquals(gen(8, { wg: 8, rows: 2 }), "const D: u32 = 8u; // 8 x 2");
+    assertEquals(calls, ["4/8/2", "4/8/4", "8/8/2"]);
   },
 });
 

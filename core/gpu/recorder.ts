@@ -32,6 +32,19 @@ export interface RecorderOptions {
 /** GPU time per dispatch label, in milliseconds, summed over dispatches with that label. */
 export type Profile = Map<string, { ms: number; count: number }>;
 
+/** Adds `ms` over `count` dispatches to `label`'s entry of `into`. */
+function addTime(into: Profile, label: string, ms: number, count = 1): void {
+  const e = into.get(label) ?? { ms: 0, count: 0 };
+  e.ms += ms;
+  e.count += count;
+  into.set(label, e);
+}
+
+/** Adds every label of `p` (one recording's profile) into `into` (several recordings'). */
+export function addProfile(into: Profile, p: Profile): void {
+  for (const [label, e] of p) addTime(into, label, e.ms, e.count);
+}
+
 const MAX_TIMESTAMPS = 4096;
 
 export class Recorder {
@@ -225,12 +238,7 @@ export class Recorder {
         const t = new BigUint64Array(tsStaging.getMappedRange(0, tsCount * 8).slice(0));
         tsStaging.unmap();
         for (let i = 0; i < tsCount; i += 2) {
-          const label = this.queryLabels[i];
-          const ms = Number(t[i + 1] - t[i]) / 1e6;
-          const e = profile.get(label) ?? { ms: 0, count: 0 };
-          e.ms += Math.max(0, ms);
-          e.count++;
-          profile.set(label, e);
+          addTime(profile, this.queryLabels[i], Math.max(0, Number(t[i + 1] - t[i]) / 1e6));
         }
       }
     } catch (e) {
